@@ -1,0 +1,44 @@
+"""The `rewardkit` console script: one typer app, each subcommand group registered from rewardkit.commands."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import typer
+
+app = typer.Typer(help="Train, evaluate and serve reward models and LLM judges.", no_args_is_help=True)
+train_app = typer.Typer(help="Train a reward model or judge from a recipe.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+# Each module defines `register(app, train_app)`; adding a family means adding a module here, nothing else.
+COMMAND_MODULES = [
+    "rewardkit.commands.eval_cmd",
+    "rewardkit.commands.train_bt",
+    "rewardkit.commands.data_cmd",
+    "rewardkit.commands.main_job",
+]
+
+
+def _register_commands() -> None:
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            continue
+        module.register(app, train_app)
+
+
+@app.callback()
+def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEBUG level.")) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+_register_commands()
+
+if __name__ == "__main__":
+    app()

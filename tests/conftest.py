@@ -1,0 +1,34 @@
+"""Shared fixtures: a tiny random model saved once per session, and the path to ../shared/data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rewardkit.models.tiny import save_tiny_model
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("REWARDKIT_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A 2-layer random Llama + in-code BPE tokenizer with a ChatML template, saved as a local model dir."""
+    return save_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data, or skip the test with a clear message when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA} (set REWARDKIT_SHARED_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    """Tests never write to the user's model cache, except the default-model integration tests which opt out."""
+    if "REWARDKIT_TEST_KEEP_CACHE" not in os.environ:
+        monkeypatch.setenv("REWARDKIT_CACHE", str(tmp_path / "rk-cache"))
