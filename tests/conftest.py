@@ -25,10 +25,3 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA} (set REWARDKIT_SHARED_DATA)")
     return SHARED_DATA
-
-
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path, monkeypatch):
-    """Tests never write to the user's model cache, except the default-model integration tests which opt out."""
-    if "REWARDKIT_TEST_KEEP_CACHE" not in os.environ:
-        monkeypatch.setenv("REWARDKIT_CACHE", str(tmp_path / "rk-cache"))
