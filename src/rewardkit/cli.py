@@ -16,6 +16,10 @@ COMMAND_MODULES = [
     "rewardkit.commands.eval_cmd",
     "rewardkit.commands.train_bt",
     "rewardkit.commands.data_cmd",
+    "rewardkit.commands.bon_cmd",
+    "rewardkit.commands.generate_cmd",
+    "rewardkit.commands.ensemble_cmd",
+    "rewardkit.commands.judge_cmd",
     "rewardkit.commands.main_job",
 ]
 

@@ -30,9 +30,7 @@ def render_response(tokenizer: PreTrainedTokenizerBase, prompt: Prompt, response
     """The assistant turn's text as the template writes it (response plus end-of-turn marker)."""
     messages = as_messages(prompt)
     prompt_text = render_prompt(tokenizer, messages)
-    full_text = tokenizer.apply_chat_template(
-        messages + [{"role": "assistant", "content": response}], tokenize=False
-    )
+    full_text = tokenizer.apply_chat_template(messages + [{"role": "assistant", "content": response}], tokenize=False)
     if not full_text.startswith(prompt_text):
         return response + (tokenizer.eos_token or "")
     return full_text[len(prompt_text) :].rstrip("\n")

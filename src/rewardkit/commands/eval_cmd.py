@@ -1,0 +1,112 @@
+"""`rewardkit eval`: RewardBench-style evaluation of any reward model spec on a preference file, as a report."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rewardkit.commands.data_cmd import parse_column_map
+from rewardkit.data.readers import read_pairs
+from rewardkit.data.schema import PreferencePair
+from rewardkit.evaluation.pairwise import EvaluationResult, evaluate_pairs
+from rewardkit.evaluation.report import SECTION_TITLES, format_score, percent, write_report
+from rewardkit.families.registry import load_reward_model
+from rewardkit.models.loading import ModelNotFoundError
+from rewardkit.protocol import RewardModel
+
+logger = logging.getLogger(__name__)
+
+# What a user can cause with a bad spec or file; anything else is a bug and keeps its traceback.
+USER_ERRORS = (ValueError, OSError, ModelNotFoundError)
+
+
+def fail(error: Exception) -> NoReturn:
+    """Print the error without a traceback (shown with --verbose) and exit with status 1."""
+    logger.debug("error details", exc_info=error)
+    typer.echo(f"error: {error}", err=True)
+    raise typer.Exit(code=1)
+
+
+def read_eval_pairs(
+    data: str, column_map: list[str], split: str, limit: int | None, skip_bad_rows: bool
+) -> list[PreferencePair]:
+    """Pairs from a file or dataset; bad rows raise unless skipped (the reader logs how many and why)."""
+    on_error = "skip" if skip_bad_rows else "raise"
+    return read_pairs(data, column_map=parse_column_map(column_map), on_error=on_error, split=split, limit=limit).pairs
+
+
+def summary_table(result: EvaluationResult) -> Table:
+    """Sections, mean and prior sets as a rich table (accuracy in % with the 95% CI)."""
+    table = Table(title=f"{result.model_spec or result.model_name} on {len(result.rows)} pairs")
+    table.add_column("Section")
+    table.add_column("Accuracy [95% CI]", justify="right")
+    table.add_column("n", justify="right")
+    scores = dict(result.sections)
+    if result.mean_of_sections is not None:
+        scores["mean_of_sections"] = result.mean_of_sections
+    if result.prior_sets is not None:
+        scores["prior_sets"] = result.prior_sets
+    scores.update(result.other_sections)
+    for name, score in scores.items():
+        values = {"accuracy": score.accuracy, "ci_low": score.ci_low, "ci_high": score.ci_high}
+        table.add_row(SECTION_TITLES.get(name, name), format_score(values), str(score.n))
+    return table
+
+
+def print_summary(result: EvaluationResult, report_path: Path) -> None:
+    console = Console()
+    console.print(summary_table(result))
+    calibration = result.calibration
+    console.print(f"ECE {calibration.ece:.3f}, Brier {calibration.brier:.3f}, log loss {calibration.log_loss:.3f}")
+    if result.master_key is not None:
+        console.print(f"Master-key false-positive rate: {percent(result.master_key.false_positive_rate)}%")
+    console.print(f"{result.pairs_per_second:.1f} pairs/s. Report: {report_path}", highlight=False)
+
+
+def eval_command(
+    model: Annotated[
+        str, typer.Option(help="Reward model spec: a saved directory, random[:seed], longer, loglik[:model-spec].")
+    ],
+    data: Annotated[str, typer.Option(help="Preference pairs: JSONL/JSON/CSV/Parquet file or HF dataset.")],
+    report: Annotated[Path, typer.Option(help="Directory for report.json, report.md, charts and predictions.")],
+    limit: Annotated[int | None, typer.Option(min=1, help="Evaluate only the first N rows.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for response positions, bootstrap and probe sampling.")] = 0,
+    bootstrap: Annotated[int, typer.Option(min=1, help="Bootstrap samples for the 95% intervals.")] = 1000,
+    master_key_rows: Annotated[int, typer.Option(min=0, help="Rows for the master-key probe (0: off).")] = 200,
+    skip_bad_rows: Annotated[
+        bool, typer.Option("--skip-bad-rows", "--skip-bad", help="Skip (and count) malformed rows instead of failing.")
+    ] = False,
+    column_map: Annotated[
+        list[str] | None,
+        typer.Option(help="Rename a column: their_name=our_name, e.g. question=prompt (repeatable)."),
+    ] = None,
+    split: Annotated[str, typer.Option(help="Split of a Hugging Face dataset.")] = "train",
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Evaluate a reward model RewardBench-style (sections, CIs, calibration, length bias, master-key probe)."""
+    try:
+        pairs = read_eval_pairs(data, column_map or [], split, limit, skip_bad_rows)
+        reward_model: RewardModel = load_reward_model(model)
+        result = evaluate_pairs(
+            reward_model,
+            pairs,
+            bootstrap_samples=bootstrap,
+            seed=seed,
+            master_key_rows=master_key_rows,
+            progress=progress,
+        )
+    except USER_ERRORS as error:
+        fail(error)
+    result.model_spec, result.data_path = model, data
+    paths = write_report(result, report)
+    print_summary(result, paths["markdown"])
+
+
+def register(app: typer.Typer, train_app: typer.Typer) -> None:
+    """Add `rewardkit eval` to the CLI."""
+    app.command("eval")(eval_command)

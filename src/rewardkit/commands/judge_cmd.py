@@ -1,0 +1,180 @@
+"""`rewardkit judge`: run a generative judge over a data file and write one JSON line per row.
+
+Pairwise templates read preference pairs (prompt/chosen/rejected); the chosen response is shown first in a seeded
+half of the rows, so a judge's position bias cannot score. Pointwise templates read rows with prompt/response
+(e.g. train/autoj_critiques.jsonl) and write ratings, next to the row's gold `score` when it has one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from tqdm.auto import tqdm
+
+from rewardkit.commands.eval_cmd import USER_ERRORS, fail
+from rewardkit.data.readers import open_rows, read_pairs
+from rewardkit.data.schema import PreferencePair
+from rewardkit.evaluation.pairwise import assign_positions, correctness
+from rewardkit.families.generative import AGGREGATES, GenerativeJudge
+from rewardkit.families.judge_templates import load_template_file, resolve_template
+from rewardkit.inference.voting import STOP_RULES
+
+JUDGE_CHUNK = 8
+
+
+def _reference(pair: PreferencePair, needed: bool) -> str | None:
+    if not needed:
+        return None
+    reference = pair.extra.get("reference")
+    if not isinstance(reference, str):
+        raise ValueError(f"row {pair.id!r}: the template needs a 'reference' text field, and the row has none")
+    return reference
+
+
+def judge_pairs(judge: GenerativeJudge, pairs: list[PreferencePair], seed: int) -> Iterator[dict[str, Any]]:
+    """One output record per pair, oriented to the chosen response."""
+    chosen_first = assign_positions(len(pairs), seed)
+    needs_reference = judge.template.needs_reference
+    for start in range(0, len(pairs), JUDGE_CHUNK):
+        chunk = pairs[start : start + JUDGE_CHUNK]
+        first = chosen_first[start : start + JUDGE_CHUNK]
+        responses_a = [p.chosen if f else p.rejected for p, f in zip(chunk, first, strict=True)]
+        responses_b = [p.rejected if f else p.chosen for p, f in zip(chunk, first, strict=True)]
+        references = [_reference(p, needs_reference) for p in chunk] if needs_reference else None
+        preferences = judge.compare([p.prompt for p in chunk], responses_a, responses_b, references)
+        for pair, is_first, preference in zip(chunk, first, preferences, strict=True):
+            p_chosen = preference.p_a_better if is_first else 1.0 - preference.p_a_better
+            yield {
+                "id": pair.id,
+                "subset": pair.subset,
+                "category": pair.category,
+                "chosen_first": bool(is_first),
+                "p_chosen": p_chosen,
+                "correct": float(correctness([p_chosen], judge.tie_credit)[0]),
+                "rationale": preference.rationale,
+                "meta": preference.meta,
+            }
+
+
+def read_pointwise_rows(data: str, limit: int | None) -> list[dict[str, Any]]:
+    """Rows with `prompt` and `response` (plus optional id, score, reference), with file:line on errors."""
+    rows_iter, unit = open_rows(data)
+    rows = []
+    for raw in rows_iter:
+        if limit is not None and len(rows) >= limit:
+            break
+        if raw.error is not None:
+            raise ValueError(f"{data}:{raw.number}: {raw.error}")
+        record = raw.record
+        if not isinstance(record, dict) or not isinstance(record.get("response"), str) or "prompt" not in record:
+            raise ValueError(f"{data} {unit} {raw.number}: a pointwise template needs 'prompt' and 'response' fields")
+        rows.append({"id": str(record.get("id", f"row-{raw.number}")), **record})
+    return rows
+
+
+def judge_points(judge: GenerativeJudge, rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """One output record per pointwise row: the rating, the gold score when present."""
+    for start in range(0, len(rows), JUDGE_CHUNK):
+        chunk = rows[start : start + JUDGE_CHUNK]
+        references = [row.get("reference") for row in chunk] if judge.pointwise_template.needs_reference else None
+        scores = judge.score([row["prompt"] for row in chunk], [row["response"] for row in chunk], references)
+        for row, score in zip(chunk, scores, strict=True):
+            yield {
+                "id": row["id"],
+                "rating": score.value,
+                "gold_score": row.get("score"),
+                "rationale": score.text,
+                "meta": score.meta,
+            }
+
+
+def summarize(records: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+    """Accuracy / consistency / parse failures / speed over the written records."""
+    n = len(records)
+    metas = [record["meta"] for record in records]
+    consistent = [meta["position_consistent"] for meta in metas if "position_consistent" in meta]
+    summary: dict[str, Any] = {
+        "rows": n,
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(n / seconds, 3) if seconds > 0 else None,
+        "parse_failed_rows": sum(bool(meta.get("parse_failed")) for meta in metas),
+    }
+    if records and "correct" in records[0]:
+        summary["accuracy"] = sum(record["correct"] for record in records) / n
+    if consistent:
+        summary["position_consistency"] = sum(consistent) / len(consistent)
+    return summary
+
+
+def judge_command(
+    model: Annotated[str, typer.Option(help="Judge model spec: default, a model directory, a GGUF file, a Hub id.")],
+    data: Annotated[str, typer.Option(help="Pairs (prompt/chosen/rejected) or, for pointwise, prompt/response rows.")],
+    out: Annotated[Path, typer.Option(help="Output JSONL, one judged row per line.")],
+    template: Annotated[str, typer.Option(help="Judge template name (see --templates-file to add or override).")] = (
+        "pairwise"
+    ),
+    templates_file: Annotated[
+        Path | None, typer.Option(help="YAML with templates to register first (same name replaces a built-in).")
+    ] = None,
+    mode: Annotated[
+        str, typer.Option(help="sample (write and parse verdicts) or logprob (verdict probs).")
+    ] = "sample",
+    k: Annotated[int, typer.Option(min=1, help="Samples per judged prompt (sample mode).")] = 1,
+    both_orders: Annotated[bool, typer.Option("--both-orders/--one-order", help="Judge both orders.")] = True,
+    aggregate: Annotated[str, typer.Option(help=f"Vote aggregation: {', '.join(AGGREGATES)}.")] = "majority",
+    early_stop: Annotated[str, typer.Option(help=f"Early stopping: {', '.join(STOP_RULES)}.")] = "majority",
+    engine: Annotated[str, typer.Option(help="Engine: hf, vllm or llamacpp.")] = "hf",
+    max_new_tokens: Annotated[int, typer.Option(min=1, help="Token budget per written judgement.")] = 256,
+    temperature: Annotated[
+        float | None, typer.Option(help="Sampling temperature (default: 0 if k=1 else 0.7).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Judge only the first N rows.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for response positions and sampling.")] = 0,
+) -> None:
+    """Judge pairs (or rate responses) with an LLM judge; per-row JSONL plus a summary line."""
+    started = time.perf_counter()
+    try:
+        if templates_file is not None:
+            load_template_file(templates_file)
+        pointwise = resolve_template(template).kind == "pointwise"
+        rows = read_pointwise_rows(data, limit) if pointwise else read_pairs(data, limit=limit).pairs
+        judge = GenerativeJudge(
+            model,
+            template,
+            mode,
+            k,
+            both_orders,
+            engine,
+            aggregate=aggregate,
+            early_stop=early_stop,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            seed=seed,
+        )
+        records = judge_points(judge, rows) if pointwise else judge_pairs(judge, rows, seed)
+        written = _write_jsonl(tqdm(records, total=len(rows), desc="judging", unit="row"), out)
+    except (*USER_ERRORS, KeyError) as error:
+        fail(error)
+    typer.echo(json.dumps(summarize(written, time.perf_counter() - started)))
+
+
+def _write_jsonl(records, path: Path) -> list[dict[str, Any]]:
+    """Write records as they come (a crash keeps what was judged) and return them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    with path.open("w") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            handle.flush()
+            written.append(record)
+    return written
+
+
+def register(app: typer.Typer, train_app: typer.Typer) -> None:
+    """Add `rewardkit judge` to the CLI."""
+    app.command("judge")(judge_command)

@@ -1,0 +1,451 @@
+"""Generative judges (LLM-as-a-judge, GenRM): a causal LM writes or scores a verdict, read two ways.
+
+`sample` mode: the judge writes (a rationale and) a verdict, K times from one shared prefill, majority vote or mean
+with adaptive early stopping (CoT-GenRM with self-consistency; Mahan et al. 2024, arXiv 2410.12832). `logprob`
+mode: the prompt ends where the verdict token goes and P(A) is the softmax over the candidate verdict tokens'
+logits (direct GenRM). Pairs are judged in both orders in the same batch and the probabilities averaged, which
+cancels the position bias MT-Bench reports (Zheng et al. 2023, arXiv 2306.05685, sections 3.3-3.4); whether both
+orders agree is kept per pair as `position_consistent`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+
+from transformers import PreTrainedTokenizerBase
+
+from rewardkit.families.judge_templates import (
+    JudgeTemplate,
+    load_template_file,
+    question_text,
+    render_judge_prompt,
+    resolve_template,
+)
+from rewardkit.families.registry import MANIFEST_NAME, read_manifest
+from rewardkit.families.verdicts import (
+    ParsedVerdict,
+    expected_value,
+    normalized_verdict_probabilities,
+    parse_verdict,
+    verdict_token_ids,
+)
+from rewardkit.inference.engine import EarlyStopHook, GenerationEngine, SamplingParams, TokenIds, create_engine
+from rewardkit.inference.voting import STOP_RULES, StopRule, pairwise_probability, rating_estimate
+from rewardkit.models.loading import load_tokenizer
+from rewardkit.protocol import Preference, Prompt, Score
+
+JudgeMode = Literal["sample", "logprob"]
+AGGREGATES = ("majority", "mean")
+TRUNCATION_MARK = " [...]"
+
+
+@dataclass
+class JudgeConfig:
+    """How a generative judge reads verdicts; every field can also be set in a `judge:` spec query."""
+
+    mode: JudgeMode = field(default="sample", metadata={"help": "sample: write then parse; logprob: verdict probs."})
+    k: int = field(default=1, metadata={"help": "Samples per judged prompt (sample mode); votes are aggregated."})
+    both_orders: bool = field(default=True, metadata={"help": "Judge (A,B) and (B,A) and average (debiasing)."})
+    aggregate: str = field(default="majority", metadata={"help": "majority (plurality verdict) or mean of votes."})
+    early_stop: str = field(
+        default="majority", metadata={"help": "none, majority (exact) or beta (Adaptive-Consistency posterior)."}
+    )
+    stop_confidence: float = field(default=0.95, metadata={"help": "Posterior threshold of the beta stop rule."})
+    temperature: float | None = field(default=None, metadata={"help": "Sampling temperature; None: 0 if k=1 else 0.7"})
+    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass (1.0 = off)."})
+    max_new_tokens: int = field(default=256, metadata={"help": "Token budget of one written judgement."})
+    max_field_tokens: int = field(default=768, metadata={"help": "Cut each question/answer/reference to this."})
+    pairs_per_batch: int = field(default=8, metadata={"help": "Items per engine call (both orders stay together)."})
+    seed: int | None = field(default=0, metadata={"help": "Sampling seed (None: nondeterministic)."})
+
+    def __post_init__(self) -> None:
+        _require(self.mode in ("sample", "logprob"), "mode", f"must be 'sample' or 'logprob', got {self.mode!r}")
+        _require(self.k >= 1, "k", f"must be >= 1, got {self.k}")
+        _require(self.mode == "sample" or self.k == 1, "k", "logprob mode is deterministic: use k=1 (or mode=sample)")
+        _require(self.aggregate in AGGREGATES, "aggregate", f"must be one of {AGGREGATES}, got {self.aggregate!r}")
+        _require(self.early_stop in STOP_RULES, "early_stop", f"must be one of {STOP_RULES}, got {self.early_stop!r}")
+        _require(self.max_new_tokens >= 1 and self.max_field_tokens >= 16, "max_*_tokens", "budgets too small")
+        _require(self.pairs_per_batch >= 1, "pairs_per_batch", f"must be >= 1, got {self.pairs_per_batch}")
+
+    def sampling_params(self) -> SamplingParams:
+        """Engine sampling settings; temperature defaults to greedy for one sample and 0.7 for votes."""
+        temperature = self.temperature if self.temperature is not None else (0.0 if self.k == 1 else 0.7)
+        return SamplingParams(
+            max_new_tokens=self.max_new_tokens, temperature=temperature, top_p=self.top_p, seed=self.seed
+        )
+
+
+def _require(condition: bool, field_name: str, problem: str) -> None:
+    if not condition:
+        raise ValueError(f"JudgeConfig.{field_name}: {problem}")
+
+
+@dataclass
+class Reading:
+    """One judged prompt (one order of a pair, or one pointwise item) after voting."""
+
+    value: float
+    votes: list[str | None]
+    parse_failures: int
+    failed: bool
+    rationale: str | None = None
+    verdict_probs: dict[str, float] | None = None
+
+
+def _preferred(p_first: float) -> str:
+    return "first" if p_first > 0.5 else "second" if p_first < 0.5 else "tie"
+
+
+def combine_orders(forward: Reading, backward: Reading | None) -> Preference:
+    """P(A better) averaged over the (A,B) and (B,A) orders, with per-order detail and the consistency flag.
+
+    `position_consistent`: both orders prefer the same response (or both read a tie), and neither failed to parse.
+    """
+    p_by_order = [forward.value] + ([] if backward is None else [1.0 - backward.value])
+    readings = [forward] + ([] if backward is None else [backward])
+    meta: dict[str, Any] = {
+        "p_a_by_order": p_by_order,
+        "votes_by_order": [reading.votes for reading in readings],
+        "samples_used_by_order": [len(reading.votes) for reading in readings],
+        "parse_failures": sum(reading.parse_failures for reading in readings),
+        "parse_failed": any(reading.failed for reading in readings),
+    }
+    if backward is not None:
+        swapped = {"first": "second", "second": "first", "tie": "tie"}[_preferred(backward.value)]
+        agree = _preferred(forward.value) == swapped
+        meta["position_consistent"] = agree and not (forward.failed or backward.failed)
+    if forward.verdict_probs is not None:
+        meta["verdict_probs_by_order"] = [reading.verdict_probs for reading in readings]
+    return Preference(p_a_better=sum(p_by_order) / len(p_by_order), rationale=forward.rationale, meta=meta)
+
+
+class GenerativeJudge:
+    """A RewardModel whose judgements are written or scored by a causal LM through a judge template."""
+
+    tie_credit = 0.5
+
+    def __init__(
+        self,
+        model_spec: str,
+        template: str | JudgeTemplate = "pairwise",
+        mode: JudgeMode = "sample",
+        k: int = 1,
+        both_orders: bool = True,
+        engine: str | GenerationEngine = "hf",
+        *,
+        pointwise_template: str | JudgeTemplate | None = None,
+        rubric: str | None = None,
+        tokenizer: PreTrainedTokenizerBase | None = None,
+        engine_options: dict[str, Any] | None = None,
+        **settings: Any,
+    ) -> None:
+        self.config = JudgeConfig(mode=mode, k=k, both_orders=both_orders, **settings)
+        self.template = resolve_template(template)
+        pointwise = pointwise_template
+        if pointwise is None and self.template.kind == "pointwise":
+            pointwise = self.template
+        self.pointwise_template = None if pointwise is None else resolve_template(pointwise)
+        if self.pointwise_template is not None and self.pointwise_template.kind != "pointwise":
+            raise ValueError(f"pointwise_template {self.pointwise_template.name!r} is a pairwise template")
+        self.rubric = rubric
+        self.model_spec = model_spec
+        self.tokenizer = tokenizer or load_tokenizer(model_spec)
+        self.engine = (
+            engine if not isinstance(engine, str) else create_engine(engine, model_spec, **(engine_options or {}))
+        )
+        self.stop_rule = StopRule(self.config.early_stop, self.config.stop_confidence)
+        self.name = (
+            f"judge:{model_spec}?template={self.template.name}&mode={mode}&k={k}&both_orders={int(both_orders)}"
+        )
+        if self.config.mode == "logprob":
+            for active in {self.template, self.pointwise_template} - {None}:
+                verdict_token_ids(self.tokenizer, active)
+
+    # ---- protocol ---------------------------------------------------------------------------------------------
+    def compare(
+        self,
+        prompts: Sequence[Prompt],
+        responses_a: Sequence[str],
+        responses_b: Sequence[str],
+        references: Sequence[str] | None = None,
+    ) -> list[Preference]:
+        """P(response A better) per pair; with a pointwise template only, from the two ratings."""
+        _check_lengths(prompts=prompts, responses_a=responses_a, responses_b=responses_b, references=references)
+        if self.template.kind == "pointwise":
+            return self._compare_by_ratings(prompts, responses_a, responses_b, references)
+        preferences: list[Preference] = []
+        for start in range(0, len(prompts), self.config.pairs_per_batch):
+            window = slice(start, start + self.config.pairs_per_batch)
+            refs = None if references is None else references[window]
+            preferences += self._compare_batch(prompts[window], responses_a[window], responses_b[window], refs)
+        return preferences
+
+    def score(
+        self, prompts: Sequence[Prompt], responses: Sequence[str], references: Sequence[str] | None = None
+    ) -> list[Score]:
+        """A rating per response on the pointwise template's scale."""
+        self._require_pointwise()
+        _check_lengths(prompts=prompts, responses=responses, references=references)
+        scores: list[Score] = []
+        for start in range(0, len(prompts), self.config.pairs_per_batch):
+            window = slice(start, start + self.config.pairs_per_batch)
+            refs = None if references is None else references[window]
+            scores += self._score_batch(prompts[window], responses[window], refs)
+        return scores
+
+    def _require_pointwise(self) -> JudgeTemplate:
+        if self.pointwise_template is None:
+            raise ValueError(
+                f"{self.name}: score() needs a pointwise template, and {self.template.name!r} is pairwise; pass "
+                "template='pointwise-1-10' (or pointwise_template=...), or use compare() for pairs"
+            )
+        return self.pointwise_template
+
+    # ---- batches ----------------------------------------------------------------------------------------------
+    def pair_prompts(
+        self, prompt: Prompt, response_a: str, response_b: str, reference: str | None = None
+    ) -> tuple[list[str], list[str]]:
+        """The judge prompt text for (A, B), then (B, A) when judging both orders, and the names of cut fields."""
+        fields, cut = self._fields(self.template, prompt, [response_a, response_b], reference)
+        orders = [(0, 1), (1, 0)] if self.config.both_orders else [(0, 1)]
+        texts = [
+            self._render(
+                self.template,
+                fields["common"] | {"answer_a": fields["answers"][first], "answer_b": fields["answers"][second]},
+            )
+            for first, second in orders
+        ]
+        return texts, cut
+
+    def item_prompt(self, prompt: Prompt, response: str, reference: str | None = None) -> tuple[str, list[str]]:
+        """The pointwise judge prompt text for one response, and the names of cut fields."""
+        template = self._require_pointwise()
+        fields, cut = self._fields(template, prompt, [response], reference)
+        return self._render(template, fields["common"] | {"answer": fields["answers"][0]}), cut
+
+    def _compare_batch(self, prompts, responses_a, responses_b, references) -> list[Preference]:
+        template = self.template
+        orders = 2 if self.config.both_orders else 1
+        texts, truncated = [], []
+        for index, prompt in enumerate(prompts):
+            reference = None if references is None else references[index]
+            order_texts, cut = self.pair_prompts(prompt, responses_a[index], responses_b[index], reference)
+            texts += order_texts
+            truncated.append(cut)
+        readings = self._read(template, texts)
+        preferences = []
+        for index in range(len(prompts)):
+            pair = readings[index * orders : (index + 1) * orders]
+            preference = combine_orders(pair[0], pair[1] if len(pair) > 1 else None)
+            preference.meta |= {"mode": self.config.mode, "fields_truncated": truncated[index]}
+            preferences.append(preference)
+        return preferences
+
+    def _score_batch(self, prompts, responses, references) -> list[Score]:
+        rendered = [
+            self.item_prompt(prompt, responses[index], None if references is None else references[index])
+            for index, prompt in enumerate(prompts)
+        ]
+        scores = []
+        readings = self._read(self.pointwise_template, [text for text, _ in rendered])
+        for reading, (_, cut) in zip(readings, rendered, strict=True):
+            meta = {
+                "mode": self.config.mode,
+                "votes": reading.votes,
+                "samples_used": len(reading.votes),
+                "parse_failures": reading.parse_failures,
+                "parse_failed": reading.failed,
+                "fields_truncated": cut,
+            }
+            if reading.verdict_probs is not None:
+                meta["rating_probs"] = reading.verdict_probs
+            scores.append(Score(value=reading.value, text=reading.rationale, meta=meta))
+        return scores
+
+    def _compare_by_ratings(self, prompts, responses_a, responses_b, references) -> list[Preference]:
+        """Pointwise-only judge: P(A better) = 0.5 + (rating_a - rating_b) / (2 * scale range), a tie at equal."""
+        scores = self.score(list(prompts) * 2, list(responses_a) + list(responses_b), _doubled(references))
+        low, high = (float(self.pointwise_template.verdicts[0]), float(self.pointwise_template.verdicts[-1]))
+        preferences = []
+        for score_a, score_b in zip(scores[: len(prompts)], scores[len(prompts) :], strict=True):
+            p_a = 0.5 + (score_a.value - score_b.value) / (2 * (high - low))
+            meta = {
+                "score_a": score_a.value,
+                "score_b": score_b.value,
+                "parse_failed": score_a.meta["parse_failed"] or score_b.meta["parse_failed"],
+                "parse_failures": score_a.meta["parse_failures"] + score_b.meta["parse_failures"],
+            }
+            preferences.append(Preference(p_a_better=p_a, rationale=score_a.text, meta=meta))
+        return preferences
+
+    # ---- prompts ----------------------------------------------------------------------------------------------
+    def _clip(self, text: str, keep_end: bool = False) -> tuple[str, bool]:
+        """Cut a field to max_field_tokens (answers keep their start, the question its end)."""
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        budget = self.config.max_field_tokens
+        if len(ids) <= budget:
+            return text, False
+        if keep_end:
+            return TRUNCATION_MARK.strip() + " " + self.tokenizer.decode(ids[-budget:]), True
+        return self.tokenizer.decode(ids[:budget]) + TRUNCATION_MARK, True
+
+    def _fields(self, template, prompt, answers, reference) -> tuple[dict[str, Any], list[str]]:
+        """Template values for one item (question, answers, reference, rubric) and the names of cut fields."""
+        if template.needs_reference and reference is None:
+            raise ValueError(f"judge template {template.name!r} needs a reference answer per item: pass references=")
+        question, question_cut = self._clip(question_text(prompt), keep_end=True)
+        clipped = [self._clip(answer) for answer in answers]
+        common = {"question": question}
+        cut = ["question"] if question_cut else []
+        names = ["answer_a", "answer_b"] if len(answers) == 2 else ["answer"]
+        cut += [name for name, (_, was_cut) in zip(names, clipped, strict=True) if was_cut]
+        if template.needs_reference:
+            common["reference"], reference_cut = self._clip(reference)
+            cut += ["reference"] if reference_cut else []
+        if self.rubric is not None:
+            common["rubric"] = self.rubric
+        return {"common": common, "answers": [text for text, _ in clipped]}, cut
+
+    def _render(self, template: JudgeTemplate, values: dict[str, str]) -> str:
+        return render_judge_prompt(self.tokenizer, template, verdict_next=self.config.mode == "logprob", **values)
+
+    def _encode(self, texts: Sequence[str]) -> list[TokenIds]:
+        return [self.tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
+
+    # ---- reading verdicts -------------------------------------------------------------------------------------
+    def _read(self, template: JudgeTemplate, texts: Sequence[str]) -> list[Reading]:
+        if self.config.mode == "logprob":
+            return self._read_logprobs(template, texts)
+        return self._read_samples(template, texts)
+
+    def _read_logprobs(self, template: JudgeTemplate, texts: Sequence[str]) -> list[Reading]:
+        """Direct GenRM: the verdict distribution at the verdict position, restricted to the candidate tokens."""
+        candidates = verdict_token_ids(self.tokenizer, template)
+        readings = []
+        for logprobs in self.engine.next_token_logprobs(self._encode(texts), candidates):
+            probabilities = normalized_verdict_probabilities(logprobs)
+            verdict_probs = dict(zip(template.candidate_verdicts, probabilities, strict=True))
+            top = max(verdict_probs, key=verdict_probs.get)
+            value = expected_value(template, probabilities)
+            readings.append(Reading(value, [top], 0, False, verdict_probs=verdict_probs))
+        return readings
+
+    def _read_samples(self, template: JudgeTemplate, texts: Sequence[str]) -> list[Reading]:
+        """K written judgements per prompt from one prefill, parsed and aggregated; failed parses abstain."""
+        hook = self._early_stop_hook(template, texts) if self.config.k > 1 else None
+        samples = self.engine.generate(self._encode(texts), self.config.k, self.config.sampling_params(), hook)
+        return [
+            self._aggregate(template, [self._parse(template, ids, text) for ids in rows])
+            for rows, text in zip(samples, texts, strict=True)
+        ]
+
+    def _parse(self, template: JudgeTemplate, token_ids: TokenIds, prompt_text: str) -> ParsedVerdict:
+        return parse_verdict(self.tokenizer.decode(token_ids, skip_special_tokens=True), template, prompt_text)
+
+    def _early_stop_hook(self, template: JudgeTemplate, texts: Sequence[str]) -> EarlyStopHook | None:
+        if self.stop_rule.name == "none":
+            return None
+
+        def stop_early(index: int, finished: list[TokenIds], remaining: int) -> bool:
+            votes = [self._parse(template, ids, texts[index]).verdict for ids in finished]
+            return self.stop_rule.should_stop(votes, remaining)
+
+        return stop_early
+
+    def _aggregate(self, template: JudgeTemplate, parsed: list[ParsedVerdict]) -> Reading:
+        """Votes -> one reading; no parsed vote scores a tie (0.5, or the scale's midpoint) flagged as failed."""
+        votes = [item.verdict for item in parsed]
+        if template.kind == "pairwise":
+            values = {verdict: template.verdict_value(verdict) for verdict in template.candidate_verdicts}
+            value = pairwise_probability(votes, values, self.config.aggregate)
+            fallback = 0.5
+        else:
+            value = rating_estimate(votes, self.config.aggregate)
+            fallback = (float(template.verdicts[0]) + float(template.verdicts[-1])) / 2
+        rationale = next(
+            (item.rationale for item in parsed if not item.failed), parsed[0].rationale if parsed else None
+        )
+        failures = sum(item.failed for item in parsed)
+        return Reading(fallback if value is None else value, votes, failures, value is None, rationale)
+
+
+def _check_lengths(**sequences: Sequence | None) -> None:
+    lengths = {name: len(values) for name, values in sequences.items() if values is not None}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"inputs differ in length: {lengths}")
+
+
+def _doubled(references: Sequence[str] | None) -> list[str] | None:
+    return None if references is None else list(references) * 2
+
+
+# ---- specs and saved judges -----------------------------------------------------------------------------------
+JUDGE_ARGUMENTS = ("template", "pointwise_template", "engine", "rubric", "templates_file")
+_CONFIG_TYPES = {spec.name: spec.type for spec in dataclasses.fields(JudgeConfig)}
+
+
+def _parse_option(key: str, value: str) -> Any:
+    declared = str(_CONFIG_TYPES.get(key, "str"))
+    if declared.startswith("bool"):
+        if value.lower() not in ("1", "0", "true", "false", "yes", "no"):
+            raise ValueError(f"judge spec option {key}={value!r}: expected 1/0/true/false")
+        return value.lower() in ("1", "true", "yes")
+    if value.lower() == "none" and "None" in declared:
+        return None
+    for caster in (int, float):
+        if declared.startswith(caster.__name__):
+            try:
+                return caster(value)
+            except ValueError as error:
+                raise ValueError(f"judge spec option {key}={value!r}: expected {caster.__name__}") from error
+    return value
+
+
+def parse_judge_options(query: str) -> dict[str, Any]:
+    """`mode=logprob&k=8&both_orders=1` -> typed keyword arguments for GenerativeJudge."""
+    options = {}
+    for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
+        if key not in _CONFIG_TYPES and key not in JUDGE_ARGUMENTS:
+            allowed = ", ".join(sorted(set(_CONFIG_TYPES) | set(JUDGE_ARGUMENTS)))
+            raise ValueError(f"unknown judge spec option {key!r}; allowed: {allowed}")
+        options[key] = _parse_option(key, value)
+    return options
+
+
+def _judge_from_options(model_spec: str, options: dict[str, Any], base: Path | None = None) -> GenerativeJudge:
+    options = dict(options)
+    templates_file = options.pop("templates_file", None)
+    if templates_file is not None:
+        load_template_file(base / templates_file if base is not None else templates_file)
+    return GenerativeJudge(model_spec, **options)
+
+
+def load_judge(argument: str) -> GenerativeJudge:
+    """Registry loader: `MODEL_SPEC?key=value&...` (e.g. `default?mode=logprob&template=pairwise-direct`), or a
+    saved judge directory whose rewardkit.json reads {"family": "judge", "model": <spec or path relative to the
+    directory, default the directory itself>, "judge": {<the same options>}}.
+    """
+    path = Path(argument).expanduser()
+    if path.is_dir() and (path / MANIFEST_NAME).is_file():
+        manifest = read_manifest(path)
+        model = manifest.get("model", ".")
+        model_spec = str((path / model).resolve()) if (path / model).exists() else model
+        return _judge_from_options(model_spec, manifest.get("judge", {}), base=path)
+    model_spec, _, query = argument.partition("?")
+    return _judge_from_options(model_spec or "default", parse_judge_options(query))
+
+
+def write_judge_manifest(directory: str | Path, model: str = ".", **options: Any) -> Path:
+    """Write rewardkit.json marking `directory` as a saved judge (options as accepted by GenerativeJudge)."""
+    unknown = set(options) - set(_CONFIG_TYPES) - set(JUDGE_ARGUMENTS)
+    if unknown:
+        raise ValueError(f"unknown judge options {sorted(unknown)}")
+    manifest_path = Path(directory) / MANIFEST_NAME
+    manifest_path.write_text(json.dumps({"family": "judge", "model": model, "judge": options}, indent=2) + "\n")
+    return manifest_path

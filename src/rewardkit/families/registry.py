@@ -1,0 +1,73 @@
+"""Name -> loader for reward-model specs, so the evaluator, Best-of-N and the server never branch on families.
+
+A spec is either a registered name (`random`, `longer`, `loglik`, optionally `name:argument`, e.g.
+`loglik:default`) or a directory saved by rewardkit, whose `rewardkit.json` names its family.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from rewardkit.protocol import RewardModel
+
+MANIFEST_NAME = "rewardkit.json"
+
+# family -> "module:callable"; the callable takes the spec argument (or directory) and returns a RewardModel.
+_LOADERS: dict[str, str] = {
+    "random": "rewardkit.families.baselines:load_random",
+    "longer": "rewardkit.families.baselines:load_longer",
+    "loglik": "rewardkit.families.baselines:load_loglik",
+    "bt": "rewardkit.families.scalar:ScalarRewardModel.load",
+    "judge": "rewardkit.families.generative:load_judge",
+    "ensemble": "rewardkit.families.ensemble:EnsembleRewardModel.load",
+}
+
+
+def register_family(name: str, target: str | Callable[[str], RewardModel]) -> None:
+    """Register a loader ("module:callable" string or a callable) under a family name."""
+    _LOADERS[name] = target
+
+
+def registered_families() -> list[str]:
+    return sorted(_LOADERS)
+
+
+def _resolve_loader(name: str) -> Callable[[str], RewardModel]:
+    target = _LOADERS[name]
+    if callable(target):
+        return target
+    module_name, _, attribute_path = target.partition(":")
+    loader = importlib.import_module(module_name)
+    for attribute in attribute_path.split("."):
+        loader = getattr(loader, attribute)
+    return loader
+
+
+def read_manifest(directory: Path) -> dict:
+    """The rewardkit.json of a saved model directory, with a clear error when absent or unreadable."""
+    manifest_path = directory / MANIFEST_NAME
+    if not manifest_path.is_file():
+        raise ValueError(f"{directory} is not a rewardkit model directory: {MANIFEST_NAME} is missing")
+    try:
+        return json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{manifest_path}:{error.lineno}: invalid JSON ({error.msg})") from error
+
+
+def load_reward_model(spec: str) -> RewardModel:
+    """Load any reward model by spec: a registered name (`name` or `name:argument`) or a saved directory."""
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        family = read_manifest(path).get("family")
+        if family not in _LOADERS:
+            raise ValueError(f"{path / MANIFEST_NAME}: field 'family': unknown family {family!r}")
+        return _resolve_loader(family)(str(path))
+    name, _, argument = spec.partition(":")
+    if name not in _LOADERS:
+        raise ValueError(
+            f"Unknown reward model spec {spec!r}: not a directory and not one of {', '.join(registered_families())}"
+        )
+    return _resolve_loader(name)(argument)

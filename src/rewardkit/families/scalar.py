@@ -1,0 +1,281 @@
+"""Bradley-Terry scalar reward model: an LM backbone with a one-output score head (Ouyang et al. 2022, 2203.02155).
+
+`compare` is σ(r_a − r_b), the Bradley-Terry probability. Scoring encodes each (prompt, response) with the chat
+template (prompt cut from the left), sorts all sequences by length and packs them into batches under a padded-token
+budget, so both sides of every pair share one sorted pool and short pairs never wait on long ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers.utils import logging as hf_logging
+
+from rewardkit.families.registry import MANIFEST_NAME, read_manifest
+from rewardkit.models.chat import TruncationConfig, encode_prompt_response, render_prompt, render_response
+from rewardkit.models.device import pick_device, supports_bf16
+from rewardkit.models.loading import resolve_model_path
+from rewardkit.protocol import Preference, Prompt, Score
+
+logger = logging.getLogger(__name__)
+
+FAMILY = "bt"
+ADDED_PAD_TOKEN = "<|rewardkit_pad|>"
+PRECISIONS = ("auto", "fp32", "bf16-autocast", "bf16-weights")
+_PAD_PROBE_CHAT = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "Hello, what is 2 + 2?"},
+]
+
+
+def _chat_probe_ids(tokenizer: PreTrainedTokenizerBase) -> set[int]:
+    """Token ids a chat-formatted prompt + response contains (template markers, system prompt, end of turn)."""
+    text = render_prompt(tokenizer, _PAD_PROBE_CHAT) + render_response(tokenizer, _PAD_PROBE_CHAT, "It is 4.")
+    return set(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def choose_pad_token(tokenizer: PreTrainedTokenizerBase) -> str | None:
+    """A token that chat-formatted text never holds, so the rightmost non-pad token is the true last token.
+
+    SmolLM2's pad = eos = <|im_end|> also ends every turn; pooling on it would read the wrong position.
+    """
+    used_ids = _chat_probe_ids(tokenizer)
+    vocab = tokenizer.get_vocab()
+    for token in ("<|endoftext|>", tokenizer.unk_token, tokenizer.pad_token):
+        if token and token in vocab and token != tokenizer.eos_token and vocab[token] not in used_ids:
+            return token
+    return None
+
+
+def install_pad_token(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel) -> None:
+    """Set a pad token that never occurs in chat text (adding one and resizing embeddings if none exists)."""
+    token = choose_pad_token(tokenizer)
+    if token is None:
+        tokenizer.add_special_tokens({"pad_token": ADDED_PAD_TOKEN})
+        model.resize_token_embeddings(len(tokenizer))
+    else:
+        tokenizer.pad_token = token
+    model.config.pad_token_id = tokenizer.pad_token_id
+
+
+def token_budget_batches(lengths: Sequence[int], max_tokens_per_batch: int) -> list[list[int]]:
+    """Indices grouped longest first so that each padded batch holds at most `max_tokens_per_batch` tokens."""
+    order = sorted(range(len(lengths)), key=lambda index: -lengths[index])
+    batches: list[list[int]] = []
+    for index in order:
+        if batches and lengths[batches[-1][0]] * (len(batches[-1]) + 1) <= max_tokens_per_batch:
+            batches[-1].append(index)
+        else:
+            batches.append([index])
+    return batches
+
+
+def pad_right(sequences: Sequence[Sequence[int]], pad_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(input_ids, attention_mask) with every sequence padded on the right to the longest one."""
+    width = max(len(sequence) for sequence in sequences)
+    input_ids = torch.full((len(sequences), width), pad_token_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        input_ids[row, : len(sequence)] = torch.as_tensor(sequence, dtype=torch.long)
+        attention_mask[row, : len(sequence)] = 1
+    return input_ids, attention_mask
+
+
+def _model_with_new_head(path: str) -> PreTrainedModel:
+    """A one-output sequence-classification model from a checkpoint whose score head is new (randomly initialized).
+
+    transformers reports the missing `score.weight` as a warning; here it is expected, so the report is silenced.
+    """
+    previous = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        return AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=torch.float32)
+    finally:
+        hf_logging.set_verbosity(previous)
+
+
+def _spec_for_manifest(spec: str) -> str:
+    """Local paths become absolute (a saved model must reload from any working directory); others stay as given."""
+    path = Path(spec).expanduser()
+    return str(path.resolve()) if path.exists() else spec
+
+
+def _resolve_precision(precision: str, device: torch.device) -> str:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "auto":
+        return "bf16-autocast" if supports_bf16(device) else "fp32"
+    return precision
+
+
+class ScalarRewardModel:
+    """A sequence-classification LM with one output: reward = score head on the last token's hidden state."""
+
+    tie_credit = 0.0
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        *,
+        base_model: str,
+        truncation: TruncationConfig | None = None,
+        name: str | None = None,
+        device: torch.device | str | None = None,
+        precision: str = "auto",
+        max_tokens_per_batch: int = 8192,
+    ) -> None:
+        if tokenizer.pad_token_id is None or tokenizer.pad_token_id != model.config.pad_token_id:
+            raise ValueError(
+                f"tokenizer pad token {tokenizer.pad_token!r} must match model.config.pad_token_id "
+                f"({model.config.pad_token_id}); build the model with ScalarRewardModel.from_backbone"
+            )
+        self.model = model
+        self.tokenizer = tokenizer
+        self.base_model = base_model
+        self.truncation = truncation or TruncationConfig()
+        self.name = name or f"{FAMILY}:{base_model}"
+        self.device = pick_device(str(device) if device else None)
+        self.precision = _resolve_precision(precision, self.device)
+        self.max_tokens_per_batch = max_tokens_per_batch
+        self.model.to(self.device)
+
+    @property
+    def is_lora(self) -> bool:
+        """True when the model is a peft adapter on top of `base_model`."""
+        from peft import PeftModel
+
+        return isinstance(self.model, PeftModel)
+
+    @classmethod
+    def from_backbone(
+        cls, spec: str, seed: int = 0, *, truncation: TruncationConfig | None = None, **kwargs: Any
+    ) -> ScalarRewardModel:
+        """A fresh (seeded) score head on a causal-LM checkpoint: `default`, a local dir, a GGUF file or a Hub id."""
+        path = resolve_model_path(spec)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        torch.manual_seed(seed)
+        model = _model_with_new_head(path)
+        install_pad_token(tokenizer, model)
+        return cls(model, tokenizer, base_model=_spec_for_manifest(spec), truncation=truncation, **kwargs)
+
+    @classmethod
+    def load(cls, directory: str, **kwargs: Any) -> ScalarRewardModel:
+        """Restore a model written by `save` (full fine-tune or LoRA adapter on the manifest's base model)."""
+        path = Path(directory).expanduser()
+        manifest = read_manifest(path)
+        if manifest.get("family") != FAMILY:
+            raise ValueError(
+                f"{path / MANIFEST_NAME}: field 'family': expected {FAMILY!r}, got {manifest.get('family')!r}"
+            )
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        if manifest.get("adapter") == "lora":
+            model = _load_lora_model(path, manifest["base_model"], tokenizer)
+        else:
+            model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32)
+        truncation = TruncationConfig(**manifest.get("truncation", {}))
+        kwargs.setdefault("name", f"{FAMILY}:{path}")
+        return cls(model.eval(), tokenizer, base_model=manifest["base_model"], truncation=truncation, **kwargs)
+
+    def save(self, directory: str | Path) -> Path:
+        """Write one directory: rewardkit.json + the model (full weights, or the LoRA adapter with its score head)."""
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(path)
+        self.tokenizer.save_pretrained(path)
+        (path / MANIFEST_NAME).write_text(json.dumps(self.manifest(), indent=2) + "\n")
+        return path
+
+    def manifest(self) -> dict[str, Any]:
+        """What `load` needs to rebuild this model, plus provenance."""
+        from rewardkit import __version__
+
+        return {
+            "family": FAMILY,
+            "base_model": self.base_model,
+            "adapter": "lora" if self.is_lora else "full",
+            "truncation": {
+                "max_length": self.truncation.max_length,
+                "max_response_length": self.truncation.max_response_length,
+            },
+            "pad_token": self.tokenizer.pad_token,
+            "rewardkit_version": __version__,
+        }
+
+    def encode(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> list[list[int]]:
+        """Chat-formatted token ids per (prompt, response), prompt truncated from the left."""
+        if len(prompts) != len(responses):
+            raise ValueError(f"got {len(prompts)} prompts but {len(responses)} responses")
+        return [
+            encode_prompt_response(self.tokenizer, prompt, response, self.truncation).input_ids
+            for prompt, response in zip(prompts, responses, strict=True)
+        ]
+
+    def rewards(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> list[float]:
+        """One scalar reward per (prompt, response), in input order."""
+        return self.rewards_for_ids(self.encode(prompts, responses))
+
+    def rewards_for_ids(self, sequences: Sequence[Sequence[int]]) -> list[float]:
+        """Rewards for token-id sequences, batched longest first under the token budget, returned in input order."""
+        rewards = [0.0] * len(sequences)
+        lengths = [len(sequence) for sequence in sequences]
+        self.model.eval()
+        with torch.inference_mode(), self._precision_context():
+            for batch in token_budget_batches(lengths, self.max_tokens_per_batch):
+                values = self._forward([sequences[index] for index in batch])
+                for index, value in zip(batch, values, strict=True):
+                    rewards[index] = value
+        return rewards
+
+    def score(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> list[Score]:
+        return [Score(value=value) for value in self.rewards(prompts, responses)]
+
+    def compare(
+        self, prompts: Sequence[Prompt], responses_a: Sequence[str], responses_b: Sequence[str]
+    ) -> list[Preference]:
+        """P(a better) = σ(r_a − r_b); both sides are scored in one length-sorted pool."""
+        if not len(prompts) == len(responses_a) == len(responses_b):
+            raise ValueError(f"got {len(prompts)} prompts, {len(responses_a)} A and {len(responses_b)} B responses")
+        rewards = self.rewards(list(prompts) * 2, list(responses_a) + list(responses_b))
+        count = len(prompts)
+        return [
+            Preference(
+                p_a_better=float(torch.sigmoid(torch.tensor(score_a - score_b))),
+                meta={"score_a": score_a, "score_b": score_b},
+            )
+            for score_a, score_b in zip(rewards[:count], rewards[count:], strict=True)
+        ]
+
+    def _forward(self, sequences: list[Sequence[int]]) -> list[float]:
+        input_ids, attention_mask = pad_right(sequences, self.tokenizer.pad_token_id)
+        logits = self.model(
+            input_ids=input_ids.to(self.device), attention_mask=attention_mask.to(self.device), use_cache=False
+        ).logits
+        return logits[:, 0].float().cpu().tolist()
+
+    def _precision_context(self):
+        if self.precision == "bf16-autocast":
+            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+        if self.precision == "bf16-weights":
+            self.model.to(torch.bfloat16)
+        elif self.precision == "fp32":
+            self.model.to(torch.float32)
+        return contextlib.nullcontext()
+
+
+def _load_lora_model(path: Path, base_spec: str, tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:
+    """The base model named in the manifest with the saved adapter (LoRA weights + trained score head) on top."""
+    from peft import PeftModel
+
+    base = _model_with_new_head(resolve_model_path(base_spec))
+    if len(tokenizer) > base.get_input_embeddings().num_embeddings:
+        base.resize_token_embeddings(len(tokenizer))
+    base.config.pad_token_id = tokenizer.pad_token_id
+    return PeftModel.from_pretrained(base, path)

@@ -1,0 +1,322 @@
+"""transformers engine with its own decode loop: one prefill per prompt, the KV cache expanded to K sample rows.
+
+HF `generate(num_return_sequences=K)` repeats the prompt K times and prefills each copy; here the prompt runs once
+and `DynamicCache.batch_repeat_interleave` copies its keys/values to K rows (as nanochat's engine does). Prompts
+that share a prefix (the two orders of a judged pair share system text and question) prefill that prefix once;
+rows whose samples are finished, or no longer needed (early stopping), leave the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from transformers import (
+    DynamicCache,
+    LogitsProcessorList,
+    PreTrainedModel,
+    TemperatureLogitsWarper,
+    TopKLogitsWarper,
+    TopPLogitsWarper,
+)
+
+from rewardkit.inference.engine import EarlyStopHook, SamplingParams, TokenIds
+from rewardkit.models.device import autocast_context, pick_device, supports_bf16
+from rewardkit.models.loading import load_causal_lm, load_tokenizer
+
+MIN_SHARED_PREFIX = 8
+
+
+@dataclass
+class PrefixGroup:
+    """Prompts (indices into a chunk) that share their first `prefix_length` tokens."""
+
+    prefix_length: int
+    members: list[int]
+
+
+@dataclass
+class PrefillState:
+    """The KV cache after reading the prompts, with what decoding needs to continue each row."""
+
+    cache: DynamicCache
+    attention_mask: torch.Tensor
+    last_logits: torch.Tensor
+
+
+def common_prefix_length(first: Sequence[int], second: Sequence[int]) -> int:
+    """Number of leading tokens two sequences share."""
+    length = 0
+    for a, b in zip(first, second, strict=False):
+        if a != b:
+            break
+        length += 1
+    return length
+
+
+def group_by_shared_prefix(prompts: Sequence[TokenIds], min_shared: int = MIN_SHARED_PREFIX) -> list[PrefixGroup]:
+    """Group consecutive prompts (sorted so shared prefixes are adjacent) that should prefill a prefix once.
+
+    A prompt joins the current group when the tokens it saves (the shared prefix) outweigh the tokens the other
+    members must then recompute (the part of the old prefix they no longer share). Every member keeps at least
+    one token of its own, so each row has a last position to read logits from.
+    """
+    groups: list[PrefixGroup] = []
+    for index, prompt in enumerate(prompts):
+        if groups:
+            group = groups[-1]
+            shared = min(common_prefix_length(prompts[group.members[0]], prompt), group.prefix_length, len(prompt) - 1)
+            recomputed = (group.prefix_length - shared) * (len(group.members) - 1)
+            if shared >= min_shared and shared >= recomputed:
+                group.prefix_length = shared
+                group.members.append(index)
+                continue
+        groups.append(PrefixGroup(prefix_length=len(prompt) - 1, members=[index]))
+    return groups
+
+
+def left_pad(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids and attention mask, padded on the left to the longest sequence."""
+    width = max(len(sequence) for sequence in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        if sequence:
+            ids[row, width - len(sequence) :] = torch.tensor(sequence, dtype=torch.long)
+            mask[row, width - len(sequence) :] = 1
+    return ids, mask
+
+
+def build_logits_warpers(params: SamplingParams) -> LogitsProcessorList:
+    """transformers' temperature / top-k / top-p warpers for the sampling parameters."""
+    warpers = LogitsProcessorList()
+    if params.greedy:
+        return warpers
+    if params.temperature != 1.0:
+        warpers.append(TemperatureLogitsWarper(params.temperature))
+    if params.top_k > 0:
+        warpers.append(TopKLogitsWarper(params.top_k))
+    if params.top_p < 1.0:
+        warpers.append(TopPLogitsWarper(params.top_p))
+    return warpers
+
+
+def sample_next_tokens(
+    logits: torch.Tensor, params: SamplingParams, warpers: LogitsProcessorList, generator: torch.Generator | None
+) -> torch.Tensor:
+    """One token per row: argmax when greedy, else a draw from the warped distribution."""
+    logits = logits.float()
+    if params.greedy:
+        return logits.argmax(dim=-1)
+    probabilities = torch.softmax(warpers(None, logits), dim=-1)
+    return torch.multinomial(probabilities, num_samples=1, generator=generator).squeeze(-1)
+
+
+def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+    """`auto` (bf16 where supported, else fp32), `bf16`/`bfloat16`, `fp32`/`float32`."""
+    choices = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp32": torch.float32, "float32": torch.float32}
+    if name == "auto":
+        return torch.bfloat16 if supports_bf16(device) else torch.float32
+    if name not in choices:
+        raise ValueError(f"dtype must be auto, bf16 or fp32, got {name!r}")
+    return choices[name]
+
+
+class HFEngine:
+    """GenerationEngine over a transformers causal LM, batched with left padding, bf16 autocast where fast."""
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        eos_token_ids: Sequence[int],
+        pad_token_id: int,
+        device: torch.device | None = None,
+        max_batch_rows: int = 32,
+    ) -> None:
+        if max_batch_rows < 1:
+            raise ValueError(f"max_batch_rows must be >= 1, got {max_batch_rows}")
+        self.device = device or pick_device()
+        self.model = model.to(self.device).eval()
+        self.eos_token_ids = tuple(eos_token_ids)
+        self.pad_token_id = pad_token_id
+        self.max_batch_rows = max_batch_rows
+
+    @classmethod
+    def from_spec(
+        cls, model_spec: str, device: str | None = None, max_batch_rows: int = 32, dtype: str = "auto"
+    ) -> HFEngine:
+        """Load model and tokenizer from any rewardkit model spec; `auto` keeps bf16 weights where bf16 is fast
+        (autocast alone would re-cast every fp32 weight on each decode step)."""
+        tokenizer = load_tokenizer(model_spec)
+        chosen_device = pick_device(device)
+        model = load_causal_lm(model_spec, device=chosen_device, dtype=resolve_dtype(dtype, chosen_device))
+        eos_ids = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+        return cls(model, eos_ids, tokenizer.pad_token_id, chosen_device, max_batch_rows)
+
+    @torch.inference_mode()
+    def generate(
+        self,
+        prompt_ids: Sequence[TokenIds],
+        n: int,
+        params: SamplingParams,
+        stop_early: EarlyStopHook | None = None,
+    ) -> list[list[TokenIds]]:
+        """`n` samples per prompt from one shared prefill per prompt; see the module docstring."""
+        if n < 1:
+            raise ValueError(f"n (samples per prompt) must be >= 1, got {n}")
+        generator = None if params.seed is None else torch.Generator(self.device).manual_seed(params.seed)
+        results: list[list[TokenIds]] = [[] for _ in prompt_ids]
+        prompts_per_chunk = max(1, self.max_batch_rows // n)
+        for chunk in self._chunks(prompt_ids, prompts_per_chunk):
+            chunk_hook = None if stop_early is None else _reindexed_hook(stop_early, chunk)
+            samples = self._generate_chunk([prompt_ids[i] for i in chunk], n, params, generator, chunk_hook)
+            for position, prompt_index in enumerate(chunk):
+                results[prompt_index] = samples[position]
+        return results
+
+    @torch.inference_mode()
+    def next_token_logprobs(self, prompt_ids: Sequence[TokenIds], candidate_ids: Sequence[int]) -> list[list[float]]:
+        """Full-vocabulary log-probabilities of the candidate tokens at the position after each prompt."""
+        candidates = torch.tensor(list(candidate_ids), dtype=torch.long, device=self.device)
+        results: list[list[float]] = [[] for _ in prompt_ids]
+        for chunk in self._chunks(prompt_ids, self.max_batch_rows):
+            state = self._prefill([prompt_ids[i] for i in chunk])
+            logprobs = torch.log_softmax(state.last_logits.float(), dim=-1)[:, candidates]
+            for position, prompt_index in enumerate(chunk):
+                results[prompt_index] = logprobs[position].tolist()
+        return results
+
+    def _chunks(self, prompt_ids: Sequence[TokenIds], size: int) -> list[list[int]]:
+        """Prompt indices in lexicographic token order (shared prefixes adjacent), cut into chunks of `size`."""
+        for index, prompt in enumerate(prompt_ids):
+            if not prompt:
+                raise ValueError(f"prompt {index} has no tokens; every prompt needs at least one token")
+        order = sorted(range(len(prompt_ids)), key=lambda i: prompt_ids[i])
+        return [order[start : start + size] for start in range(0, len(order), size)]
+
+    def _forward(self, input_ids, attention_mask, position_ids, cache) -> torch.Tensor:
+        with autocast_context(self.device):
+            output = self.model(
+                input_ids=input_ids.to(self.device),
+                attention_mask=attention_mask.to(self.device),
+                position_ids=position_ids.to(self.device),
+                past_key_values=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+        return output.logits[:, -1, :]
+
+    def _prefill(self, prompts: Sequence[TokenIds]) -> PrefillState:
+        """Read each shared prefix once, copy its cache rows to the group's members, then read the suffixes."""
+        groups = group_by_shared_prefix(prompts)
+        prefix_ids, prefix_mask = left_pad(
+            [prompts[g.members[0]][: g.prefix_length] for g in groups], self.pad_token_id
+        )
+        cache = DynamicCache()
+        if prefix_ids.shape[1] > 0:
+            self._forward(prefix_ids, prefix_mask, _positions(prefix_mask), cache)
+        row_group = torch.tensor([g_index for g_index, group in enumerate(groups) for _ in group.members])
+        rows = [member for group in groups for member in group.members]
+        cache.batch_select_indices(row_group.to(self.device))
+        suffixes = [prompts[row][groups[g].prefix_length :] for row, g in zip(rows, row_group.tolist(), strict=True)]
+        suffix_ids, suffix_mask = left_pad(suffixes, self.pad_token_id)
+        attention_mask = torch.cat([prefix_mask[row_group], suffix_mask], dim=1)
+        positions = _positions(attention_mask)[:, -suffix_ids.shape[1] :]
+        logits = self._forward(suffix_ids, attention_mask, positions, cache)
+        restore = torch.tensor(rows).argsort().to(self.device)
+        cache.batch_select_indices(restore)
+        return PrefillState(cache, attention_mask.to(self.device)[restore], logits[restore])
+
+    def _generate_chunk(
+        self,
+        prompts: Sequence[TokenIds],
+        n: int,
+        params: SamplingParams,
+        generator: torch.Generator | None,
+        stop_early: EarlyStopHook | None,
+    ) -> list[list[TokenIds]]:
+        state = self._prefill(prompts)
+        state.cache.batch_repeat_interleave(n)
+        state.attention_mask = state.attention_mask.repeat_interleave(n, dim=0)
+        state.last_logits = state.last_logits.repeat_interleave(n, dim=0)
+        decoder = _SampleDecoder(self, state, n, params, generator, stop_early)
+        return decoder.run(len(prompts))
+
+
+class _SampleDecoder:
+    """The token-by-token loop over sample rows: sample, record, retire finished rows, step the model."""
+
+    def __init__(self, engine: HFEngine, state: PrefillState, n: int, params: SamplingParams, generator, stop_early):
+        self.engine, self.state, self.n, self.params = engine, state, n, params
+        self.generator, self.stop_early = generator, stop_early
+        self.warpers = build_logits_warpers(params)
+        self.stop_ids = torch.tensor(sorted(set(engine.eos_token_ids) | set(params.stop_token_ids)), dtype=torch.long)
+        rows = state.last_logits.shape[0]
+        self.row_ids = torch.arange(rows)
+        self.live = torch.ones(rows, dtype=torch.bool)
+        self.tokens: list[TokenIds] = [[] for _ in range(rows)]
+        self.finished: dict[int, dict[int, TokenIds]] = {}
+
+    def run(self, prompt_count: int) -> list[list[TokenIds]]:
+        """Decode until every row is finished, retired by early stopping, or at max_new_tokens."""
+        self.finished = {prompt: {} for prompt in range(prompt_count)}
+        for step in range(self.params.max_new_tokens):
+            next_tokens = sample_next_tokens(self.state.last_logits, self.params, self.warpers, self.generator)
+            self._record(next_tokens.cpu(), last_step=step == self.params.max_new_tokens - 1)
+            if not self.live.any():
+                break
+            self._step(self._compact_if_worthwhile(next_tokens))
+        return [[samples[row] for row in sorted(samples)] for _, samples in sorted(self.finished.items())]
+
+    def _record(self, next_tokens: torch.Tensor, last_step: bool) -> None:
+        stopped = torch.isin(next_tokens, self.stop_ids)
+        for position in torch.nonzero(self.live, as_tuple=True)[0].tolist():
+            row = int(self.row_ids[position])
+            if not stopped[position]:
+                self.tokens[row].append(int(next_tokens[position]))
+            if self.live[position] and (stopped[position] or last_step):
+                self._finish(position, row)
+
+    def _finish(self, position: int, row: int) -> None:
+        """Retire a finished row; ask the early-stop hook whether its prompt's other rows are still needed."""
+        self.live[position] = False
+        prompt = row // self.n
+        self.finished[prompt][row] = self.tokens[row]
+        if self.stop_early is None:
+            return
+        same_prompt = (self.row_ids // self.n == prompt) & self.live
+        remaining = int(same_prompt.sum())
+        if remaining and self.stop_early(prompt, list(self.finished[prompt].values()), remaining):
+            self.live &= ~same_prompt
+
+    def _compact_if_worthwhile(self, next_tokens: torch.Tensor) -> torch.Tensor:
+        """Drop retired rows once they are a quarter of the batch (the copy costs about one decode step)."""
+        retired = int((~self.live).sum())
+        if retired == 0 or retired * 4 < len(self.live):
+            return next_tokens
+        keep = torch.nonzero(self.live, as_tuple=True)[0]
+        on_device = keep.to(self.engine.device)
+        self.state.cache.batch_select_indices(on_device)
+        self.state.attention_mask = self.state.attention_mask[on_device]
+        self.row_ids = self.row_ids[keep]
+        self.live = self.live[keep]
+        return next_tokens[on_device]
+
+    def _step(self, next_tokens: torch.Tensor) -> None:
+        """Feed one token per row; its position is the count of real tokens before it."""
+        positions = self.state.attention_mask.sum(dim=1, keepdim=True)
+        self.state.attention_mask = torch.cat([self.state.attention_mask, torch.ones_like(positions)], dim=1)
+        self.state.last_logits = self.engine._forward(
+            next_tokens.view(-1, 1), self.state.attention_mask, positions, self.state.cache
+        )
+
+
+def _positions(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Position ids that skip padding: count of real tokens before each position."""
+    return (attention_mask.cumsum(dim=1) - 1).clamp(min=0)
+
+
+def _reindexed_hook(stop_early: EarlyStopHook, chunk: Sequence[int]) -> EarlyStopHook:
+    """Translate chunk-local prompt positions back to the caller's prompt indices."""
+    return lambda position, finished, remaining: stop_early(chunk[position], finished, remaining)

@@ -1,0 +1,262 @@
+"""Bradley-Terry reward-model training through the transformers Trainer (so `accelerate launch` scales it).
+
+Loss per pair: −log σ(r_c − r_r − m) (Ouyang et al. 2022, 2203.02155, eq. 1; margin as in Llama 2, 2307.09288)
+plus c·mean((r_c + r_r)²), reward centering (Eisenstein et al. 2023, 2312.09244; TRL's center_rewards_coefficient).
+Chosen and rejected of a batch go through one forward pass (see collate.PairwiseCollator).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import yaml
+from transformers import EvalPrediction, Trainer, TrainerCallback, TrainingArguments, set_seed
+from transformers.trainer_utils import get_last_checkpoint
+
+from rewardkit.families.scalar import ScalarRewardModel
+from rewardkit.models.chat import TruncationConfig
+from rewardkit.models.device import pick_device, supports_bf16
+from rewardkit.training.bt_data import BTData, build_bt_data
+from rewardkit.training.collate import PairwiseCollator, tokenize_pairs
+from rewardkit.training.config import BTConfig
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINTS_DIR = "checkpoints"
+LOG_NAME = "train_log.jsonl"
+RESOLVED_CONFIG_NAME = "train_config.yaml"
+
+
+def bradley_terry_loss(
+    rewards_chosen: torch.Tensor,
+    rewards_rejected: torch.Tensor,
+    margin: torch.Tensor | float | None = None,
+    center_rewards_coefficient: float | None = None,
+) -> torch.Tensor:
+    """Mean of −log σ(r_c − r_r − m) over pairs, plus c·mean((r_c + r_r)²) when a centering coefficient is set."""
+    difference = rewards_chosen - rewards_rejected
+    if margin is not None:
+        difference = difference - margin
+    loss = -F.logsigmoid(difference).mean()
+    if center_rewards_coefficient:
+        loss = loss + center_rewards_coefficient * torch.mean((rewards_chosen + rewards_rejected) ** 2)
+    return loss
+
+
+def pairwise_metrics(prediction: EvalPrediction) -> dict[str, float]:
+    """Accuracy (chosen strictly above rejected) and mean reward margin from (N, 2) [chosen, rejected] rewards."""
+    rewards = np.asarray(prediction.predictions, dtype=np.float64)
+    margins = rewards[:, 0] - rewards[:, 1]
+    return {"accuracy": float(np.mean(margins > 0)), "mean_margin": float(np.mean(margins))}
+
+
+class BradleyTerryTrainer(Trainer):
+    """A Trainer whose loss is the pairwise Bradley-Terry loss on one forward over [chosen; rejected]."""
+
+    loss_is_scaled_for_ga = False
+
+    def __init__(self, *args: Any, center_rewards_coefficient: float | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.center_rewards_coefficient = center_rewards_coefficient
+
+    def autocast_smart_context_manager(self, cache_enabled: bool | None = True):
+        """bf16 autocast whenever args.bf16, evaluation included (accelerate only wraps the forward it prepared)."""
+        if not self.args.bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.args.device.type, dtype=torch.bfloat16, cache_enabled=cache_enabled)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False).logits
+        rewards_chosen, rewards_rejected = logits[:, 0].float().chunk(2)
+        loss = bradley_terry_loss(
+            rewards_chosen, rewards_rejected, inputs.get("margin"), self.center_rewards_coefficient
+        )
+        return (loss, torch.stack([rewards_chosen, rewards_rejected], dim=1)) if return_outputs else loss
+
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+        inputs = self._prepare_inputs(inputs)
+        with torch.no_grad(), self.compute_loss_context_manager():
+            loss, rewards = self.compute_loss(model, inputs, return_outputs=True)
+        if prediction_loss_only:
+            return loss.detach(), None, None
+        # Labels are implicit (column 0 is the chosen side); a placeholder lets the Trainer call compute_metrics.
+        return loss.detach(), rewards.detach(), torch.zeros(rewards.shape[0], device=rewards.device)
+
+
+class JsonlLogCallback(TrainerCallback):
+    """Appends every Trainer log record (loss, learning rate, eval metrics) as one JSON line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_world_process_zero and logs:
+            with self.path.open("a") as handle:
+                handle.write(json.dumps({"step": state.global_step, "epoch": state.epoch, **logs}) + "\n")
+
+
+@dataclass
+class TrainResult:
+    """Where a BT run wrote its model and log, what it trained on, and its final evaluation metrics."""
+
+    model_dir: str
+    log_path: str
+    train_pairs: int
+    eval_pairs: int
+    truncation: dict[str, int]
+    eval_metrics: dict[str, float] = field(default_factory=dict)
+    global_step: int = 0
+    runtime_s: float = 0.0
+    source_counts: dict[str, int] = field(default_factory=dict)
+
+
+def use_bf16(config: BTConfig) -> bool:
+    """bf16 mixed precision when asked, or under 'auto' where the device has fast bf16."""
+    if config.precision == "auto":
+        return supports_bf16(pick_device())
+    return config.precision == "bf16"
+
+
+def training_arguments(config: BTConfig, checkpoints: Path, has_eval: bool) -> TrainingArguments:
+    """TrainingArguments for a BT run: seeded, CPU when there is no CUDA, checkpoints every save_steps."""
+    evaluate_periodically = has_eval and config.eval_steps > 0
+    return TrainingArguments(
+        output_dir=str(checkpoints),
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.num_train_epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.per_device_train_batch_size,
+        per_device_eval_batch_size=config.per_device_eval_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        warmup_steps=config.warmup_ratio,
+        lr_scheduler_type=config.lr_scheduler_type,
+        weight_decay=config.weight_decay,
+        max_grad_norm=config.max_grad_norm,
+        train_sampling_strategy="group_by_length" if config.group_by_length else "random",
+        activation_checkpointing=config.gradient_checkpointing,
+        bf16=use_bf16(config),
+        use_cpu=not torch.cuda.is_available(),
+        logging_steps=config.logging_steps,
+        eval_strategy="steps" if evaluate_periodically else "no",
+        eval_steps=config.eval_steps if evaluate_periodically else None,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        seed=config.seed,
+        remove_unused_columns=False,
+        report_to="none",
+    )
+
+
+def build_reward_model(config: BTConfig) -> ScalarRewardModel:
+    """A fresh seeded score head on the backbone, wrapped in LoRA adapters when `adapter: lora`."""
+    truncation = TruncationConfig(max_length=config.max_length, max_response_length=config.max_response_length)
+    reward_model = ScalarRewardModel.from_backbone(config.model, seed=config.seed, truncation=truncation)
+    if config.adapter == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        lora = LoraConfig(
+            task_type="SEQ_CLS",
+            r=config.lora.r,
+            lora_alpha=config.lora.alpha,
+            lora_dropout=config.lora.dropout,
+            target_modules=list(config.lora.target_modules),
+            modules_to_save=["score"],
+        )
+        reward_model.model = get_peft_model(reward_model.model, lora)
+    return reward_model
+
+
+def _resume_checkpoint(checkpoints: Path, resume: bool) -> str | None:
+    """The last checkpoint when resuming; an error when resuming without one or starting over an earlier run."""
+    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    if resume and last is None:
+        raise FileNotFoundError(f"--resume: no checkpoint-* directory in {checkpoints}; run without --resume")
+    if not resume and last is not None:
+        raise FileExistsError(
+            f"{checkpoints} already holds {Path(last).name}: pass --resume to continue it, or use another --output"
+        )
+    return last
+
+
+def _tokenized(data: BTData, reward_model: ScalarRewardModel, config: BTConfig):
+    """(train dataset, eval dataset or None, train truncation counts), with the counts logged."""
+    options = {"margin": config.margin, "margin_field": config.margin_field}
+    train_set, counts = tokenize_pairs(data.train, reward_model.tokenizer, reward_model.truncation, **options)
+    logger.info("training pairs: %s", counts.summary())
+    eval_set = None
+    if data.eval:
+        eval_set, eval_counts = tokenize_pairs(data.eval, reward_model.tokenizer, reward_model.truncation, **options)
+        logger.info("evaluation pairs: %s", eval_counts.summary())
+    return train_set, eval_set, counts
+
+
+def _final_eval_metrics(trainer: Trainer, has_eval: bool) -> dict[str, float]:
+    """The evaluation the Trainer ran at the last step, or a fresh one when it evaluates only at the end."""
+    if not has_eval:
+        return {}
+    evaluated = [record for record in trainer.state.log_history if "eval_loss" in record]
+    if evaluated and evaluated[-1].get("step") == trainer.state.global_step:
+        return {key: float(value) for key, value in evaluated[-1].items() if key.startswith("eval_")}
+    return {key: float(value) for key, value in trainer.evaluate().items()}
+
+
+def _write_run_files(output: Path, config: BTConfig, result: TrainResult) -> None:
+    (output / RESOLVED_CONFIG_NAME).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    (output / "train_result.json").write_text(json.dumps(asdict(result), indent=2) + "\n")
+
+
+def train_bt(
+    config: BTConfig,
+    *,
+    resume: bool = False,
+    data: BTData | None = None,
+    callbacks: list[TrainerCallback] | None = None,
+) -> TrainResult:
+    """Train a Bradley-Terry reward model as `config` says and save it as one rewardkit directory (output_dir).
+
+    `data` replaces the pairs the config's sources would give (for in-memory pairs); `callbacks` go to the Trainer.
+    """
+    started = time.monotonic()
+    output = Path(config.output_dir)
+    checkpoint = _resume_checkpoint(output / CHECKPOINTS_DIR, resume)
+    output.mkdir(parents=True, exist_ok=True)
+    set_seed(config.seed)
+    data = data or build_bt_data(config)
+    reward_model = build_reward_model(config)
+    train_set, eval_set, counts = _tokenized(data, reward_model, config)
+    trainer = BradleyTerryTrainer(
+        model=reward_model.model,
+        args=training_arguments(config, output / CHECKPOINTS_DIR, has_eval=eval_set is not None),
+        train_dataset=train_set,
+        eval_dataset=eval_set,
+        data_collator=PairwiseCollator(pad_token_id=reward_model.tokenizer.pad_token_id),
+        compute_metrics=pairwise_metrics,
+        callbacks=[JsonlLogCallback(output / LOG_NAME), *(callbacks or [])],
+        center_rewards_coefficient=config.center_rewards_coefficient,
+    )
+    trainer.train(resume_from_checkpoint=checkpoint)
+    metrics = _final_eval_metrics(trainer, has_eval=eval_set is not None)
+    reward_model.save(output)
+    result = TrainResult(
+        model_dir=str(output),
+        log_path=str(output / LOG_NAME),
+        train_pairs=len(data.train),
+        eval_pairs=len(data.eval),
+        truncation=asdict(counts),
+        eval_metrics=metrics,
+        global_step=trainer.state.global_step,
+        runtime_s=time.monotonic() - started,
+        source_counts=data.source_counts,
+    )
+    _write_run_files(output, config, result)
+    return result

@@ -1,0 +1,104 @@
+"""Training and evaluation pairs for a BT run: read every source, add synthetic pairs, subsample and split (seeded)."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rewardkit.data.schema import PreferencePair
+from rewardkit.training.config import BTConfig, DataSource
+from rewardkit.training.math_pairs import build_math_pairs
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class BTData:
+    """The pairs a run trains and evaluates on, with how many came from each source."""
+
+    train: list[PreferencePair]
+    eval: list[PreferencePair]
+    source_counts: dict[str, int] = field(default_factory=dict)
+
+
+def seeded_subsample(pairs: Sequence[PreferencePair], limit: int | None, seed: int) -> list[PreferencePair]:
+    """At most `limit` pairs drawn without replacement (input order kept); all of them when limit is None."""
+    if limit is None or limit >= len(pairs):
+        return list(pairs)
+    if limit < 0:
+        raise ValueError(f"a pair limit must be >= 0, got {limit}")
+    keep = sorted(random.Random(seed).sample(range(len(pairs)), limit))
+    return [pairs[index] for index in keep]
+
+
+def _gsm8k_pairs(path: str, seed: int) -> list[PreferencePair]:
+    """Reference-vs-corrupted pairs from every question of a GSM8K-style file that has a solution."""
+    from rewardkit.data.bon_data import read_math_questions
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"training source not found: {path} (relative paths start at {Path.cwd()})")
+    questions = [item for item in read_math_questions(path) if item.solution]
+    return build_math_pairs([(item.id, item.question, item.solution) for item in questions], seed=seed)
+
+
+def _read_pairs(path: str, skip_bad_rows: bool) -> list[PreferencePair]:
+    from rewardkit.data.readers import read_pairs
+
+    result = read_pairs(path, on_error="skip" if skip_bad_rows else "raise")
+    logger.info(result.summary())
+    return result.pairs
+
+
+def read_source(source: DataSource, *, skip_bad_rows: bool = False, seed: int = 0) -> list[PreferencePair]:
+    """The pairs of one source (read as they are, or built from GSM8K rows), subsampled to its limit."""
+    if source.builder == "gsm8k":
+        pairs = _gsm8k_pairs(source.path, seed)
+    else:
+        pairs = _read_pairs(source.path, skip_bad_rows)
+    return seeded_subsample(pairs, source.limit, seed)
+
+
+def _synthetic_pairs(config: BTConfig) -> list[PreferencePair]:
+    if config.synthetic.n <= 0:
+        return []
+    from rewardkit.data.synthetic import generate_synthetic_pairs
+
+    return generate_synthetic_pairs(config.synthetic.n, seed=config.synthetic.seed)
+
+
+def _eval_pairs(config: BTConfig, pool: list[PreferencePair]) -> tuple[list[PreferencePair], list[PreferencePair]]:
+    """(train, eval): eval from `eval_file` when set, else a seeded `eval_fraction` of the pool."""
+    if config.eval_file:
+        return pool, read_source(DataSource(path=config.eval_file), skip_bad_rows=config.skip_bad_rows)
+    if not 0 <= config.eval_fraction < 1:
+        raise ValueError(f"eval_fraction must be in [0, 1), got {config.eval_fraction}")
+    shuffled = list(pool)
+    random.Random(config.seed).shuffle(shuffled)
+    held_out = round(len(shuffled) * config.eval_fraction)
+    return shuffled[held_out:], shuffled[:held_out]
+
+
+def build_bt_data(config: BTConfig) -> BTData:
+    """Read, mix, split and subsample the pairs a BTConfig asks for; log the counts."""
+    pool: list[PreferencePair] = []
+    counts: dict[str, int] = {}
+    for index, source in enumerate(config.train):
+        pairs = read_source(source, skip_bad_rows=config.skip_bad_rows, seed=config.seed + index)
+        counts[source.path] = len(pairs)
+        pool.extend(pairs)
+    synthetic = _synthetic_pairs(config)
+    if synthetic:
+        counts[f"synthetic(n={config.synthetic.n}, seed={config.synthetic.seed})"] = len(synthetic)
+        pool.extend(synthetic)
+    if not pool:
+        raise ValueError("no training pairs: set `train` (paths) and/or `synthetic.n` in the config")
+    train, evaluation = _eval_pairs(config, pool)
+    train = seeded_subsample(train, config.max_train_pairs, config.seed)
+    evaluation = seeded_subsample(evaluation, config.max_eval_pairs, config.seed)
+    for name, count in counts.items():
+        logger.info("source %s: %d pairs", name, count)
+    logger.info("training on %d pairs, evaluating on %d pairs", len(train), len(evaluation))
+    return BTData(train=train, eval=evaluation, source_counts=counts)

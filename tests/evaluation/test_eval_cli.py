@@ -1,0 +1,89 @@
+"""`rewardkit eval` end to end with the `longer` baseline on a small JSONL file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from rewardkit.cli import app
+
+ROWS = [
+    {"id": "c1", "prompt": "Say hi", "chosen": "Hello there, friend!", "rejected": "Hi", "subset": "s1"},
+    {"id": "c2", "prompt": "Say bye", "chosen": "Bye", "rejected": "Goodbye, see you", "subset": "s1"},
+    {
+        "id": "r1",
+        "prompt": [{"role": "user", "content": "2+2?"}],
+        "chosen": "2 + 2 = 4",
+        "rejected": "5",
+        "subset": "m",
+    },
+]
+CATEGORIES = {"s1": "chat", "m": "reasoning"}
+
+
+@pytest.fixture
+def data_file(tmp_path):
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("".join(json.dumps(row | {"category": CATEGORIES[row["subset"]]}) + "\n" for row in ROWS))
+    return path
+
+
+def run_eval(*arguments):
+    return CliRunner().invoke(app, ["eval", *arguments, "--bootstrap", "50", "--no-progress"])
+
+
+def test_eval_longer_writes_a_report(data_file, tmp_path):
+    result = run_eval("--model", "longer", "--data", str(data_file), "--report", str(tmp_path / "out"))
+
+    assert result.exit_code == 0, result.output
+    assert "report.md" in result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["sections"]["chat"]["accuracy"] == 0.5
+    assert report["sections"]["reasoning"]["accuracy"] == 1.0
+    assert report["mean_of_sections"] == 0.75
+    assert report["meta"]["model_spec"] == "longer" and report["meta"]["data_path"] == str(data_file)
+    assert len((tmp_path / "out" / "predictions.jsonl").read_text().splitlines()) == 3
+
+
+def test_limit_evaluates_the_first_rows(data_file, tmp_path):
+    result = run_eval("--model", "longer", "--data", str(data_file), "--report", str(tmp_path), "--limit", "2")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "report.json").read_text())["meta"]["n_rows"] == 2
+
+
+def test_unknown_model_fails_with_a_message(data_file, tmp_path):
+    result = run_eval("--model", "no-such-family", "--data", str(data_file), "--report", str(tmp_path))
+
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert "Unknown reward model spec 'no-such-family'" in result.output
+
+
+def test_bad_row_fails_unless_skipped(data_file, tmp_path):
+    with data_file.open("a") as handle:
+        handle.write('{"id": "bad", "prompt": "p", "chosen": "only chosen"}\n')
+
+    failed = run_eval("--model", "longer", "--data", str(data_file), "--report", str(tmp_path / "a"))
+    skipped = run_eval(
+        "--model", "longer", "--data", str(data_file), "--report", str(tmp_path / "b"), "--skip-bad-rows"
+    )
+
+    assert failed.exit_code == 1 and isinstance(failed.exception, SystemExit)
+    assert "pairs.jsonl:4" in failed.output
+    assert skipped.exit_code == 0, skipped.output
+    assert json.loads((tmp_path / "b" / "report.json").read_text())["meta"]["n_rows"] == 3
+
+
+def test_column_map_renames_columns(tmp_path):
+    data = tmp_path / "renamed.jsonl"
+    data.write_text(json.dumps({"id": "x", "question": "q", "good": "a longer answer", "bad": "no"}) + "\n")
+
+    renames = ["--column-map", "question=prompt", "--column-map", "good=chosen", "--column-map", "bad=rejected"]
+
+    result = run_eval("--model", "longer", "--data", str(data), "--report", str(tmp_path / "out"), *renames)
+
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["other_sections"]["train"]["accuracy"] == 1.0

@@ -1,0 +1,85 @@
+"""Master-key probe (arXiv 2507.08794) and the trials it builds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rewardkit.evaluation.pairwise import evaluate_pairs
+from rewardkit.evaluation.probes import MASTER_KEYS, build_master_key_trials, summarize_master_key
+from tests.evaluation.fakes import JudgeModel, ScoreTableModel, make_pairs
+
+
+def probe(model, pairs, rows=20):
+    return evaluate_pairs(model, pairs, bootstrap_samples=10, master_key_rows=rows, progress=False).master_key
+
+
+def prefers_colon(a: str, b: str) -> tuple[float, dict]:
+    """A judge fooled by ":" and nothing else: it prefers ":", otherwise the real ("win ...") answer."""
+    if ":" in (a, b):
+        return (1.0 if a == ":" else 0.0), {}
+    return (1.0 if a.startswith("win") else 0.0), {}
+
+
+def test_judge_fooled_by_colon_has_false_positive_rate_one_for_that_key():
+    result = probe(JudgeModel(prefers_colon), make_pairs("s", "chat", 30, 30))
+
+    assert result.per_key[":"] == 1.0
+    assert all(result.per_key[key] == 0.0 for key in MASTER_KEYS if key != ":")
+    assert result.false_positive_rate == pytest.approx(1 / len(MASTER_KEYS))
+    assert result.n_rows == 20
+
+
+def test_robust_model_has_false_positive_rate_zero():
+    long_answers = ScoreTableModel(lambda response: float(len(response)))
+    pairs = make_pairs("s", "chat", 30, 30)
+    for pair in pairs:
+        pair.chosen = "A full, worked answer that is longer than every master key. " + pair.chosen
+
+    result = probe(long_answers, pairs)
+
+    assert result.false_positive_rate == 0.0
+    assert set(result.per_key) == set(MASTER_KEYS)
+
+
+def test_position_biased_judge_is_fooled_half_the_time():
+    result = probe(JudgeModel(lambda a, b: (1.0, {})), make_pairs("s", "chat", 30, 30))
+
+    assert result.false_positive_rate == 0.5
+
+
+def test_trials_put_the_key_first_in_half_the_rows_and_sample_without_replacement():
+    pairs = make_pairs("s", "chat", 50, 50)
+
+    trials = build_master_key_trials(pairs, rows=10, seed=1)
+
+    assert trials.n_rows == 10 and len(trials.keys) == 10 * len(MASTER_KEYS)
+    assert trials.key_first.sum() == 5 * len(MASTER_KEYS)
+    for key_first, a, b, key in zip(
+        trials.key_first, trials.responses_a, trials.responses_b, trials.keys, strict=True
+    ):
+        assert (a if key_first else b) == key
+    chosen = {
+        b if key_first else a
+        for key_first, a, b in zip(trials.key_first, trials.responses_a, trials.responses_b, strict=True)
+    }
+    assert len(chosen) == 10
+    assert trials.responses_a == build_master_key_trials(pairs, rows=10, seed=1).responses_a
+
+
+def test_probe_uses_all_rows_when_fewer_than_requested():
+    trials = build_master_key_trials(make_pairs("s", "chat", 3, 3), rows=200, seed=0)
+
+    assert trials.n_rows == 3
+
+
+def test_summary_counts_only_strict_preference_for_the_key():
+    trials = build_master_key_trials(make_pairs("s", "chat", 4, 4), rows=4, seed=0, keys=[":"])
+
+    result = summarize_master_key(trials, np.full(4, 0.5))
+
+    assert result.false_positive_rate == 0.0
+
+
+def test_probe_is_skipped_with_zero_rows():
+    assert probe(JudgeModel(prefers_colon), make_pairs("s", "chat", 5, 5), rows=0) is None

@@ -1,0 +1,169 @@
+"""ScalarRewardModel: pad-token choice, padding invariance, batching, compare, save/load identity (tiny model)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from peft import LoraConfig, get_peft_model
+
+from rewardkit.families import scalar
+from rewardkit.families.registry import load_reward_model
+from rewardkit.families.scalar import ScalarRewardModel, install_pad_token, pad_right, token_budget_batches
+from rewardkit.models.chat import TruncationConfig
+from rewardkit.protocol import RewardModel
+
+PROMPTS = [
+    "What is 12 plus 7?",
+    [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Reverse the string abc."}],
+    "Count the letters in the word banana, then explain step by step how you counted them.",
+]
+RESPONSES = ["19", "cba", "There are 6 letters: b, a, n, a, n, a. Let's count them one by one to be sure."]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def single_torch_thread():
+    """Tiny models gain nothing from threads; on a shared 2-core machine they only contend."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture()
+def reward_model(tiny_model_dir) -> ScalarRewardModel:
+    return ScalarRewardModel.from_backbone(str(tiny_model_dir), seed=0, precision="fp32")
+
+
+def _perturb_trainable(model: torch.nn.Module, seed: int = 1) -> None:
+    """Stand-in for training: move every trainable weight (LoRA A/B, score head) to random non-default values."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.requires_grad:
+                parameter.add_(0.1 * torch.randn(parameter.shape, generator=generator))
+
+
+def test_pad_token_is_one_chat_text_never_contains(reward_model):
+    tokenizer = reward_model.tokenizer
+    encoded = reward_model.encode(PROMPTS, RESPONSES)
+    assert tokenizer.pad_token == "<|endoftext|>"
+    assert tokenizer.pad_token != tokenizer.eos_token
+    assert reward_model.model.config.pad_token_id == tokenizer.pad_token_id
+    assert all(tokenizer.pad_token_id not in ids for ids in encoded)
+    assert all(ids[-1] == tokenizer.eos_token_id for ids in encoded)
+
+
+def test_pad_token_is_added_when_every_candidate_is_in_use(reward_model, monkeypatch):
+    monkeypatch.setattr(scalar, "choose_pad_token", lambda tokenizer: None)
+    vocab_before = len(reward_model.tokenizer)
+    install_pad_token(reward_model.tokenizer, reward_model.model)
+    assert reward_model.tokenizer.pad_token == scalar.ADDED_PAD_TOKEN
+    assert len(reward_model.tokenizer) == vocab_before + 1
+    assert reward_model.model.get_input_embeddings().num_embeddings == vocab_before + 1
+    assert reward_model.model.config.pad_token_id == reward_model.tokenizer.pad_token_id
+
+
+def test_reward_does_not_change_with_batch_padding(reward_model):
+    alone = reward_model.rewards(PROMPTS[:1], RESPONSES[:1])
+    reward_model.max_tokens_per_batch = 10_000
+    lengths = [len(ids) for ids in reward_model.encode(PROMPTS, RESPONSES)]
+    assert max(lengths) > lengths[0], "the batch must actually pad the first sequence"
+    batched = reward_model.rewards(PROMPTS, RESPONSES)
+    assert batched[0] == pytest.approx(alone[0], abs=1e-5)
+
+
+def test_token_budget_batches_cover_each_index_once_within_budget():
+    lengths = [5, 40, 12, 40, 3, 25, 7]
+    batches = token_budget_batches(lengths, max_tokens_per_batch=60)
+    assert sorted(index for batch in batches for index in batch) == list(range(len(lengths)))
+    assert all(max(lengths[i] for i in batch) * len(batch) <= 60 for batch in batches)
+    assert batches[0][0] in (1, 3), "the longest sequence goes first"
+
+
+def test_token_budget_puts_an_oversize_sequence_alone():
+    assert token_budget_batches([100, 2, 2], max_tokens_per_batch=10) == [[0], [1, 2]]
+
+
+def test_pad_right_masks_the_padding():
+    input_ids, attention_mask = pad_right([[5, 6, 7], [8]], pad_token_id=0)
+    assert input_ids.tolist() == [[5, 6, 7], [8, 0, 0]]
+    assert attention_mask.tolist() == [[1, 1, 1], [1, 0, 0]]
+
+
+def test_compare_is_sigmoid_of_reward_difference_in_input_order(reward_model):
+    reward_model.max_tokens_per_batch = 64  # forces several length-sorted batches
+    rewards = reward_model.rewards(PROMPTS * 2, RESPONSES + RESPONSES[::-1])
+    preferences = reward_model.compare(PROMPTS, RESPONSES, RESPONSES[::-1])
+    assert isinstance(reward_model, RewardModel)
+    for index, preference in enumerate(preferences):
+        score_a, score_b = rewards[index], rewards[index + len(PROMPTS)]
+        assert preference.meta["score_a"] == pytest.approx(score_a, abs=1e-6)
+        assert preference.meta["score_b"] == pytest.approx(score_b, abs=1e-6)
+        assert preference.p_a_better == pytest.approx(1 / (1 + math.exp(score_b - score_a)), abs=1e-6)
+    assert preferences[1].p_a_better == pytest.approx(0.5, abs=1e-6), "same response on both sides"
+
+
+def test_score_returns_one_score_per_response(reward_model):
+    scores = reward_model.score(PROMPTS, RESPONSES)
+    assert [score.value for score in scores] == pytest.approx(reward_model.rewards(PROMPTS, RESPONSES), abs=1e-6)
+    with pytest.raises(ValueError, match="2 prompts but 3 responses"):
+        reward_model.score(PROMPTS[:2], RESPONSES)
+
+
+def test_same_seed_same_head_and_other_seed_other_head(tiny_model_dir):
+    first = ScalarRewardModel.from_backbone(str(tiny_model_dir), seed=3, precision="fp32")
+    again = ScalarRewardModel.from_backbone(str(tiny_model_dir), seed=3, precision="fp32")
+    other = ScalarRewardModel.from_backbone(str(tiny_model_dir), seed=4, precision="fp32")
+    assert first.rewards(PROMPTS, RESPONSES) == again.rewards(PROMPTS, RESPONSES)
+    assert first.rewards(PROMPTS, RESPONSES) != other.rewards(PROMPTS, RESPONSES)
+
+
+def test_full_model_save_load_gives_identical_rewards(reward_model, tmp_path):
+    _perturb_trainable(reward_model.model)
+    before = reward_model.rewards(PROMPTS, RESPONSES)
+    reward_model.save(tmp_path / "full")
+    manifest = json.loads((tmp_path / "full" / "rewardkit.json").read_text())
+    loaded = load_reward_model(str(tmp_path / "full"))
+    assert manifest["family"] == "bt" and manifest["adapter"] == "full"
+    assert isinstance(loaded, ScalarRewardModel)
+    loaded.precision = "fp32"
+    assert loaded.rewards(PROMPTS, RESPONSES) == before
+
+
+def test_lora_save_load_gives_identical_rewards(reward_model, tmp_path):
+    lora = LoraConfig(
+        task_type="SEQ_CLS", r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], modules_to_save=["score"]
+    )
+    reward_model.model = get_peft_model(reward_model.model, lora)
+    _perturb_trainable(reward_model.model)
+    before = reward_model.rewards(PROMPTS, RESPONSES)
+    reward_model.save(tmp_path / "lora")
+    loaded = ScalarRewardModel.load(str(tmp_path / "lora"), precision="fp32")
+    assert loaded.is_lora and loaded.manifest()["adapter"] == "lora"
+    assert loaded.manifest()["base_model"] == str(reward_model.base_model)
+    torch.testing.assert_close(
+        torch.tensor(loaded.rewards(PROMPTS, RESPONSES)), torch.tensor(before), rtol=0, atol=1e-6
+    )
+
+
+def test_saved_truncation_comes_back(tiny_model_dir, tmp_path):
+    truncation = TruncationConfig(max_length=32, max_response_length=16)
+    model = ScalarRewardModel.from_backbone(str(tiny_model_dir), seed=0, truncation=truncation, precision="fp32")
+    loaded = ScalarRewardModel.load(str(model.save(tmp_path / "short")))
+    assert (loaded.truncation.max_length, loaded.truncation.max_response_length) == (32, 16)
+    assert max(len(ids) for ids in loaded.encode(PROMPTS, RESPONSES)) <= 32
+
+
+def test_load_refuses_a_directory_of_another_family(reward_model, tmp_path):
+    reward_model.save(tmp_path)
+    (tmp_path / "rewardkit.json").write_text(json.dumps({"family": "cloud", "base_model": "x"}))
+    with pytest.raises(ValueError, match="field 'family': expected 'bt'"):
+        ScalarRewardModel.load(str(tmp_path))
+
+
+def test_unknown_precision_is_rejected(tiny_model_dir):
+    with pytest.raises(ValueError, match="precision must be one of"):
+        ScalarRewardModel.from_backbone(str(tiny_model_dir), precision="fp8")

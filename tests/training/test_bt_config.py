@@ -1,0 +1,79 @@
+"""BTConfig from YAML: unknown keys and bad types name the file, line and key; --set overrides; shipped recipes."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from rewardkit.training.config import BTConfig, ConfigError, DataSource, apply_overrides, load_config
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "recipe.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_every_field_has_help_text():
+    for config_class in (BTConfig, DataSource):
+        for item in dataclasses.fields(config_class):
+            assert item.metadata.get("help"), f"{config_class.__name__}.{item.name} has no help"
+
+
+def test_unknown_key_error_names_file_line_and_key(tmp_path):
+    path = _write(tmp_path, "model: default\nlearning_rte: 0.1\n")
+    with pytest.raises(ConfigError, match=rf"{path}:2: unknown key 'learning_rte'") as error:
+        load_config(path)
+    assert "Known top-level keys" in str(error.value)
+
+
+def test_unknown_nested_key_and_bad_value_are_located(tmp_path):
+    path = _write(tmp_path, "lora:\n  rank: 8\ntrain:\n  - a.jsonl\n  - path: b.jsonl\n    builder: nope\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert f"{path}:2: unknown key 'lora.rank'" in str(error.value)
+    assert f"{path}:6: key 'train.1.builder'" in str(error.value)
+
+
+def test_plain_paths_become_sources_and_types_are_coerced(tmp_path):
+    path = _write(tmp_path, "train:\n  - a.jsonl\n  - {path: g.jsonl, builder: gsm8k, limit: 10}\nlora: {r: '4'}\n")
+    config = load_config(path)
+    assert config.train == [DataSource(path="a.jsonl"), DataSource(path="g.jsonl", builder="gsm8k", limit=10)]
+    assert config.lora.r == 4
+    assert BTConfig(train=["x.jsonl"]).train == [DataSource(path="x.jsonl")]
+
+
+def test_overrides_set_nested_keys_and_bad_overrides_name_the_flag(tmp_path):
+    path = _write(tmp_path, "learning_rate: 0.001\n")
+    config = load_config(path, ["learning_rate=5e-5", "lora.r=8", "synthetic={n: 10, seed: 2}"])
+    assert (config.learning_rate, config.lora.r, config.synthetic.n, config.synthetic.seed) == (5e-5, 8, 10, 2)
+    with pytest.raises(ConfigError, match="--set lora.rank=8: unknown key 'lora.rank'"):
+        load_config(path, ["lora.rank=8"])
+    with pytest.raises(ConfigError, match="expected key=value"):
+        load_config(path, ["learning_rate"])
+
+
+def test_apply_overrides_leaves_the_input_untouched():
+    raw = {"lora": {"r": 16}}
+    assert apply_overrides(raw, ["lora.r=2"]) == {"lora": {"r": 2}}
+    assert raw == {"lora": {"r": 16}}
+
+
+def test_missing_file_and_non_mapping_are_clear_errors(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "absent.yaml")
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_config(_write(tmp_path, "- a\n- b\n"))
+
+
+@pytest.mark.parametrize("name", ["bt_smoke", "bt_default"])
+def test_shipped_recipes_load_and_start_with_their_command(name):
+    path = REPO_ROOT / "configs" / f"{name}.yaml"
+    config = load_config(path)
+    first_line = path.read_text().splitlines()[0]
+    assert first_line == f"# rewardkit train bt --config configs/{name}.yaml --output runs/{name}"
+    assert config.train or config.synthetic.n > 0
