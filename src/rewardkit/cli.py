@@ -26,13 +26,7 @@ COMMAND_MODULES = [
 
 def _register_commands() -> None:
     for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise
-            continue
-        module.register(app, train_app)
+        importlib.import_module(module_name).register(app, train_app)
 
 
 @app.callback()

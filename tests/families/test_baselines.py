@@ -15,7 +15,6 @@ from rewardkit.families.baselines import (
     load_loglik,
     load_longer,
     load_random,
-    token_budget_batches,
 )
 from rewardkit.families.registry import load_reward_model
 from rewardkit.models.chat import TruncationConfig, encode_prompt_response, render_prompt
@@ -69,15 +68,6 @@ def test_loaders_parse_arguments_through_the_registry():
         load_random("seven")
     with pytest.raises(ValueError, match="takes no argument"):
         load_longer("x")
-
-
-def test_token_budget_batches_are_longest_first_and_within_budget():
-    lengths = [3, 10, 4, 6, 9]
-
-    batches = token_budget_batches(lengths, token_budget=20)
-
-    assert batches == [[1, 4], [3, 2, 0]]
-    assert token_budget_batches(lengths, token_budget=1) == [[1], [4], [3], [2], [0]]
 
 
 @pytest.fixture

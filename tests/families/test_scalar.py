@@ -11,7 +11,7 @@ from peft import LoraConfig, get_peft_model
 
 from rewardkit.families import scalar
 from rewardkit.families.registry import load_reward_model
-from rewardkit.families.scalar import ScalarRewardModel, install_pad_token, pad_right, token_budget_batches
+from rewardkit.families.scalar import ScalarRewardModel, install_pad_token
 from rewardkit.models.chat import TruncationConfig
 from rewardkit.protocol import RewardModel
 
@@ -73,24 +73,6 @@ def test_reward_does_not_change_with_batch_padding(reward_model):
     assert max(lengths) > lengths[0], "the batch must actually pad the first sequence"
     batched = reward_model.rewards(PROMPTS, RESPONSES)
     assert batched[0] == pytest.approx(alone[0], abs=1e-5)
-
-
-def test_token_budget_batches_cover_each_index_once_within_budget():
-    lengths = [5, 40, 12, 40, 3, 25, 7]
-    batches = token_budget_batches(lengths, max_tokens_per_batch=60)
-    assert sorted(index for batch in batches for index in batch) == list(range(len(lengths)))
-    assert all(max(lengths[i] for i in batch) * len(batch) <= 60 for batch in batches)
-    assert batches[0][0] in (1, 3), "the longest sequence goes first"
-
-
-def test_token_budget_puts_an_oversize_sequence_alone():
-    assert token_budget_batches([100, 2, 2], max_tokens_per_batch=10) == [[0], [1, 2]]
-
-
-def test_pad_right_masks_the_padding():
-    input_ids, attention_mask = pad_right([[5, 6, 7], [8]], pad_token_id=0)
-    assert input_ids.tolist() == [[5, 6, 7], [8, 0, 0]]
-    assert attention_mask.tolist() == [[1, 1, 1], [1, 0, 0]]
 
 
 def test_compare_is_sigmoid_of_reward_difference_in_input_order(reward_model):

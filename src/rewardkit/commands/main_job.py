@@ -22,7 +22,6 @@ from rewardkit.data.schema import PreferencePair
 logger = logging.getLogger(__name__)
 
 DEFAULT_DEV_FILE = Path("../shared/data/eval/rewardbench_like_dev.jsonl")
-BASELINES = ("random", "longer", "loglik:default")
 
 
 @dataclass
@@ -30,6 +29,7 @@ class QuickstartConfig:
     """What the main job trains and evaluates; defaults fit a ~10 minute budget on 2 CPU cores."""
 
     output: Path = field(metadata={"help": "Directory for the model, the data it used and all reports."})
+    model: str = field(default="default", metadata={"help": "Backbone of the BT model and of the loglik baseline."})
     n_train: int = field(default=1200, metadata={"help": "Synthetic training pairs."})
     n_eval: int = field(default=200, metadata={"help": "Held-out synthetic pairs (prompts disjoint from training)."})
     max_steps: int = field(default=150, metadata={"help": "Optimizer steps of the LoRA BT run."})
@@ -43,7 +43,7 @@ def quickstart_bt_config(config: QuickstartConfig):
     from rewardkit.training.config import BTConfig, LoraSettings
 
     return BTConfig(
-        model="default",
+        model=config.model,
         adapter="lora",
         lora=LoraSettings(r=16, alpha=32, dropout=0.0),
         output_dir=str(config.output / "bt_model"),
@@ -121,7 +121,8 @@ def run_quickstart(config: QuickstartConfig) -> Path:
     write_pairs_jsonl(eval_pairs, config.output / "synthetic_eval.jsonl")
     data = BTData(train=train_pairs, eval=eval_pairs[:64], source_counts={"synthetic": len(train_pairs)})
     train_result = train_bt(quickstart_bt_config(config), data=data)
-    models = {"bt-quickstart": train_result.model_dir, **{name: name for name in BASELINES}}
+    models = {"bt-quickstart": train_result.model_dir, "random": "random", "longer": "longer"}
+    models["loglik"] = f"loglik:{config.model}"
     tables, means = {}, {}
     reports = _evaluate_all(models, eval_pairs, "synthetic held-out", config.output / "reports" / "synthetic")
     tables[f"Held-out synthetic pairs ({len(eval_pairs)})"] = compare_reports(reports)

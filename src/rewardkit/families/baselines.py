@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from rewardkit.models.batching import token_budget_batches
 from rewardkit.models.chat import TruncationConfig, encode_prompt_response, render_prompt
 from rewardkit.models.device import autocast_context, pick_device
 from rewardkit.models.loading import DEFAULT_MODEL, load_causal_lm, load_tokenizer
@@ -88,17 +89,6 @@ class LongerRewardModel(ScalarBaseline):
 
     def response_scores(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> list[float]:
         return [float(len(response)) for response in responses]
-
-
-def token_budget_batches(lengths: Sequence[int], token_budget: int) -> list[list[int]]:
-    """Indices grouped longest-first so that batch size x longest sequence stays within `token_budget`."""
-    batches: list[list[int]] = []
-    for index in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
-        if batches and (len(batches[-1]) + 1) * lengths[batches[-1][0]] <= token_budget:
-            batches[-1].append(index)
-        else:
-            batches.append([index])
-    return batches
 
 
 class LogLikelihoodRewardModel(ScalarBaseline):

@@ -19,6 +19,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 from transformers.utils import logging as hf_logging
 
 from rewardkit.families.registry import MANIFEST_NAME, read_manifest
+from rewardkit.models.batching import pad_right, token_budget_batches
 from rewardkit.models.chat import TruncationConfig, encode_prompt_response, render_prompt, render_response
 from rewardkit.models.device import pick_device, supports_bf16
 from rewardkit.models.loading import resolve_model_path
@@ -63,29 +64,6 @@ def install_pad_token(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel
     else:
         tokenizer.pad_token = token
     model.config.pad_token_id = tokenizer.pad_token_id
-
-
-def token_budget_batches(lengths: Sequence[int], max_tokens_per_batch: int) -> list[list[int]]:
-    """Indices grouped longest first so that each padded batch holds at most `max_tokens_per_batch` tokens."""
-    order = sorted(range(len(lengths)), key=lambda index: -lengths[index])
-    batches: list[list[int]] = []
-    for index in order:
-        if batches and lengths[batches[-1][0]] * (len(batches[-1]) + 1) <= max_tokens_per_batch:
-            batches[-1].append(index)
-        else:
-            batches.append([index])
-    return batches
-
-
-def pad_right(sequences: Sequence[Sequence[int]], pad_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(input_ids, attention_mask) with every sequence padded on the right to the longest one."""
-    width = max(len(sequence) for sequence in sequences)
-    input_ids = torch.full((len(sequences), width), pad_token_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(sequences), width), dtype=torch.long)
-    for row, sequence in enumerate(sequences):
-        input_ids[row, : len(sequence)] = torch.as_tensor(sequence, dtype=torch.long)
-        attention_mask[row, : len(sequence)] = 1
-    return input_ids, attention_mask
 
 
 def _model_with_new_head(path: str) -> PreTrainedModel:

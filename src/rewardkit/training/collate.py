@@ -15,7 +15,7 @@ from datasets import Dataset
 from transformers import PreTrainedTokenizerBase
 
 from rewardkit.data.schema import PreferencePair
-from rewardkit.families.scalar import pad_right
+from rewardkit.models.batching import pad_right
 from rewardkit.models.chat import TruncationConfig, encode_prompt_response
 
 _PAIR_FIELDS = {item.name for item in fields(PreferencePair)} - {"extra"}

