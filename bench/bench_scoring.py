@@ -2,9 +2,9 @@
 
 reward-bench path (as `scripts/run_rm.py` does it): chat-formatted texts through a transformers
 `pipeline("text-classification")` with `function_to_apply="none"`, chosen texts in one pass and rejected texts in
-another, batches of `--baseline-batch-size` in data order, padded to the longest text of each batch, truncated to
-the same token budget. It is timed with the weights in fp32 (what `from_pretrained` gives on CPU) and with bf16
-weights; the faster of the two is the reference.
+another, batches of `--baseline-batch-size` (64, its default) in data order, padded to the longest text of each
+batch, truncated from the left to the same token budget. It is timed with the weights in fp32 (what
+`from_pretrained` gives on CPU) and with bf16 weights; the faster of the two is the reference.
 
 rewardkit path: `ScalarRewardModel.compare` on the same model object: chosen and rejected in one pool, sorted by
 length, packed under a padded-token budget, `inference_mode`, bf16 autocast where supported.
@@ -20,6 +20,7 @@ The last line printed is one JSON object.
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime
 import json
 import os
@@ -57,7 +58,9 @@ def parse_args() -> argparse.Namespace:
         default=None,
         help="Token budget per scored sequence, both paths (default: the saved model's, or 512 for a backbone).",
     )
-    parser.add_argument("--baseline-batch-size", type=int, default=16, help="Pipeline batch size of the baseline.")
+    parser.add_argument(
+        "--baseline-batch-size", type=int, default=64, help="Pipeline batch size (reward-bench's default)."
+    )
     parser.add_argument("--max-tokens-per-batch", type=int, default=8192, help="rewardkit's padded-token budget.")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
@@ -88,10 +91,13 @@ def chat_texts(tokenizer, prompts, responses) -> list[str]:
 def time_reward_bench_path(reward_model: ScalarRewardModel, chosen_texts, rejected_texts, args, dtype):
     """Seconds and (chosen, rejected) rewards for the pipeline path with the model's weights in `dtype`."""
     model = reward_model.model.to(dtype)
-    classifier = pipeline("text-classification", model=model, tokenizer=reward_model.tokenizer, device=model.device)
+    tokenizer = copy.deepcopy(reward_model.tokenizer)
+    tokenizer.truncation_side = "left"  # as run_rm.py sets it
+    classifier = pipeline("text-classification", model=model, tokenizer=tokenizer, device=model.device)
     kwargs = dict(
         batch_size=args.baseline_batch_size,
         truncation=True,
+        padding=True,
         max_length=args.max_length,
         function_to_apply="none",
         top_k=None,

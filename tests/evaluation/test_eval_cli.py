@@ -87,3 +87,31 @@ def test_column_map_renames_columns(tmp_path):
 
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "out" / "report.json").read_text())["other_sections"]["train"]["accuracy"] == 1.0
+
+
+def test_compare_puts_reports_side_by_side(data_file, tmp_path):
+    for model in ("longer", "random"):
+        assert run_eval("--model", model, "--data", str(data_file), "--report", str(tmp_path / model)).exit_code == 0
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            f"Longer wins={tmp_path / 'longer'}",
+            str(tmp_path / "random"),
+            "--output",
+            str(tmp_path / "t.md"),
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    table = (tmp_path / "t.md").read_text()
+    assert "| Longer wins | 50.0" in table and "| random |" in table
+    assert "Master-key FPR" in table
+
+
+def test_compare_names_a_missing_report(tmp_path):
+    result = CliRunner().invoke(app, ["compare", str(tmp_path / "nothing")])
+
+    assert result.exit_code == 1
+    assert "no report at" in result.output

@@ -14,7 +14,14 @@ from rewardkit.commands.data_cmd import parse_column_map
 from rewardkit.data.readers import read_pairs
 from rewardkit.data.schema import PreferencePair
 from rewardkit.evaluation.pairwise import EvaluationResult, evaluate_pairs
-from rewardkit.evaluation.report import SECTION_TITLES, format_score, percent, write_report
+from rewardkit.evaluation.report import (
+    SECTION_TITLES,
+    compare_diagnostics,
+    compare_reports,
+    format_score,
+    percent,
+    write_report,
+)
 from rewardkit.families.registry import load_reward_model
 from rewardkit.models.loading import ModelNotFoundError
 from rewardkit.protocol import RewardModel
@@ -107,6 +114,28 @@ def eval_command(
     print_summary(result, paths["markdown"])
 
 
+def compare_command(
+    reports: Annotated[list[str], typer.Argument(help="Report directories, each optionally NAME=DIR.")],
+    output: Annotated[Path | None, typer.Option(help="Also write the Markdown tables to this file.")] = None,
+) -> None:
+    """Side-by-side tables of several `rewardkit eval` reports: sections with CIs, then calibration and biases."""
+    named = dict(_name_and_directory(entry) for entry in reports)
+    try:
+        text = compare_reports(named) + "\n" + compare_diagnostics(named)
+    except USER_ERRORS as error:
+        fail(error)
+    typer.echo(text)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text)
+
+
+def _name_and_directory(entry: str) -> tuple[str, str]:
+    name, separator, directory = entry.partition("=")
+    return (name, directory) if separator else (Path(entry).name, entry)
+
+
 def register(app: typer.Typer, train_app: typer.Typer) -> None:
-    """Add `rewardkit eval` to the CLI."""
+    """Add `rewardkit eval` and `rewardkit compare` to the CLI."""
     app.command("eval")(eval_command)
+    app.command("compare")(compare_command)

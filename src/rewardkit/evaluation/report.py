@@ -309,3 +309,25 @@ def separate_score(report: Mapping[str, Any], name: str) -> Mapping[str, Any] | 
     if name == PRIOR_SETS:
         return report.get(PRIOR_SETS)
     return report.get("other_sections", {}).get(name)
+
+
+def compare_diagnostics(named_reports: Mapping[str, Mapping[str, Any] | str | Path]) -> str:
+    """One Markdown table, a row per model: calibration, length bias and master-key false-positive rate."""
+    header = ["Model", "ECE", "Brier", "Acc. chosen longer", "Acc. chosen shorter", "Master-key FPR", "Pairs/s"]
+    rows = []
+    for model, source in named_reports.items():
+        report = load_report(source)
+        calibration, bias, probe = report["calibration"], report["length_bias"], report.get("master_key")
+        throughput = report.get("meta", {}).get("pairs_per_second")
+        rows.append(
+            [
+                model,
+                f"{calibration['ece']:.3f}",
+                f"{calibration['brier']:.3f}",
+                percent(bias["accuracy_chosen_longer"]),
+                percent(bias["accuracy_chosen_shorter"]),
+                "–" if probe is None else percent(probe["false_positive_rate"]),
+                "–" if throughput is None else f"{throughput:.1f}",
+            ]
+        )
+    return "\n".join(_table(header, rows)) + "\n"
