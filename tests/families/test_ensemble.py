@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from rewardkit.families.ensemble import (
 from rewardkit.families.registry import load_reward_model
 from rewardkit.families.scalar import ScalarRewardModel
 from rewardkit.protocol import Score
+from rewardkit.training.config import load_config
 from tests.conftest import REPO_ROOT
 
 
@@ -189,7 +191,9 @@ def test_recipe_errors(tmp_path):
 def test_shipped_recipe_parses():
     recipe = load_recipe(REPO_ROOT / "configs" / "ensemble_bt.yaml")
     assert recipe.seeds == [0, 1, 2, 3] and recipe.method == "uwo"
-    assert recipe.member_config.endswith("configs/bt.yaml")
+    config = load_config(recipe.member_config, member_overrides(0, Path("members/seed-0"), recipe))
+    assert config.model == "default" and config.seed == 0
+    assert config.train[0].path.endswith("gsm8k_train.jsonl") and config.num_train_epochs == 2
 
 
 def test_ensemble_command_builds_a_normalized_ensemble(tmp_path):
