@@ -3,8 +3,9 @@
 reward-bench path (as `scripts/run_rm.py` does it): chat-formatted texts through a transformers
 `pipeline("text-classification")` with `function_to_apply="none"`, chosen texts in one pass and rejected texts in
 another, batches of `--baseline-batch-size` (64, its default) in data order, padded to the longest text of each
-batch, truncated from the left to the same token budget. It is timed with the weights in fp32 (what
-`from_pretrained` gives on CPU) and with bf16 weights; the faster of the two is the reference.
+batch, truncated from the left to the same token budget. The texts are the exact token sequences rewardkit scores
+(decoded), so both paths see the same inputs. It is timed with the weights in fp32 (what `from_pretrained`
+gives on CPU) and with bf16 weights; the faster of the two is the reference.
 
 rewardkit path: `ScalarRewardModel.compare` on the same model object: chosen and rejected in one pool, sorted by
 length, packed under a padded-token budget, `inference_mode`, bf16 autocast where supported.
@@ -35,7 +36,7 @@ from transformers import pipeline
 
 from rewardkit.data.readers import read_pairs
 from rewardkit.families.scalar import ScalarRewardModel
-from rewardkit.models.chat import TruncationConfig, render_prompt, render_response
+from rewardkit.models.chat import TruncationConfig
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval" / "rewardbench_like_dev.jsonl"
 
@@ -61,12 +62,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--baseline-batch-size", type=int, default=64, help="Pipeline batch size (reward-bench's default)."
     )
-    parser.add_argument("--max-tokens-per-batch", type=int, default=8192, help="rewardkit's padded-token budget.")
+    parser.add_argument(
+        "--max-tokens-per-batch", type=int, default=None, help="rewardkit's padded-token budget (default: by device)."
+    )
+    parser.add_argument(
+        "--baseline-dtypes",
+        default="fp32,bf16",
+        help="Weight dtypes of the reward-bench path (comma-separated: fp32, bf16); the fastest is the reference.",
+    )
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
 
 
-def load_model(spec: str, max_length: int | None, max_tokens_per_batch: int) -> ScalarRewardModel:
+def load_model(spec: str, max_length: int | None, max_tokens_per_batch: int | None) -> ScalarRewardModel:
     if (Path(spec) / "rewardkit.json").is_file():
         model = ScalarRewardModel.load(spec, max_tokens_per_batch=max_tokens_per_batch)
         if max_length is not None:
@@ -82,10 +90,9 @@ def sample_pairs(path: Path, count: int, seed: int):
     return random.Random(seed).sample(pairs, min(count, len(pairs)))
 
 
-def chat_texts(tokenizer, prompts, responses) -> list[str]:
-    return [
-        render_prompt(tokenizer, p) + render_response(tokenizer, p, r) for p, r in zip(prompts, responses, strict=True)
-    ]
+def identical_texts(reward_model: ScalarRewardModel, prompts, responses) -> list[str]:
+    """The exact token sequences rewardkit scores, as text, so both paths see the same inputs."""
+    return [reward_model.tokenizer.decode(ids) for ids in reward_model.encode(prompts, responses)]
 
 
 def time_reward_bench_path(reward_model: ScalarRewardModel, chosen_texts, rejected_texts, args, dtype):
@@ -133,13 +140,15 @@ def main() -> None:
     prompts = [pair.prompt for pair in pairs]
     chosen = [pair.chosen for pair in pairs]
     rejected = [pair.rejected for pair in pairs]
-    tokenizer = reward_model.tokenizer
-    chosen_texts, rejected_texts = chat_texts(tokenizer, prompts, chosen), chat_texts(tokenizer, prompts, rejected)
+    chosen_texts = identical_texts(reward_model, prompts, chosen)
+    rejected_texts = identical_texts(reward_model, prompts, rejected)
     reward_model.compare(prompts[:4], chosen[:4], rejected[:4])  # warm-up (allocator, autocast caches)
 
     kit_seconds, kit_chosen, kit_rejected = time_rewardkit_path(reward_model, prompts, chosen, rejected)
     baselines = {}
-    for name, dtype in (("fp32", torch.float32), ("bf16_weights", torch.bfloat16)):
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    for name in args.baseline_dtypes.split(","):
+        dtype = dtypes[name]
         seconds, base_chosen, base_rejected = time_reward_bench_path(
             reward_model, chosen_texts, rejected_texts, args, dtype
         )
@@ -167,7 +176,7 @@ def main() -> None:
             "pairs_per_s": round(kit_rate, 2),
             "accuracy": accuracy(kit_chosen, kit_rejected),
             "precision": reward_model.precision,
-            "max_tokens_per_batch": args.max_tokens_per_batch,
+            "max_tokens_per_batch": reward_model.max_tokens_per_batch,
         },
         "reward_bench_path": baselines,
         "reference": best_name,

@@ -35,6 +35,7 @@ class QuickstartConfig:
     max_steps: int = field(default=150, metadata={"help": "Optimizer steps of the LoRA BT run."})
     dev_file: Path = field(default=DEFAULT_DEV_FILE, metadata={"help": "RewardBench-like file; skipped if absent."})
     dev_per_category: int = field(default=40, metadata={"help": "Rows sampled per category of the dev file."})
+    master_key_rows: int = field(default=40, metadata={"help": "Rows of the master-key probe per evaluation."})
     seed: int = field(default=0, metadata={"help": "Seed of the data, the split and the training run."})
 
 
@@ -72,7 +73,9 @@ def stratified_sample(pairs: list[PreferencePair], per_category: int, seed: int)
     return [pairs[index] for index in sorted(keep)]
 
 
-def _evaluate_all(models: dict[str, str], pairs: list[PreferencePair], data_name: str, report_root: Path) -> dict:
+def _evaluate_all(
+    models: dict[str, str], pairs: list[PreferencePair], data_name: str, report_root: Path, master_key_rows: int
+) -> dict:
     """Evaluate every model spec on `pairs`; write one report directory per model; return the report dicts."""
     from rewardkit.evaluation.pairwise import evaluate_pairs
     from rewardkit.evaluation.report import load_report, write_report
@@ -81,7 +84,7 @@ def _evaluate_all(models: dict[str, str], pairs: list[PreferencePair], data_name
     reports = {}
     for label, spec in models.items():
         logger.info("evaluating %s on %s (%d pairs)", label, data_name, len(pairs))
-        result = evaluate_pairs(load_reward_model(spec), pairs, master_key_rows=100)
+        result = evaluate_pairs(load_reward_model(spec), pairs, master_key_rows=master_key_rows)
         result.model_spec, result.data_path = spec, data_name
         directory = report_root / label.replace(":", "_").replace(" ", "_")
         write_report(result, directory)
@@ -111,7 +114,7 @@ def run_quickstart(config: QuickstartConfig) -> Path:
     """Train, evaluate, summarize; return the path of summary.md."""
     from rewardkit.data.readers import read_pairs, write_pairs_jsonl
     from rewardkit.data.synthetic import synthetic_splits
-    from rewardkit.evaluation.report import compare_reports
+    from rewardkit.evaluation.report import compare_diagnostics, compare_reports
     from rewardkit.training.bt import train_bt
     from rewardkit.training.bt_data import BTData
 
@@ -124,15 +127,23 @@ def run_quickstart(config: QuickstartConfig) -> Path:
     models = {"bt-quickstart": train_result.model_dir, "random": "random", "longer": "longer"}
     models["loglik"] = f"loglik:{config.model}"
     tables, means = {}, {}
-    reports = _evaluate_all(models, eval_pairs, "synthetic held-out", config.output / "reports" / "synthetic")
-    tables[f"Held-out synthetic pairs ({len(eval_pairs)})"] = compare_reports(reports)
+    reports = _evaluate_all(
+        models, eval_pairs, "synthetic held-out", config.output / "reports" / "synthetic", config.master_key_rows
+    )
+    tables[f"Held-out synthetic pairs ({len(eval_pairs)})"] = (
+        compare_reports(reports) + "\n" + compare_diagnostics(reports)
+    )
     means["synthetic_accuracy"] = {
         label: report["other_sections"]["train"]["accuracy"] for label, report in reports.items()
     }
     if config.dev_per_category > 0 and config.dev_file.is_file():
         dev = stratified_sample(read_pairs(config.dev_file).pairs, config.dev_per_category, config.seed)
-        reports = _evaluate_all(models, dev, str(config.dev_file), config.output / "reports" / "dev")
-        tables[f"{config.dev_file.name}, stratified slice ({len(dev)} rows)"] = compare_reports(reports)
+        reports = _evaluate_all(
+            models, dev, str(config.dev_file), config.output / "reports" / "dev", config.master_key_rows
+        )
+        tables[f"{config.dev_file.name}, stratified slice ({len(dev)} rows)"] = (
+            compare_reports(reports) + "\n" + compare_diagnostics(reports)
+        )
         means["dev_slice_mean_of_sections"] = {label: report["mean_of_sections"] for label, report in reports.items()}
     else:
         logger.warning("skipping the RewardBench-like evaluation (%s absent or dev_per_category=0)", config.dev_file)

@@ -93,6 +93,12 @@ def _resolve_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
+def default_token_budget(device: torch.device) -> int:
+    """Padded tokens per forward: small on CPU (2,048 measured fastest on 2 cores, see docs/BENCHMARKS.md), large on
+    GPU where wide batches are what keeps the device busy."""
+    return 16384 if device.type == "cuda" else 2048
+
+
 class ScalarRewardModel:
     """A sequence-classification LM with one output: reward = score head on the last token's hidden state."""
 
@@ -108,7 +114,7 @@ class ScalarRewardModel:
         name: str | None = None,
         device: torch.device | str | None = None,
         precision: str = "auto",
-        max_tokens_per_batch: int = 8192,
+        max_tokens_per_batch: int | None = None,
     ) -> None:
         if tokenizer.pad_token_id is None or tokenizer.pad_token_id != model.config.pad_token_id:
             raise ValueError(
@@ -122,7 +128,7 @@ class ScalarRewardModel:
         self.name = name or f"{FAMILY}:{base_model}"
         self.device = pick_device(str(device) if device else None)
         self.precision = _resolve_precision(precision, self.device)
-        self.max_tokens_per_batch = max_tokens_per_batch
+        self.max_tokens_per_batch = max_tokens_per_batch or default_token_budget(self.device)
         self.model.to(self.device)
 
     @property
