@@ -11,26 +11,16 @@ import hashlib
 import json
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from rewardkit.families.pairing import preferences_from_scores
 from rewardkit.models.batching import token_budget_batches
 from rewardkit.models.chat import TruncationConfig, encode_prompt_response, render_prompt
 from rewardkit.models.device import autocast_context, pick_device
 from rewardkit.models.loading import DEFAULT_MODEL, load_causal_lm, load_tokenizer
 from rewardkit.protocol import Preference, Prompt, Score
-
-
-def preferences_from_scores(scores_a: Sequence[float], scores_b: Sequence[float]) -> list[Preference]:
-    """Bradley-Terry preference sigmoid(r_a - r_b), keeping both rewards in meta as score_a / score_b."""
-    differences = np.asarray(scores_a, dtype=float) - np.asarray(scores_b, dtype=float)
-    probabilities = np.exp(-np.logaddexp(0.0, -differences))
-    return [
-        Preference(p_a_better=float(p), meta={"score_a": float(a), "score_b": float(b)})
-        for p, a, b in zip(probabilities, scores_a, scores_b, strict=True)
-    ]
 
 
 def _check_same_length(**sequences: Sequence) -> None:

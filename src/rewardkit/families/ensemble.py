@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from rewardkit.families.pairing import compare_by_scoring
 from rewardkit.families.registry import MANIFEST_NAME, load_reward_model, read_manifest
 from rewardkit.protocol import Preference, Prompt, RewardModel, Score
 
@@ -68,6 +68,10 @@ def aggregate_rewards(member_rewards: np.ndarray, method: str, uwo_lambda: float
     if method == "wco":
         return member_rewards.min(axis=0)
     return member_rewards.mean(axis=0) - uwo_lambda * member_rewards.var(axis=0)
+
+
+def _variances(a: Score, b: Score) -> dict[str, float]:
+    return {"variance_a": a.meta["variance"], "variance_b": b.meta["variance"]}
 
 
 class EnsembleRewardModel:
@@ -146,20 +150,7 @@ class EnsembleRewardModel:
         self, prompts: Sequence[Prompt], responses_a: Sequence[str], responses_b: Sequence[str]
     ) -> list[Preference]:
         """p(A better) = σ(aggregate(A) - aggregate(B)), both sides scored in one batch."""
-        scores = self.score(list(prompts) * 2, list(responses_a) + list(responses_b))
-        count = len(responses_a)
-        return [
-            Preference(
-                p_a_better=1.0 / (1.0 + math.exp(-(a.value - b.value))),
-                meta={
-                    "reward_a": a.value,
-                    "reward_b": b.value,
-                    "variance_a": a.meta["variance"],
-                    "variance_b": b.meta["variance"],
-                },
-            )
-            for a, b in zip(scores[:count], scores[count:], strict=True)
-        ]
+        return compare_by_scoring(self.score, prompts, responses_a, responses_b, meta=_variances)
 
     def save(self, directory: str | Path) -> Path:
         """Write rewardkit.json (members relative to `directory` when inside it, method, λ, normalization)."""

@@ -8,12 +8,12 @@ collect reward by repeating correct but unnecessary steps.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 
 import numpy as np
 
+from rewardkit.families.pairing import compare_by_scoring
 from rewardkit.protocol import Preference, Prompt, RewardModel, Score
 
 SPLIT_MODES = ("lines", "steps", "sentences")
@@ -128,9 +128,4 @@ class ProcessRewardModel:
         self, prompts: Sequence[Prompt], responses_a: Sequence[str], responses_b: Sequence[str]
     ) -> list[Preference]:
         """p(A better) = σ(return(A) − return(B))."""
-        scores = self.score(list(prompts) * 2, list(responses_a) + list(responses_b))
-        count = len(responses_a)
-        return [
-            Preference(p_a_better=1.0 / (1.0 + math.exp(b.value - a.value)))
-            for a, b in zip(scores[:count], scores[count:], strict=True)
-        ]
+        return compare_by_scoring(self.score, prompts, responses_a, responses_b)

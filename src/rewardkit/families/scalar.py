@@ -18,6 +18,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 from transformers.utils import logging as hf_logging
 
+from rewardkit.families.pairing import preferences_from_scores
 from rewardkit.families.registry import MANIFEST_NAME, read_manifest
 from rewardkit.models.batching import pad_right, token_budget_batches
 from rewardkit.models.chat import TruncationConfig, encode_prompt_response, render_prompt, render_response
@@ -228,14 +229,7 @@ class ScalarRewardModel:
         if not len(prompts) == len(responses_a) == len(responses_b):
             raise ValueError(f"got {len(prompts)} prompts, {len(responses_a)} A and {len(responses_b)} B responses")
         rewards = self.rewards(list(prompts) * 2, list(responses_a) + list(responses_b))
-        count = len(prompts)
-        return [
-            Preference(
-                p_a_better=float(torch.sigmoid(torch.tensor(score_a - score_b))),
-                meta={"score_a": score_a, "score_b": score_b},
-            )
-            for score_a, score_b in zip(rewards[:count], rewards[count:], strict=True)
-        ]
+        return preferences_from_scores(rewards[: len(prompts)], rewards[len(prompts) :])
 
     def _forward(self, sequences: list[Sequence[int]]) -> list[float]:
         input_ids, attention_mask = pad_right(sequences, self.tokenizer.pad_token_id)

@@ -5,11 +5,11 @@ reward, and the sum of several transformed rewards as a soft logical AND of the 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from rewardkit.families.pairing import compare_by_scoring
 from rewardkit.protocol import Preference, Prompt, RewardModel, Score
 
 
@@ -86,9 +86,4 @@ class LogSigmoidCombinedRewardModel:
         self, prompts: Sequence[Prompt], responses_a: Sequence[str], responses_b: Sequence[str]
     ) -> list[Preference]:
         """p(A better) = σ(u(A) − u(B))."""
-        scores = self.score(list(prompts) * 2, list(responses_a) + list(responses_b))
-        count = len(responses_a)
-        return [
-            Preference(p_a_better=1.0 / (1.0 + math.exp(b.value - a.value)))
-            for a, b in zip(scores[:count], scores[count:], strict=True)
-        ]
+        return compare_by_scoring(self.score, prompts, responses_a, responses_b)
