@@ -88,6 +88,12 @@ def test_math_questions_take_answer_or_extract_it_from_the_solution(tmp_path):
         read_math_questions(path)
 
 
+def test_best_of_n_rows_serve_as_questions_through_their_reference(tmp_path):
+    row = {**GOOD_ROW, "reference": "One plus one.\n#### 2"}
+    (question,) = read_math_questions(write_rows(tmp_path / "bon.jsonl", [row]))
+    assert (question.question, question.answer, question.solution) == ("1+1?", "2", "One plus one.\n#### 2")
+
+
 @pytest.mark.integration
 def test_shared_bon_files_contract(shared_data):
     qwen = read_bon_jsonl(shared_data / "bon" / "qwen25math_math100_bon8.jsonl")

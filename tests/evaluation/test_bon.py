@@ -11,6 +11,7 @@ import pytest
 
 from rewardkit.data.bon_data import BonItem
 from rewardkit.evaluation.bon import (
+    best_of_n_kl,
     evaluate_best_of_n,
     expected_best_of_n,
     majority_vote_accuracy,
@@ -204,3 +205,11 @@ def test_ensemble_curves_use_the_ensembles_own_lambda_unless_given():
 
     assert uwo_proxy() == pytest.approx(uwo_proxy(uwo_lambda=2.0))
     assert uwo_proxy() != pytest.approx(uwo_proxy(uwo_lambda=0.0))
+
+
+def test_best_of_n_kl_matches_the_closed_form():
+    assert best_of_n_kl(1) == 0.0
+    assert best_of_n_kl(4) == pytest.approx(np.log(4) - 0.75)
+    assert best_of_n_kl(16) == pytest.approx(2.7726 - 0.9375, abs=1e-4)
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        best_of_n_kl(0)

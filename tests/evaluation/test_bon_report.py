@@ -41,6 +41,7 @@ def test_report_files(tmp_path):
     markdown = render_markdown(result)
     assert "| majority answer | 0.500 | 0.500 | 0.500 |" in markdown
     assert "N=3" in markdown
+    assert "| KL(best-of-N), nats | 0.000 | 0.193 | 0.432 |" in markdown
 
 
 def test_bon_command_end_to_end(tmp_path):

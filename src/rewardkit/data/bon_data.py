@@ -174,7 +174,7 @@ def write_bon_jsonl(items: Iterable[BonItem], path: str | Path) -> Path:
 def _parse_question_row(row: dict[str, Any], where: tuple[str, int]) -> MathQuestion:
     question_field = "question" if "question" in row else "prompt"
     question = _require(row, question_field, str, where)
-    solution = row.get("solution")
+    solution = row.get("solution", row.get("reference"))
     if "answer" in row:
         answer = str(_require(row, "answer", (str, int, float), where))
     elif isinstance(solution, str) and extract_answer(solution) is not None:
@@ -190,7 +190,8 @@ def _parse_question_row(row: dict[str, Any], where: tuple[str, int]) -> MathQues
 
 
 def read_math_questions(path: str | Path, limit: int | None = None) -> list[MathQuestion]:
-    """Read GSM8K-style rows (`id, question|prompt, answer` and/or `solution` ending in `#### answer`)."""
+    """Read GSM8K-style rows (`id, question|prompt, answer` and/or `solution|reference` ending in `#### answer`);
+    the Best-of-N files qualify, so candidates can be regenerated for their questions."""
     path = Path(path)
     questions: list[MathQuestion] = []
     for line_number, row in _iter_json_rows(path):

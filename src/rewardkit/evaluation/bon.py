@@ -26,6 +26,14 @@ from rewardkit.protocol import RewardModel, Score
 logger = logging.getLogger(__name__)
 
 
+def best_of_n_kl(n: int) -> float:
+    """KL(best-of-n policy || base policy) = log n - (n - 1) / n nats (Stiennon et al. 2020), the x-axis of the
+    over-optimization plots of Gao et al. 2022 and Coste et al. 2023."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    return float(np.log(n) - (n - 1) / n)
+
+
 def _check_subset_size(candidate_count: int, n: int) -> None:
     if not 1 <= n <= candidate_count:
         raise ValueError(f"subset size N={n} must be between 1 and the number of candidates ({candidate_count})")

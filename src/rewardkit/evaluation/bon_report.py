@@ -1,4 +1,5 @@
-"""Best-of-N report files: bon.json (all numbers), bon.md (tables) and bon_curve.png (gold and proxy vs N)."""
+"""Best-of-N report files: bon.json (all numbers), bon.md (tables) and bon_curve.png (gold and proxy vs N, and the
+over-optimization view: gold and proxy against KL(best-of-N || base) = log N - (N - 1) / N)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from rewardkit.evaluation.bon import BonCurve, BonResult  # noqa: E402
+from rewardkit.evaluation.bon import BonCurve, BonResult, best_of_n_kl  # noqa: E402
 
 _BASELINE_STYLES = {"oracle (any correct)": ":", "random pick": "--", "majority answer": "-."}
 
@@ -18,7 +19,8 @@ _BASELINE_STYLES = {"oracle (any correct)": ":", "random pick": "--", "majority 
 def _table(curves: list[BonCurve], max_n: int, values: str) -> list[str]:
     """A markdown table: one row per curve, one column per N."""
     header = "| selector | " + " | ".join(f"N={n}" for n in range(1, max_n + 1)) + " |"
-    lines = [header, "|---" * (max_n + 1) + "|"]
+    kl_row = "| KL(best-of-N), nats | " + " | ".join(f"{best_of_n_kl(n):.3f}" for n in range(1, max_n + 1)) + " |"
+    lines = [header, "|---" * (max_n + 1) + "|", kl_row]
     for curve in curves:
         row = getattr(curve, values)
         if row is not None:
@@ -49,12 +51,28 @@ def render_markdown(result: BonResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _plot_over_optimization(axis, curves: list[BonCurve], max_n: int, colors: list[str]) -> None:
+    """Gold accuracy (solid) and proxy reward (dashed, right axis) against the KL of best-of-N sampling."""
+    kl = [best_of_n_kl(n) for n in range(1, max_n + 1)]
+    proxy_axis = axis.twinx()
+    for curve, color in zip(curves, colors, strict=True):
+        axis.plot(kl, curve.gold, marker="o", color=color)
+        if curve.proxy is not None:
+            proxy_axis.plot(kl, curve.proxy, linestyle="--", marker="x", color=color)
+    axis.set(title="Over-optimization: gold (solid) vs proxy (dashed)", xlabel="KL(best-of-N || base), nats")
+    axis.set_ylabel("gold accuracy")
+    proxy_axis.set_ylabel("proxy reward (normalized)")
+    axis.grid(alpha=0.3)
+
+
 def plot_curves(result: BonResult, path: Path) -> Path:
-    """Left: gold accuracy vs N (selectors and baselines); right: proxy reward vs N (selectors)."""
-    figure, (gold_axis, proxy_axis) = plt.subplots(1, 2, figsize=(12, 4.8))
+    """Gold accuracy vs N (selectors and baselines), proxy reward vs N (selectors), and both against KL."""
+    figure, (gold_axis, proxy_axis, kl_axis) = plt.subplots(1, 3, figsize=(18, 4.8))
     sizes = list(range(1, result.max_n + 1))
+    colors = []
     for curve in result.selectors:
         line = gold_axis.plot(sizes, curve.gold, marker="o", label=curve.name)[0]
+        colors.append(line.get_color())
         if curve.proxy is not None:
             proxy_axis.plot(sizes, curve.proxy, marker="o", color=line.get_color(), label=curve.name)
     for curve in result.baselines:
@@ -66,6 +84,7 @@ def plot_curves(result: BonResult, path: Path) -> Path:
     for axis in (gold_axis, proxy_axis):
         axis.set_xticks(sizes)
         axis.grid(alpha=0.3)
+    _plot_over_optimization(kl_axis, result.selectors, result.max_n, colors)
     gold_axis.legend(fontsize=7, loc="best")
     figure.suptitle(f"Best-of-N: {result.data} ({result.items} prompts)")
     figure.tight_layout()
