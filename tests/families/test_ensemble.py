@@ -190,7 +190,7 @@ def test_recipe_errors(tmp_path):
 
 def test_shipped_recipe_parses():
     recipe = load_recipe(REPO_ROOT / "configs" / "ensemble_bt.yaml")
-    assert recipe.seeds == [0, 1, 2, 3] and recipe.method == "uwo"
+    assert recipe.seeds == [0, 1, 2] and recipe.method == "uwo"
     config = load_config(recipe.member_config, member_overrides(0, Path("members/seed-0"), recipe))
     assert config.model == "default" and config.seed == 0
     assert config.train[0].path.endswith("gsm8k_train.jsonl") and config.num_train_epochs == 2
@@ -247,3 +247,29 @@ def test_recipe_with_the_real_bt_trainer(tiny_model_dir, tmp_path):
     assert len(ensemble.normalizations) == 1 and ensemble.normalizations[0].std > 0
     [score] = load_reward_model(str(tmp_path / "ens")).score(["What is 12 plus 7?"], ["#### 19"])
     assert len(score.meta["member_rewards"]) == 1
+
+
+def test_rerunning_the_recipe_reuses_members_trained_with_the_same_config(tiny_model_dir, tmp_path):
+    (tmp_path / "bt.yaml").write_text(
+        f"model: {json.dumps(str(tiny_model_dir))}\nadapter: full\nsynthetic: {{n: 8, seed: 0}}\nmax_steps: 1\n"
+        "eval_fraction: 0.25\neval_steps: 0\nsave_steps: 1000\nmax_length: 64\nmax_response_length: 32\n"
+    )
+    first = EnsembleRecipe(member_config=str(tmp_path / "bt.yaml"), seeds=[0])
+    train_ensemble(first, tmp_path / "ens")
+    retrained = []
+
+    def record_training(config):
+        retrained.append(config.seed)
+        from rewardkit.training.bt import train_bt
+
+        return train_bt(config)
+
+    more_seeds = EnsembleRecipe(member_config=str(tmp_path / "bt.yaml"), seeds=[0, 1])
+    ensemble = train_ensemble(
+        more_seeds, tmp_path / "ens", load_member_config=load_config, train_member=record_training
+    )
+    assert retrained == [1] and len(ensemble.members) == 2
+    changed = EnsembleRecipe(member_config=str(tmp_path / "bt.yaml"), seeds=[0], member_overrides=["max_steps=2"])
+    with pytest.raises(FileExistsError, match="already holds checkpoint"):  # never silently overwritten
+        train_ensemble(changed, tmp_path / "ens", load_member_config=load_config, train_member=record_training)
+    assert retrained == [1, 0]

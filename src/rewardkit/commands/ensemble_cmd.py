@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import logging
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from rewardkit.data.readers import read_pairs
 from rewardkit.families.ensemble import DEFAULT_UWO_LAMBDA, EnsembleRewardModel, check_method
 from rewardkit.families.registry import MANIFEST_NAME
 from rewardkit.protocol import Prompt
+from rewardkit.training.config import RESOLVED_CONFIG_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +109,16 @@ def _bt_trainer() -> tuple[Callable[[str, list[str]], Any], Callable[[Any], Any]
     return load_config, train_bt
 
 
+def trained_with(member_dir: Path, config: Any) -> bool:
+    """True when member_dir holds a finished model whose saved training config equals `config` (so a rerun of the
+    recipe, e.g. after an interruption or with more seeds, reuses it instead of training it again)."""
+    to_dict = getattr(config, "to_dict", None)
+    saved = member_dir / RESOLVED_CONFIG_NAME
+    if to_dict is None or not (member_dir / MANIFEST_NAME).is_file() or not saved.is_file():
+        return False
+    return yaml.safe_load(saved.read_text()) == to_dict()
+
+
 def train_ensemble(
     recipe: EnsembleRecipe,
     output_dir: str | Path,
@@ -123,8 +135,17 @@ def train_ensemble(
     member_dirs = []
     for seed in recipe.seeds:
         member_dir = output_dir / "members" / f"seed-{seed}"
-        logger.info("Training ensemble member %d/%d (seed %d)", len(member_dirs) + 1, len(recipe.seeds), seed)
-        train_member(load_member_config(recipe.member_config, member_overrides(seed, member_dir, recipe)))
+        config = load_member_config(recipe.member_config, member_overrides(seed, member_dir, recipe))
+        position = f"{len(member_dirs) + 1}/{len(recipe.seeds)} (seed {seed})"
+        if trained_with(member_dir, config):
+            logger.info(
+                "Ensemble member %s is already trained with this config in %s; reusing it", position, member_dir
+            )
+            member_dirs.append(str(member_dir))
+            continue
+        logger.info("Training ensemble member %s", position)
+        train_member(config)
+        gc.collect()  # the finished member's Trainer and model hold reference cycles; free them before the next
         if not (member_dir / MANIFEST_NAME).is_file():
             raise RuntimeError(f"the BT trainer wrote no model to {member_dir} ({MANIFEST_NAME} missing)")
         member_dirs.append(str(member_dir))

@@ -27,13 +27,12 @@ from rewardkit.models.chat import TruncationConfig
 from rewardkit.models.device import pick_device, supports_bf16
 from rewardkit.training.bt_data import BTData, build_bt_data
 from rewardkit.training.collate import PairwiseCollator, tokenize_pairs
-from rewardkit.training.config import BTConfig
+from rewardkit.training.config import RESOLVED_CONFIG_NAME, BTConfig, TrainerSettings
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINTS_DIR = "checkpoints"
 LOG_NAME = "train_log.jsonl"
-RESOLVED_CONFIG_NAME = "train_config.yaml"
 
 
 def bradley_terry_loss(
@@ -93,15 +92,18 @@ class BradleyTerryTrainer(Trainer):
 
 
 class JsonlLogCallback(TrainerCallback):
-    """Appends every Trainer log record (loss, learning rate, eval metrics) as one JSON line."""
+    """Appends every Trainer log record (loss, learning rate, eval metrics) as one JSON line; `extra` fields (e.g. the
+    round of a multi-round recipe) lead each line."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, extra: dict[str, Any] | None = None) -> None:
         self.path = path
+        self.extra = extra or {}
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if state.is_world_process_zero and logs:
+            record = {**self.extra, "step": state.global_step, "epoch": state.epoch, **logs}
             with self.path.open("a") as handle:
-                handle.write(json.dumps({"step": state.global_step, "epoch": state.epoch, **logs}) + "\n")
+                handle.write(json.dumps(record) + "\n")
 
 
 @dataclass
@@ -126,8 +128,9 @@ def use_bf16(config: BTConfig) -> bool:
     return config.precision == "bf16"
 
 
-def training_arguments(config: BTConfig, checkpoints: Path, has_eval: bool) -> TrainingArguments:
-    """TrainingArguments for a BT run: seeded, CPU when there is no CUDA, checkpoints every save_steps."""
+def training_arguments(config: TrainerSettings, checkpoints: Path, has_eval: bool) -> TrainingArguments:
+    """TrainingArguments for a Trainer-based run (BT, CLoud): seeded, CPU when there is no CUDA, checkpoints every
+    save_steps."""
     evaluate_periodically = has_eval and config.eval_steps > 0
     return TrainingArguments(
         output_dir=str(checkpoints),
@@ -176,7 +179,7 @@ def build_reward_model(config: BTConfig) -> ScalarRewardModel:
     return reward_model
 
 
-def _resume_checkpoint(checkpoints: Path, resume: bool) -> str | None:
+def resume_checkpoint(checkpoints: Path, resume: bool) -> str | None:
     """The last checkpoint when resuming; an error when resuming without one or starting over an earlier run."""
     last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
     if resume and last is None:
@@ -200,7 +203,7 @@ def _tokenized(data: BTData, reward_model: ScalarRewardModel, config: BTConfig):
     return train_set, eval_set, counts
 
 
-def _final_eval_metrics(trainer: Trainer, has_eval: bool) -> dict[str, float]:
+def final_eval_metrics(trainer: Trainer, has_eval: bool) -> dict[str, float]:
     """The evaluation the Trainer ran at the last step, or a fresh one when it evaluates only at the end."""
     if not has_eval:
         return {}
@@ -228,7 +231,7 @@ def train_bt(
     """
     started = time.monotonic()
     output = Path(config.output_dir)
-    checkpoint = _resume_checkpoint(output / CHECKPOINTS_DIR, resume)
+    checkpoint = resume_checkpoint(output / CHECKPOINTS_DIR, resume)
     output.mkdir(parents=True, exist_ok=True)
     set_seed(config.seed)
     data = data or build_bt_data(config)
@@ -245,7 +248,7 @@ def train_bt(
         center_rewards_coefficient=config.center_rewards_coefficient,
     )
     trainer.train(resume_from_checkpoint=checkpoint)
-    metrics = _final_eval_metrics(trainer, has_eval=eval_set is not None)
+    metrics = final_eval_metrics(trainer, has_eval=eval_set is not None)
     reward_model.save(output)
     result = TrainResult(
         model_dir=str(output),

@@ -9,17 +9,20 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
+RESOLVED_CONFIG_NAME = "train_config.yaml"  # the config a training run resolved, saved beside its model
+
 DEFAULT_LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 _STRICT = ConfigDict(extra="forbid")
+ConfigT = TypeVar("ConfigT")
 
 
 class ConfigError(ValueError):
-    """A recipe file or override that does not describe a valid BTConfig."""
+    """A recipe file or override that does not describe a valid recipe config (BTConfig or another recipe)."""
 
 
 @dataclass
@@ -67,7 +70,44 @@ class LoraSettings:
 
 
 @dataclass
-class BTConfig:
+class TrainerSettings:
+    """transformers-Trainer settings shared by the Trainer-based recipes (BT, CLoud): optimizer, schedule,
+    precision, logging, evaluation and checkpoints."""
+
+    __pydantic_config__ = _STRICT
+
+    learning_rate: float = field(default=1e-4, metadata={"help": "Peak learning rate."})
+    num_train_epochs: float = field(default=1.0, metadata={"help": "Passes over the training data."})
+    max_steps: int = field(default=-1, metadata={"help": "Stop after this many optimizer steps (-1: use epochs)."})
+    per_device_train_batch_size: int = field(
+        default=4, metadata={"help": "Examples (pairwise recipes: pairs) per training step per device."}
+    )
+    per_device_eval_batch_size: int = field(
+        default=8, metadata={"help": "Examples (pairwise recipes: pairs) per evaluation step per device."}
+    )
+    gradient_accumulation_steps: int = field(default=1, metadata={"help": "Steps accumulated per optimizer update."})
+    warmup_ratio: float = field(default=0.03, metadata={"help": "Fraction of steps with linear learning-rate warmup."})
+    lr_scheduler_type: str = field(default="cosine", metadata={"help": "transformers scheduler name."})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})
+    group_by_length: bool = field(
+        default=True, metadata={"help": "Batch examples of similar length together (less padding, faster on CPU)."}
+    )
+    gradient_checkpointing: bool = field(
+        default=False, metadata={"help": "Recompute activations in backward (less memory, ~30% more compute)."}
+    )
+    precision: Literal["auto", "bf16", "fp32"] = field(
+        default="auto", metadata={"help": "'auto': bf16 where the hardware supports it, else fp32."}
+    )
+    logging_steps: int = field(default=10, metadata={"help": "Log training loss every N steps."})
+    eval_steps: int = field(default=200, metadata={"help": "Evaluate every N steps (0: only at the end)."})
+    save_steps: int = field(default=200, metadata={"help": "Write a resumable checkpoint every N steps."})
+    save_total_limit: int = field(default=2, metadata={"help": "Keep at most this many checkpoints."})
+    seed: int = field(default=42, metadata={"help": "Seed for the reward head, data order, subsampling and dropout."})
+
+
+@dataclass
+class BTConfig(TrainerSettings):
     """Bradley-Terry reward-model training: data, model, loss and trainer settings."""
 
     __pydantic_config__ = _STRICT
@@ -118,30 +158,6 @@ class BTConfig:
         default=None,
         metadata={"help": "Weight of mean((r_c + r_r)^2), reward centering (Eisenstein et al. 2023, 2312.09244)."},
     )
-    learning_rate: float = field(default=1e-4, metadata={"help": "Peak learning rate."})
-    num_train_epochs: float = field(default=1.0, metadata={"help": "Passes over the training pairs."})
-    max_steps: int = field(default=-1, metadata={"help": "Stop after this many optimizer steps (-1: use epochs)."})
-    per_device_train_batch_size: int = field(default=4, metadata={"help": "Pairs per training step per device."})
-    per_device_eval_batch_size: int = field(default=8, metadata={"help": "Pairs per evaluation step per device."})
-    gradient_accumulation_steps: int = field(default=1, metadata={"help": "Steps accumulated per optimizer update."})
-    warmup_ratio: float = field(default=0.03, metadata={"help": "Fraction of steps with linear learning-rate warmup."})
-    lr_scheduler_type: str = field(default="cosine", metadata={"help": "transformers scheduler name."})
-    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
-    max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})
-    group_by_length: bool = field(
-        default=True, metadata={"help": "Batch pairs of similar length together (less padding, faster on CPU)."}
-    )
-    gradient_checkpointing: bool = field(
-        default=False, metadata={"help": "Recompute activations in backward (less memory, ~30% more compute)."}
-    )
-    precision: Literal["auto", "bf16", "fp32"] = field(
-        default="auto", metadata={"help": "'auto': bf16 where the hardware supports it, else fp32."}
-    )
-    logging_steps: int = field(default=10, metadata={"help": "Log training loss every N steps."})
-    eval_steps: int = field(default=200, metadata={"help": "Evaluate every N steps (0: only at the end)."})
-    save_steps: int = field(default=200, metadata={"help": "Write a resumable checkpoint every N steps."})
-    save_total_limit: int = field(default=2, metadata={"help": "Keep at most this many checkpoints."})
-    seed: int = field(default=42, metadata={"help": "Seed for the score head, data order, subsampling and dropout."})
 
     def __post_init__(self) -> None:
         self.train = [DataSource(path=entry) if isinstance(entry, str) else entry for entry in self.train]
@@ -216,21 +232,29 @@ def _paths_as_sources(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "train": [{"path": entry} if isinstance(entry, str) else entry for entry in train]}
 
 
-def build_config(data: dict[str, Any], source: str = "config", locations: dict[tuple, str] | None = None) -> BTConfig:
-    """Validate a raw dict into a BTConfig; errors name where each bad key was written (`file:line` or `--set`)."""
+def build_config(
+    data: dict[str, Any],
+    source: str = "config",
+    locations: dict[tuple, str] | None = None,
+    config_class: type[ConfigT] = BTConfig,
+) -> ConfigT:
+    """Validate a raw dict into `config_class` (a recipe dataclass, BTConfig by default); errors name where each bad
+    key was written (`file:line` or `--set`)."""
     try:
-        return TypeAdapter(BTConfig).validate_python(_paths_as_sources(data))
+        return TypeAdapter(config_class).validate_python(_paths_as_sources(data))
     except ValidationError as error:
         messages = []
         for detail in error.errors():
             path, message = _describe_error(detail)
             messages.append(f"{_locate(path, locations or {}, source)}: {message}")
-        known = ", ".join(item.name for item in dataclasses.fields(BTConfig))
+        known = ", ".join(item.name for item in dataclasses.fields(config_class))
         raise ConfigError("\n".join(dict.fromkeys(messages)) + f"\nKnown top-level keys: {known}") from None
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> BTConfig:
-    """Read a YAML recipe, apply `key=value` overrides, and validate it (unknown keys are errors)."""
+def load_config(
+    path: str | Path, overrides: list[str] | None = None, config_class: type[ConfigT] = BTConfig
+) -> ConfigT:
+    """Read a YAML recipe, apply `key=value` overrides, and validate it as `config_class` (unknown keys are errors)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
@@ -244,4 +268,5 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> BTConfi
         raise ConfigError(f"{path}: expected a mapping of config keys at the top level, got {type(data).__name__}")
     for text_override in overrides or []:
         locations[tuple(parse_override(text_override)[0])] = f"--set {text_override}"
-    return build_config(apply_overrides(data, overrides or []), source=str(path), locations=locations)
+    merged = apply_overrides(data, overrides or [])
+    return build_config(merged, source=str(path), locations=locations, config_class=config_class)
