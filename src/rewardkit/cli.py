@@ -15,6 +15,8 @@ app.add_typer(train_app, name="train")
 COMMAND_MODULES = [
     "rewardkit.commands.eval_cmd",
     "rewardkit.commands.train_bt",
+    "rewardkit.commands.train_cloud",
+    "rewardkit.commands.train_judges",
     "rewardkit.commands.data_cmd",
     "rewardkit.commands.bon_cmd",
     "rewardkit.commands.generate_cmd",

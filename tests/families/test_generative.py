@@ -126,6 +126,48 @@ def test_votes_are_aggregated_by_majority_or_mean(tiny_model_dir, tokenizer):
     assert majority.compare(["q"], ["a"], ["b"])[0].meta["votes_by_order"] == [["A", "A", "B"]]
 
 
+class PrefersSecondVerdict(ScriptedEngine):
+    """A scripted writer whose verdict-token scores favour the second candidate; records the scored contexts."""
+
+    def __init__(self, tokenizer, rule):
+        super().__init__(tokenizer, rule)
+        self.scored: list[str] = []
+
+    def next_token_logprobs(self, prompt_ids, candidate_ids):
+        self.scored += [self.tokenizer.decode(ids) for ids in prompt_ids]
+        return [[-2.0, -0.1] + [-5.0] * (len(candidate_ids) - 2) for _ in prompt_ids]
+
+
+def test_sample_judgements_returns_every_written_sample_parsed(tiny_model_dir, tokenizer):
+    def alternating(prompt, index):
+        return f"Sample {index}.\n[[{'AB'[index % 2]}]]" if index < 2 else "no verdict at all"
+
+    judge, _ = scripted_judge(tiny_model_dir, tokenizer, alternating, k=3, both_orders=False)
+    texts = judge.pair_prompts("q", "a", "b")[0]
+    (samples,) = judge.sample_judgements(texts, seed=5)
+    assert [item.parsed.verdict for item in samples] == ["A", "B", None]
+    assert samples[0].text == "Sample 0.\n[[A]]" and samples[0].parsed.rationale == "Sample 0."
+
+
+def test_verdict_after_rationale_reads_the_verdict_token_of_rambling_judgements(tiny_model_dir, tokenizer):
+    engine = PrefersSecondVerdict(tokenizer, lambda prompt, index: "It depends." if index else "Clear.\n[[A]]")
+    judge = GenerativeJudge(
+        str(tiny_model_dir),
+        engine=engine,
+        tokenizer=tokenizer,
+        k=3,
+        both_orders=False,
+        verdict_after_rationale=True,
+        temperature=0.0,
+    )
+    (preference,) = judge.compare(["q"], ["a"], ["b"])
+    assert preference.meta["votes_by_order"] == [["A", "B", "B"]]  # no early stop: all 3 samples are read
+    assert preference.meta["parse_failures"] == 0 and preference.p_a_better == 0.0
+    assert len(engine.scored) == 2 and all(context.endswith("It depends.\n[[") for context in engine.scored)
+    (samples,) = judge.sample_judgements(judge.pair_prompts("q", "a", "b")[0])
+    assert [item.parsed.outcome for item in samples] == ["ok", "forced", "forced"]
+
+
 def test_logprob_mode_matches_a_manual_forward(tiny_model_dir, monkeypatch):
     monkeypatch.setenv("REWARDKIT_BF16", "0")  # fp32 throughout, so the comparison can be tight
     judge = GenerativeJudge(

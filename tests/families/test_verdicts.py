@@ -1,10 +1,12 @@
 import dataclasses
 import math
+import random
 
 import pytest
 
 from rewardkit.families.judge_templates import get_template, render_judge_prompt
 from rewardkit.families.verdicts import (
+    choose_verdict,
     expected_value,
     normalized_verdict_probabilities,
     parse_verdict,
@@ -115,3 +117,12 @@ def test_verdict_probabilities_are_a_softmax_over_candidates():
     assert probabilities == pytest.approx([0.5, 0.25, 0.25])
     assert expected_value(PAIRWISE, probabilities) == pytest.approx(0.5 + 0.25 * 0.5)
     assert expected_value(get_template("pointwise-1-5"), [0, 0, 0, 0.5, 0.5]) == pytest.approx(4.5)
+
+
+def test_a_verdict_read_after_a_rationale_is_greedy_or_drawn_at_the_temperature():
+    rng = random.Random(0)
+    assert choose_verdict([-2.0, -0.1, -3.0], temperature=0.0, rng=rng) == 1
+    draws = [choose_verdict([math.log(0.25), math.log(0.75)], temperature=1.0, rng=rng) for _ in range(2000)]
+    assert 0.70 < sum(draws) / len(draws) < 0.80
+    cold = [choose_verdict([math.log(0.25), math.log(0.75)], temperature=0.1, rng=rng) for _ in range(200)]
+    assert sum(cold) == 200  # (1/3)^10 odds per draw: the favourite, in practice always

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rewardkit.models.batching import pad_right, token_budget_batches
+from rewardkit.models.batching import map_in_token_budget_batches, pad_right, token_budget_batches
 
 
 def test_token_budget_batches_are_longest_first_and_within_budget():
@@ -30,3 +30,16 @@ def test_pad_right_masks_the_padding():
     input_ids, attention_mask = pad_right([[5, 6, 7], [8]], pad_token_id=0)
     assert input_ids.tolist() == [[5, 6, 7], [8, 0, 0]]
     assert attention_mask.tolist() == [[1, 1, 1], [1, 0, 0]]
+
+
+def test_map_in_token_budget_batches_returns_values_in_input_order():
+    sequences = [[1] * 3, [2] * 10, [3] * 4, [4] * 6, [5] * 9]
+    calls = []
+
+    def first_token_times_length(batch):
+        calls.append([len(sequence) for sequence in batch])
+        return [sequence[0] * len(sequence) for sequence in batch]
+
+    values = map_in_token_budget_batches(sequences, 20, first_token_times_length)
+    assert values == [3, 20, 12, 24, 45]
+    assert calls == [[10, 9], [6, 4, 3]]

@@ -2,7 +2,8 @@
 
 Pairwise templates read preference pairs (prompt/chosen/rejected); the chosen response is shown first in a seeded
 half of the rows, so a judge's position bias cannot score. Pointwise templates read rows with prompt/response
-(e.g. train/autoj_critiques.jsonl) and write ratings, next to the row's gold `score` when it has one.
+(e.g. train/autoj_critiques.jsonl) and write ratings, next to the row's gold `score` when it has one; the summary
+line then adds agreement with gold (Pearson, Spearman, exact, within one; parse failures counted, not scored).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,8 +19,9 @@ import typer
 from tqdm.auto import tqdm
 
 from rewardkit.commands.eval_cmd import USER_ERRORS, fail
-from rewardkit.data.readers import open_rows, read_pairs
+from rewardkit.data.readers import read_pairs, read_pointwise_rows
 from rewardkit.data.schema import PreferencePair
+from rewardkit.evaluation.agreement import gold_rating, rating_agreement
 from rewardkit.evaluation.pairwise import assign_positions, correctness
 from rewardkit.families.generative import AGGREGATES, GenerativeJudge
 from rewardkit.families.judge_templates import load_template_file, resolve_template
@@ -61,22 +64,6 @@ def judge_pairs(judge: GenerativeJudge, pairs: list[PreferencePair], seed: int) 
             }
 
 
-def read_pointwise_rows(data: str, limit: int | None) -> list[dict[str, Any]]:
-    """Rows with `prompt` and `response` (plus optional id, score, reference), with file:line on errors."""
-    rows_iter, unit = open_rows(data)
-    rows = []
-    for raw in rows_iter:
-        if limit is not None and len(rows) >= limit:
-            break
-        if raw.error is not None:
-            raise ValueError(f"{data}:{raw.number}: {raw.error}")
-        record = raw.record
-        if not isinstance(record, dict) or not isinstance(record.get("response"), str) or "prompt" not in record:
-            raise ValueError(f"{data} {unit} {raw.number}: a pointwise template needs 'prompt' and 'response' fields")
-        rows.append({"id": str(record.get("id", f"row-{raw.number}")), **record})
-    return rows
-
-
 def judge_points(judge: GenerativeJudge, rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """One output record per pointwise row: the rating, the gold score when present."""
     for start in range(0, len(rows), JUDGE_CHUNK):
@@ -108,7 +95,20 @@ def summarize(records: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
         summary["accuracy"] = sum(record["correct"] for record in records) / n
     if consistent:
         summary["position_consistency"] = sum(consistent) / len(consistent)
+    rated = [record for record in records if record.get("gold_score") is not None]
+    if rated:
+        summary |= _agreement_summary(rated)
     return summary
+
+
+def _agreement_summary(rated: list[dict[str, Any]]) -> dict[str, Any]:
+    """Agreement of the ratings with the rows' gold scores, or why it cannot be computed (a non-numeric gold)."""
+    try:
+        gold = [gold_rating(record["gold_score"], f"row {record['id']!r}") for record in rated]
+    except ValueError as error:
+        return {"agreement_error": str(error)}
+    failed = [bool(record["meta"].get("parse_failed")) for record in rated]
+    return {"agreement": asdict(rating_agreement([record["rating"] for record in rated], gold, failed))}
 
 
 def judge_command(
@@ -175,6 +175,38 @@ def _write_jsonl(records, path: Path) -> list[dict[str, Any]]:
     return written
 
 
+def agreement_command(
+    judge: Annotated[
+        str,
+        typer.Option(
+            help="A judge reward-model spec: a saved judge directory, or e.g. "
+            "'judge:default?template=pointwise-1-10&max_new_tokens=128'."
+        ),
+    ],
+    data: Annotated[
+        str, typer.Option(help="Rows with prompt, response and a gold `score` (e.g. OUTPUT/heldout.jsonl).")
+    ],
+    out: Annotated[Path | None, typer.Option(help="Also write one judged row per line here.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Judge only the first N rows.")] = None,
+) -> None:
+    """Agreement of a pointwise judge with gold ratings: Pearson, Spearman, exact and within one (a summary line)."""
+    from rewardkit.families.registry import load_reward_model
+
+    started = time.perf_counter()
+    try:
+        model = load_reward_model(judge)
+        if not isinstance(model, GenerativeJudge) or model.pointwise_template is None:
+            raise ValueError(f"{judge!r} is not a judge with a pointwise template: agreement needs ratings")
+        rows = read_pointwise_rows(data, limit)
+        records = list(tqdm(judge_points(model, rows), total=len(rows), desc="rating", unit="row"))
+        if out is not None:
+            _write_jsonl(records, out)
+    except (*USER_ERRORS, KeyError) as error:
+        fail(error)
+    typer.echo(json.dumps(summarize(records, time.perf_counter() - started)))
+
+
 def register(app: typer.Typer, train_app: typer.Typer) -> None:
-    """Add `rewardkit judge` to the CLI."""
+    """Add `rewardkit judge` and `rewardkit judge-agreement` to the CLI."""
     app.command("judge")(judge_command)
+    app.command("judge-agreement")(agreement_command)

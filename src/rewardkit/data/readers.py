@@ -89,6 +89,22 @@ def read_pairs(
     return result
 
 
+def read_pointwise_rows(data: str, limit: int | None = None) -> list[dict[str, Any]]:
+    """Rows with `prompt` and `response` (plus optional id, score, reference), with file:line on errors."""
+    rows_iter, unit = open_rows(data)
+    rows = []
+    for raw in rows_iter:
+        if limit is not None and len(rows) >= limit:
+            break
+        if raw.error is not None:
+            raise ValueError(f"{data}:{raw.number}: {raw.error}")
+        record = raw.record
+        if not isinstance(record, dict) or not isinstance(record.get("response"), str) or "prompt" not in record:
+            raise ValueError(f"{data} {unit} {raw.number}: a pointwise template needs 'prompt' and 'response' fields")
+        rows.append({"id": str(record.get("id", f"row-{raw.number}")), **record})
+    return rows
+
+
 def open_rows(source: str | Path, split: str = "train") -> tuple[Iterator[RawRow], str]:
     """Raw rows of a source and the unit of their numbers ("line" or "row"), choosing the reader by path kind."""
     path = Path(source)

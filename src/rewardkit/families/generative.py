@@ -5,13 +5,16 @@ with adaptive early stopping (CoT-GenRM with self-consistency; Mahan et al. 2024
 mode: the prompt ends where the verdict token goes and P(A) is the softmax over the candidate verdict tokens'
 logits (direct GenRM). Pairs are judged in both orders in the same batch and the probabilities averaged, which
 cancels the position bias MT-Bench reports (Zheng et al. 2023, arXiv 2306.05685, sections 3.3-3.4); whether both
-orders agree is kept per pair as `position_consistent`.
+orders agree is kept per pair as `position_consistent`. With `verdict_after_rationale`, a written judgement that
+ends without a readable verdict gets a verdict token read after it (a chain-of-thought GenRM's reading; greedy or
+sampled like the text), so a small model that rambles still votes; such votes are marked "forced".
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +33,7 @@ from rewardkit.families.judge_templates import (
 from rewardkit.families.registry import MANIFEST_NAME, read_manifest
 from rewardkit.families.verdicts import (
     ParsedVerdict,
+    choose_verdict,
     expected_value,
     normalized_verdict_probabilities,
     parse_verdict,
@@ -63,6 +67,13 @@ class JudgeConfig:
     max_field_tokens: int = field(default=768, metadata={"help": "Cut each question/answer/reference to this."})
     pairs_per_batch: int = field(default=8, metadata={"help": "Items per engine call (both orders stay together)."})
     seed: int | None = field(default=0, metadata={"help": "Sampling seed (None: nondeterministic)."})
+    verdict_after_rationale: bool = field(
+        default=False,
+        metadata={
+            "help": "Sample mode: a judgement without a readable verdict gets a verdict token read after its text and "
+            "the verdict prefix, sampled like other tokens (CoT-GenRM reading; single-token verdicts; no early stop)."
+        },
+    )
 
     def __post_init__(self) -> None:
         _require(self.mode in ("sample", "logprob"), "mode", f"must be 'sample' or 'logprob', got {self.mode!r}")
@@ -84,6 +95,14 @@ class JudgeConfig:
 def _require(condition: bool, field_name: str, problem: str) -> None:
     if not condition:
         raise ValueError(f"JudgeConfig.{field_name}: {problem}")
+
+
+@dataclass(frozen=True)
+class WrittenJudgement:
+    """One sampled judgement as written (decoded continuation) and the verdict read from it."""
+
+    text: str
+    parsed: ParsedVerdict
 
 
 @dataclass
@@ -163,7 +182,7 @@ class GenerativeJudge:
         self.name = (
             f"judge:{model_spec}?template={self.template.name}&mode={mode}&k={k}&both_orders={int(both_orders)}"
         )
-        if self.config.mode == "logprob":
+        if self.config.mode == "logprob" or self.config.verdict_after_rationale:
             for active in {self.template, self.pointwise_template} - {None}:
                 verdict_token_ids(self.tokenizer, active)
 
@@ -339,18 +358,71 @@ class GenerativeJudge:
     def _read_samples(self, template: JudgeTemplate, texts: Sequence[str]) -> list[Reading]:
         """K written judgements per prompt from one prefill, parsed and aggregated; failed parses abstain."""
         hook = self._early_stop_hook(template, texts) if self.config.k > 1 else None
-        samples = self.engine.generate(self._encode(texts), self.config.k, self.config.sampling_params(), hook)
-        return [
-            self._aggregate(template, [self._parse(template, ids, text) for ids in rows])
-            for rows, text in zip(samples, texts, strict=True)
+        written = self._write(template, texts, self.config.sampling_params(), hook)
+        return [self._aggregate(template, [item.parsed for item in rows]) for rows in written]
+
+    def _write(
+        self, template: JudgeTemplate, texts: Sequence[str], params: SamplingParams, hook: EarlyStopHook | None = None
+    ) -> list[list[WrittenJudgement]]:
+        """The k judgements of each prompt, decoded and parsed (verdicts read after the rationale where asked)."""
+        samples = self.engine.generate(self._encode(texts), self.config.k, params, hook)
+        written = [
+            [self._written(template, ids, text) for ids in rows] for rows, text in zip(samples, texts, strict=True)
         ]
+        if not self.config.verdict_after_rationale:
+            return written
+        return self._verdicts_after_rationales(template, texts, written, params)
+
+    def _verdicts_after_rationales(
+        self,
+        template: JudgeTemplate,
+        texts: Sequence[str],
+        written: list[list[WrittenJudgement]],
+        params: SamplingParams,
+    ) -> list[list[WrittenJudgement]]:
+        """Unparsed judgements get a verdict token read after their text, a newline and the verdict prefix (the most
+        likely one when greedy, else drawn at the sampling temperature): a chain-of-thought judge's verdict read from
+        the LM (Zhang et al. 2024, arXiv 2408.15240)."""
+        unparsed = [
+            (row, column)
+            for row, items in enumerate(written)
+            for column, item in enumerate(items)
+            if item.parsed.failed
+        ]
+        if not unparsed:
+            return written
+        contexts = [
+            texts[row] + written[row][column].text.rstrip() + "\n" + template.verdict_prefix
+            for row, column in unparsed
+        ]
+        logprobs = self.engine.next_token_logprobs(self._encode(contexts), verdict_token_ids(self.tokenizer, template))
+        rng = random.Random(params.seed)
+        for (row, column), scores in zip(unparsed, logprobs, strict=True):
+            verdict = template.candidate_verdicts[choose_verdict(scores, params.temperature, rng)]
+            text = written[row][column].text.strip()
+            written[row][column] = WrittenJudgement(text, ParsedVerdict(verdict, "forced", text))
+        return written
 
     def _parse(self, template: JudgeTemplate, token_ids: TokenIds, prompt_text: str) -> ParsedVerdict:
-        return parse_verdict(self.tokenizer.decode(token_ids, skip_special_tokens=True), template, prompt_text)
+        return self._written(template, token_ids, prompt_text).parsed
+
+    def _written(self, template: JudgeTemplate, token_ids: TokenIds, prompt_text: str) -> WrittenJudgement:
+        text = self.tokenizer.decode(token_ids, skip_special_tokens=True)
+        return WrittenJudgement(text, parse_verdict(text, template, prompt_text))
+
+    def sample_judgements(
+        self, texts: Sequence[str], seed: int | None = None, template: JudgeTemplate | None = None
+    ) -> list[list[WrittenJudgement]]:
+        """All k written judgements of each rendered judge prompt (no early stopping, no voting), each parsed: the
+        raw samples that self-training recipes (STaR, Self-Rationalization) filter and pair. `seed` overrides the
+        configured sampling seed; `template` (default: the judge's) reads the verdicts."""
+        params = self.config.sampling_params()
+        params = params if seed is None else dataclasses.replace(params, seed=seed)
+        return self._write(template or self.template, texts, params)
 
     def _early_stop_hook(self, template: JudgeTemplate, texts: Sequence[str]) -> EarlyStopHook | None:
-        if self.stop_rule.name == "none":
-            return None
+        if self.stop_rule.name == "none" or self.config.verdict_after_rationale:
+            return None  # verdicts read after the rationales come only after decoding: stopping would not be exact
 
         def stop_early(index: int, finished: list[TokenIds], remaining: int) -> bool:
             votes = [self._parse(template, ids, texts[index]).verdict for ids in finished]

@@ -23,6 +23,7 @@ _LOADERS: dict[str, str] = {
     "bt": "rewardkit.families.scalar:ScalarRewardModel.load",
     "judge": "rewardkit.families.generative:load_judge",
     "ensemble": "rewardkit.families.ensemble:EnsembleRewardModel.load",
+    "cloud": "rewardkit.families.cloud:load_cloud",
 }
 
 
@@ -55,6 +56,16 @@ def read_manifest(directory: Path) -> dict:
         return json.loads(manifest_path.read_text())
     except json.JSONDecodeError as error:
         raise ValueError(f"{manifest_path}:{error.lineno}: invalid JSON ({error.msg})") from error
+
+
+def read_family_manifest(directory: Path, family: str) -> dict:
+    """The rewardkit.json of a saved model directory, checked to name `family`."""
+    manifest = read_manifest(directory)
+    if manifest.get("family") != family:
+        raise ValueError(
+            f"{directory / MANIFEST_NAME}: field 'family': expected {family!r}, got {manifest.get('family')!r}"
+        )
+    return manifest
 
 
 def load_reward_model(spec: str) -> RewardModel:

@@ -19,8 +19,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 from transformers.utils import logging as hf_logging
 
 from rewardkit.families.pairing import preferences_from_scores
-from rewardkit.families.registry import MANIFEST_NAME, read_manifest
-from rewardkit.models.batching import pad_right, token_budget_batches
+from rewardkit.families.registry import MANIFEST_NAME, read_family_manifest
+from rewardkit.models.batching import map_in_token_budget_batches, pad_right
 from rewardkit.models.chat import TruncationConfig, encode_prompt_response, render_prompt, render_response
 from rewardkit.models.device import pick_device, supports_bf16
 from rewardkit.models.loading import resolve_model_path
@@ -155,11 +155,7 @@ class ScalarRewardModel:
     def load(cls, directory: str, **kwargs: Any) -> ScalarRewardModel:
         """Restore a model written by `save` (full fine-tune or LoRA adapter on the manifest's base model)."""
         path = Path(directory).expanduser()
-        manifest = read_manifest(path)
-        if manifest.get("family") != FAMILY:
-            raise ValueError(
-                f"{path / MANIFEST_NAME}: field 'family': expected {FAMILY!r}, got {manifest.get('family')!r}"
-            )
+        manifest = read_family_manifest(path, FAMILY)
         tokenizer = AutoTokenizer.from_pretrained(path)
         if manifest.get("adapter") == "lora":
             model = _load_lora_model(path, manifest["base_model"], tokenizer)
@@ -209,15 +205,9 @@ class ScalarRewardModel:
 
     def rewards_for_ids(self, sequences: Sequence[Sequence[int]]) -> list[float]:
         """Rewards for token-id sequences, batched longest first under the token budget, returned in input order."""
-        rewards = [0.0] * len(sequences)
-        lengths = [len(sequence) for sequence in sequences]
         self.model.eval()
         with torch.inference_mode(), self._precision_context():
-            for batch in token_budget_batches(lengths, self.max_tokens_per_batch):
-                values = self._forward([sequences[index] for index in batch])
-                for index, value in zip(batch, values, strict=True):
-                    rewards[index] = value
-        return rewards
+            return map_in_token_budget_batches(sequences, self.max_tokens_per_batch, self._forward)
 
     def score(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> list[Score]:
         return [Score(value=value) for value in self.rewards(prompts, responses)]

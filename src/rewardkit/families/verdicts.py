@@ -10,12 +10,15 @@ Parsing rule for generated text (documented, deterministic; a failure is reporte
      distinct verdict ("[[A]] or [[B]]?" is ambiguous) and must not ask a question (no "?" after the verdict);
      otherwise the parse fails.
   5. No well-formed verdict at all: the parse fails.
-A failed parse is scored as a tie (p = 0.5, or the scale's midpoint) by the judge and flagged in its meta.
+A failed parse is scored as a tie (p = 0.5, or the scale's midpoint) by the judge and flagged in its meta, unless
+the judge reads a verdict after the rationale (`verdict_after_rationale`): then a verdict token is read after the
+written text and the verdict prefix (the most likely one, or drawn at the sampling temperature), outcome "forced".
 """
 
 from __future__ import annotations
 
 import math
+import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +28,7 @@ from transformers import PreTrainedTokenizerBase
 
 from rewardkit.families.judge_templates import JudgeTemplate
 
-ParseOutcome = Literal["ok", "no_verdict", "ambiguous", "question"]
+ParseOutcome = Literal["ok", "no_verdict", "ambiguous", "question", "forced"]
 
 
 @dataclass(frozen=True)
@@ -102,3 +105,12 @@ def normalized_verdict_probabilities(logprobs: Sequence[float]) -> list[float]:
 def expected_value(template: JudgeTemplate, probabilities: Sequence[float]) -> float:
     """Pairwise: P(first better) with ties counted half. Pointwise: the expected rating."""
     return sum(p * template.verdict_value(v) for p, v in zip(probabilities, template.candidate_verdicts, strict=True))
+
+
+def choose_verdict(logprobs: Sequence[float], temperature: float, rng: random.Random) -> int:
+    """Index of the verdict read after a rationale: the most likely one when greedy (temperature 0), else one drawn
+    from the candidates' distribution at that temperature, like any other sampled token."""
+    if temperature == 0:
+        return max(range(len(logprobs)), key=logprobs.__getitem__)
+    weights = normalized_verdict_probabilities([value / temperature for value in logprobs])
+    return rng.choices(range(len(logprobs)), weights=weights)[0]

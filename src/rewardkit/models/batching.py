@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -20,6 +20,19 @@ def token_budget_batches(lengths: Sequence[int], max_tokens_per_batch: int) -> l
         else:
             batches.append([index])
     return batches
+
+
+def map_in_token_budget_batches(
+    sequences: Sequence[Sequence[int]],
+    max_tokens_per_batch: int,
+    compute: Callable[[list[Sequence[int]]], Sequence[float]],
+) -> list[float]:
+    """`compute` over the token-budget batches of `sequences` (longest first); one value per sequence, input order."""
+    values = [0.0] * len(sequences)
+    for batch in token_budget_batches([len(sequence) for sequence in sequences], max_tokens_per_batch):
+        for index, value in zip(batch, compute([sequences[index] for index in batch]), strict=True):
+            values[index] = value
+    return values
 
 
 def pad_right(sequences: Sequence[Sequence[int]], pad_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:

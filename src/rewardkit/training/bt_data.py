@@ -7,12 +7,14 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from rewardkit.data.schema import PreferencePair
 from rewardkit.training.config import BTConfig, DataSource
 from rewardkit.training.math_pairs import build_math_pairs
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -32,6 +34,16 @@ def seeded_subsample(pairs: Sequence[PreferencePair], limit: int | None, seed: i
         raise ValueError(f"a pair limit must be >= 0, got {limit}")
     keep = sorted(random.Random(seed).sample(range(len(pairs)), limit))
     return [pairs[index] for index in keep]
+
+
+def split_held_out(items: Sequence[T], fraction: float, seed: int) -> tuple[list[T], list[T]]:
+    """(train, held out): a seeded shuffle, then the first round(fraction · n) items held out."""
+    if not 0 <= fraction < 1:
+        raise ValueError(f"eval_fraction must be in [0, 1), got {fraction}")
+    shuffled = list(items)
+    random.Random(seed).shuffle(shuffled)
+    held_out = round(len(shuffled) * fraction)
+    return shuffled[held_out:], shuffled[:held_out]
 
 
 def _gsm8k_pairs(path: str, seed: int) -> list[PreferencePair]:
@@ -73,12 +85,7 @@ def _eval_pairs(config: BTConfig, pool: list[PreferencePair]) -> tuple[list[Pref
     """(train, eval): eval from `eval_file` when set, else a seeded `eval_fraction` of the pool."""
     if config.eval_file:
         return pool, read_source(DataSource(path=config.eval_file), skip_bad_rows=config.skip_bad_rows)
-    if not 0 <= config.eval_fraction < 1:
-        raise ValueError(f"eval_fraction must be in [0, 1), got {config.eval_fraction}")
-    shuffled = list(pool)
-    random.Random(config.seed).shuffle(shuffled)
-    held_out = round(len(shuffled) * config.eval_fraction)
-    return shuffled[held_out:], shuffled[:held_out]
+    return split_held_out(pool, config.eval_fraction, config.seed)
 
 
 def build_bt_data(config: BTConfig) -> BTData:

@@ -1,0 +1,303 @@
+"""What every judge recipe runs on: the policy model, TRL SFT/DPO stages (LoRA merged after each), sampling over the
+current weights, the rounds log and the saved judge directory (loadable as a `judge` reward-model spec).
+
+Training examples are prompt/completion text where the prompt is the judge prompt exactly as GenerativeJudge renders
+it (chat template applied), so the trained judge reads at inference what it was trained on. Examples longer than
+`max_length` are dropped and counted, never silently cut (a cut target would lose its verdict).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from datasets import Dataset
+from tqdm.auto import tqdm
+from transformers import PreTrainedTokenizerBase, set_seed
+
+from rewardkit.families.generative import GenerativeJudge, WrittenJudgement, write_judge_manifest
+from rewardkit.families.judge_templates import JudgeTemplate, load_template_file
+from rewardkit.families.registry import MANIFEST_NAME
+from rewardkit.inference.hf_engine import HFEngine, resolve_dtype
+from rewardkit.models.device import pick_device
+from rewardkit.models.loading import load_causal_lm, load_tokenizer
+from rewardkit.training.bt import JsonlLogCallback, use_bf16
+from rewardkit.training.judge_config import JudgeRecipe, JudgeSampling, StageSettings
+
+logger = logging.getLogger(__name__)
+
+ROUNDS_LOG = "rounds.jsonl"
+TRAIN_LOG = "train_log.jsonl"
+RESOLVED_CONFIG_NAME = "train_config.yaml"
+TEMPLATES_COPY = "judge_templates.yaml"
+
+
+@dataclass
+class StageReport:
+    """One SFT or DPO stage: what it trained on, how long it took and its mean training loss."""
+
+    examples: int
+    dropped_too_long: int
+    steps: int = 0
+    seconds: float = 0.0
+    train_loss: float | None = None
+
+    @property
+    def seconds_per_step(self) -> float | None:
+        return self.seconds / self.steps if self.steps else None
+
+
+@dataclass
+class JudgeTrainResult:
+    """Where a judge recipe wrote its judge and logs, and the per-round records of rounds.jsonl."""
+
+    model_dir: str
+    rounds_log: str
+    train_log: str
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+    runtime_s: float = 0.0
+
+
+def example_length(record: dict[str, str], tokenizer: PreTrainedTokenizerBase) -> int:
+    """Tokens of prompt + longest target (+1 end-of-turn token) of an SFT or DPO record."""
+    targets = [record[key] for key in ("completion", "chosen", "rejected") if key in record]
+    longest = max(
+        len(tokenizer(record["prompt"] + target, add_special_tokens=False)["input_ids"]) for target in targets
+    )
+    return longest + 1
+
+
+def within_length(
+    records: Sequence[dict[str, str]], tokenizer: PreTrainedTokenizerBase, max_length: int
+) -> tuple[list[dict[str, str]], int]:
+    """(records that fit in max_length, how many were dropped)."""
+    kept = [record for record in records if example_length(record, tokenizer) <= max_length]
+    return kept, len(records) - len(kept)
+
+
+def sample_all(
+    judge: GenerativeJudge, texts: Sequence[str], settings: JudgeSampling, seed: int, description: str = "sampling"
+) -> list[list[WrittenJudgement]]:
+    """K judgements per rendered judge prompt, `prompts_per_call` prompts per engine call, with a progress bar."""
+    samples: list[list[WrittenJudgement]] = []
+    step = settings.prompts_per_call
+    with tqdm(total=len(texts), desc=description, unit="prompt") as bar:
+        for call, start in enumerate(range(0, len(texts), step)):
+            samples += judge.sample_judgements(texts[start : start + step], seed=seed + call)
+            bar.update(len(texts[start : start + step]))
+    return samples
+
+
+def sampling_stats(samples: Sequence[Sequence[WrittenJudgement]], seconds: float) -> dict[str, Any]:
+    """Counts of a sampling pass: prompts, samples, parse failures, verdicts read after the rationale, speed."""
+    total = sum(len(rows) for rows in samples)
+    return {
+        "prompts": len(samples),
+        "samples": total,
+        "parse_failures": sum(item.parsed.failed for rows in samples for item in rows),
+        "forced_verdicts": sum(item.parsed.outcome == "forced" for rows in samples for item in rows),
+        "sampling_seconds": round(seconds, 2),
+        "rationales_per_second": round(total / seconds, 3) if seconds > 0 else None,
+    }
+
+
+def prepare_output(config: JudgeRecipe) -> Path:
+    """The output directory, refusing to overwrite a judge saved there before."""
+    output = Path(config.output_dir)
+    if (output / MANIFEST_NAME).exists():
+        raise FileExistsError(f"{output} already holds a saved model ({MANIFEST_NAME}): use another --output")
+    output.mkdir(parents=True, exist_ok=True)
+    for name in (ROUNDS_LOG, TRAIN_LOG):
+        (output / name).unlink(missing_ok=True)
+    return output
+
+
+class JudgeRun:
+    """One recipe run: the current weights, the engine that samples from them, the stages and the logs."""
+
+    def __init__(self, config: JudgeRecipe) -> None:
+        self.config = config
+        self.started = time.monotonic()
+        self.output = prepare_output(config)
+        set_seed(config.seed)
+        if config.templates_file is not None:
+            load_template_file(config.templates_file)
+        self.tokenizer = load_tokenizer(config.model)
+        self.device = pick_device()
+        self.model = load_causal_lm(config.model, device=self.device, dtype=torch.float32)
+        self._engine: HFEngine | None = None
+        self.rounds: list[dict[str, Any]] = []
+
+    # ---- judging with the current weights ---------------------------------------------------------------------
+    def engine(self) -> HFEngine:
+        """An engine over the current weights: a bf16 copy where bf16 is fast (decoding recasts nothing)."""
+        if self._engine is None:
+            dtype = resolve_dtype(self.config.precision, self.device)
+            weights = self.model if dtype == torch.float32 else copy.deepcopy(self.model).to(dtype)
+            eos = [self.tokenizer.eos_token_id] if self.tokenizer.eos_token_id is not None else []
+            self._engine = HFEngine(weights, eos, self.tokenizer.pad_token_id, self.device)
+        return self._engine
+
+    def judge(
+        self, template: str | JudgeTemplate | None = None, sampling: JudgeSampling | None = None, **settings: Any
+    ) -> GenerativeJudge:
+        """A judge on the current weights, by default one-order sample mode writing one greedy judgement; with
+        `sampling`, it draws K rationales at that temperature. `settings` override any JudgeConfig field."""
+        defaults: dict[str, Any] = {
+            "mode": "sample",
+            "both_orders": False,
+            "early_stop": "none",
+            "max_field_tokens": self.config.max_field_tokens,
+            "seed": self.config.seed,
+        }
+        if sampling is not None:
+            defaults |= {
+                "k": sampling.samples_per_prompt,
+                "temperature": sampling.temperature,
+                "top_p": sampling.top_p,
+                "max_new_tokens": sampling.max_new_tokens,
+            }
+        template = template or self.config.template
+        return GenerativeJudge(
+            self.config.model, template, engine=self.engine(), tokenizer=self.tokenizer, **(defaults | settings)
+        )
+
+    def sample(
+        self, judge: GenerativeJudge, texts: Sequence[str], settings: JudgeSampling, seed: int
+    ) -> tuple[list[list[WrittenJudgement]], dict[str, Any]]:
+        """Sampled judgements of the prompts and the pass's statistics."""
+        started = time.monotonic()
+        samples = sample_all(judge, texts, settings, seed)
+        return samples, sampling_stats(samples, time.monotonic() - started)
+
+    # ---- training stages --------------------------------------------------------------------------------------
+    def sft(self, records: Sequence[dict[str, str]], stage: StageSettings, name: str) -> StageReport:
+        """Supervised fine-tuning on prompt/completion records, loss on the completion only (TRL SFTTrainer)."""
+        from trl import SFTConfig, SFTTrainer
+
+        return self._train(SFTTrainer, SFTConfig, records, stage, name, completion_only_loss=True)
+
+    def dpo(self, records: Sequence[dict[str, str]], stage: StageSettings, name: str, beta: float) -> StageReport:
+        """DPO on prompt/chosen/rejected records (Rafailov et al. 2023, arXiv 2305.18290; TRL DPOTrainer); with LoRA
+        the reference model is the current weights with the adapter switched off."""
+        from trl import DPOConfig, DPOTrainer
+
+        return self._train(DPOTrainer, DPOConfig, records, stage, name, beta=beta)
+
+    def _train(self, trainer_class, args_class, records, stage: StageSettings, name: str, **options) -> StageReport:
+        kept, dropped = within_length(records, self.tokenizer, self.config.max_length)
+        if dropped:
+            logger.warning(
+                "%s: %d of %d examples exceed max_length=%d and were dropped",
+                name,
+                dropped,
+                len(records),
+                self.config.max_length,
+            )
+        report = StageReport(examples=len(kept), dropped_too_long=dropped)
+        if not kept:
+            logger.warning("%s: no training examples; the weights are left as they are", name)
+            return report
+        trainer = trainer_class(
+            model=self.model,
+            args=args_class(**self._arguments(stage, name), max_length=self.config.max_length, **options),
+            train_dataset=Dataset.from_list(list(kept)),
+            processing_class=self.tokenizer,
+            peft_config=self._lora_config(),
+            callbacks=[JsonlLogCallback(self.output / TRAIN_LOG, {"stage": name})],
+        )
+        started = time.monotonic()
+        output = trainer.train()
+        report.seconds, report.steps = time.monotonic() - started, trainer.state.global_step
+        report.train_loss = output.training_loss
+        trained = trainer.model
+        self.model = (trained.merge_and_unload() if self.config.adapter == "lora" else trained).eval()
+        self._engine = None
+        return report
+
+    def _arguments(self, stage: StageSettings, name: str) -> dict[str, Any]:
+        return {
+            "output_dir": str(self.output / "trainer" / name),
+            "learning_rate": stage.learning_rate,
+            "num_train_epochs": stage.num_train_epochs,
+            "max_steps": stage.max_steps,
+            "per_device_train_batch_size": stage.per_device_train_batch_size,
+            "gradient_accumulation_steps": stage.gradient_accumulation_steps,
+            "warmup_steps": stage.warmup_ratio,
+            "lr_scheduler_type": stage.lr_scheduler_type,
+            "weight_decay": stage.weight_decay,
+            "max_grad_norm": stage.max_grad_norm,
+            "activation_checkpointing": False,
+            "bf16": use_bf16(self.config),
+            "use_cpu": not torch.cuda.is_available(),
+            "logging_steps": self.config.logging_steps,
+            "save_strategy": "no",
+            "seed": self.config.seed,
+            "report_to": "none",
+        }
+
+    def _lora_config(self):
+        if self.config.adapter != "lora":
+            return None
+        from peft import LoraConfig
+
+        lora = self.config.lora
+        return LoraConfig(
+            task_type="CAUSAL_LM",
+            r=lora.r,
+            lora_alpha=lora.alpha,
+            lora_dropout=lora.dropout,
+            target_modules=list(lora.target_modules),
+        )
+
+    # ---- logs and the saved judge -----------------------------------------------------------------------------
+    def log_round(self, record: dict[str, Any]) -> None:
+        """Append one round's statistics to rounds.jsonl (and keep them for the result)."""
+        self.rounds.append(record)
+        with (self.output / ROUNDS_LOG).open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        logger.info("round record: %s", json.dumps(record))
+
+    def save(self, **judge_options: Any) -> JudgeTrainResult:
+        """Save the weights, tokenizer and rewardkit.json (family judge, the template trained with, `judge_options`),
+        the resolved config and the result; the directory is a `judge` spec for eval, bon and the server."""
+        self.model.save_pretrained(self.output)
+        self.tokenizer.save_pretrained(self.output)
+        options = {"template": self.config.template, "max_field_tokens": self.config.max_field_tokens}
+        if self.config.templates_file is not None:
+            shutil.copyfile(self.config.templates_file, self.output / TEMPLATES_COPY)
+            options["templates_file"] = TEMPLATES_COPY
+        write_judge_manifest(self.output, model=".", **options, **judge_options)
+        shutil.rmtree(self.output / "trainer", ignore_errors=True)
+        (self.output / RESOLVED_CONFIG_NAME).write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+        result = JudgeTrainResult(
+            model_dir=str(self.output),
+            rounds_log=str(self.output / ROUNDS_LOG),
+            train_log=str(self.output / TRAIN_LOG),
+            rounds=self.rounds,
+            runtime_s=round(time.monotonic() - self.started, 2),
+        )
+        (self.output / "train_result.json").write_text(json.dumps(asdict(result), indent=2) + "\n")
+        return result
+
+
+def stage_stats(report: StageReport) -> dict[str, Any]:
+    """A stage report as rounds.jsonl fields."""
+    seconds_per_step = report.seconds_per_step
+    return {
+        "train_examples": report.examples,
+        "dropped_too_long": report.dropped_too_long,
+        "train_steps": report.steps,
+        "train_seconds": round(report.seconds, 2),
+        "seconds_per_step": None if seconds_per_step is None else round(seconds_per_step, 3),
+        "train_loss": report.train_loss,
+    }
