@@ -110,3 +110,18 @@ def test_process_reward_model_protocol():
     assert preference.p_a_better == pytest.approx(0.5)  # Delta's return is r_1 for both
     with pytest.raises(ValueError, match="split mode"):
         ProcessRewardModel(LinesModel(), split_mode="words")
+
+
+def test_process_spec_wraps_any_registered_model():
+    from rewardkit.families.registry import load_reward_model
+
+    model = load_reward_model("process:longer?refinement=delta&split=lines")
+    assert isinstance(model, ProcessRewardModel) and (model.refinement, model.split_mode) == ("delta", "lines")
+    # `longer` scores a prefix by its length: Delta telescopes to the first step's length.
+    [score] = model.score(["q"], ["ab\ncdef\n"])
+    assert score.meta["refined_step_rewards"][-1] == score.meta["step_rewards"][-1]
+    assert score.value == pytest.approx(score.meta["step_rewards"][0])
+    with pytest.raises(ValueError, match="unknown option"):
+        load_reward_model("process:longer?eta=0.1&window=3")
+    with pytest.raises(ValueError, match="needs an inner reward model"):
+        load_reward_model("process:")

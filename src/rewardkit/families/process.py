@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from urllib.parse import parse_qsl
 
 import numpy as np
 
@@ -129,3 +130,23 @@ class ProcessRewardModel:
     ) -> list[Preference]:
         """p(A better) = σ(return(A) − return(B))."""
         return compare_by_scoring(self.score, prompts, responses_a, responses_b)
+
+
+def load_process(argument: str) -> ProcessRewardModel:
+    """Spec `process:INNER?refinement=clip-delta&eta=0&split=lines`: INNER is any reward-model spec (e.g. a saved
+    BT directory), scored on every step prefix of a solution and refined by Clip and/or Delta."""
+    inner, _, query = argument.partition("?")
+    if not inner:
+        raise ValueError("process spec needs an inner reward model: process:DIR?refinement=clip-delta&eta=0")
+    options = dict(parse_qsl(query, keep_blank_values=True))
+    unknown = sorted(set(options) - {"refinement", "eta", "split"})
+    if unknown:
+        raise ValueError(f"process spec {argument!r}: unknown option(s) {', '.join(unknown)}; use refinement, eta, split")
+    from rewardkit.families.registry import load_reward_model
+
+    return ProcessRewardModel(
+        load_reward_model(inner),
+        refinement=options.get("refinement", "clip-delta"),
+        eta=float(options.get("eta", 0.0)),
+        split_mode=options.get("split", "lines"),
+    )

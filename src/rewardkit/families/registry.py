@@ -24,6 +24,7 @@ _LOADERS: dict[str, str] = {
     "judge": "rewardkit.families.generative:load_judge",
     "ensemble": "rewardkit.families.ensemble:EnsembleRewardModel.load",
     "cloud": "rewardkit.families.cloud:load_cloud",
+    "process": "rewardkit.families.process:load_process",
 }
 
 
