@@ -40,9 +40,13 @@ def split_held_out(items: Sequence[T], fraction: float, seed: int) -> tuple[list
     """(train, held out): a seeded shuffle, then the first round(fraction · n) items held out."""
     if not 0 <= fraction < 1:
         raise ValueError(f"eval_fraction must be in [0, 1), got {fraction}")
+    return split_off(items, round(len(items) * fraction), seed)
+
+
+def split_off(items: Sequence[T], held_out: int, seed: int) -> tuple[list[T], list[T]]:
+    """(rest, held out): a seeded shuffle, then the first `held_out` items held out."""
     shuffled = list(items)
     random.Random(seed).shuffle(shuffled)
-    held_out = round(len(shuffled) * fraction)
     return shuffled[held_out:], shuffled[:held_out]
 
 

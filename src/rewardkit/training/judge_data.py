@@ -24,7 +24,7 @@ from rewardkit.families.generative import GenerativeJudge, WrittenJudgement
 from rewardkit.families.judge_templates import JudgeTemplate
 from rewardkit.families.verdicts import parse_verdict
 from rewardkit.protocol import Prompt
-from rewardkit.training.bt_data import read_source, seeded_subsample
+from rewardkit.training.bt_data import read_source, seeded_subsample, split_off
 from rewardkit.training.judge_config import PairwiseJudgeRecipe
 
 logger = logging.getLogger(__name__)
@@ -139,9 +139,7 @@ def split_rows(rows: Sequence[dict[str, Any]], held_out: int, seed: int) -> tupl
     """(training rows, held-out rows): a seeded shuffle, the first `held_out` rows held out."""
     if held_out >= len(rows):
         raise ValueError(f"eval_rows={held_out} leaves no training rows out of {len(rows)}")
-    shuffled = list(rows)
-    random.Random(seed).shuffle(shuffled)
-    return shuffled[held_out:], shuffled[:held_out]
+    return split_off(rows, held_out, seed)
 
 
 def pointwise_examples(judge: GenerativeJudge, rows: Sequence[dict[str, Any]]) -> list[PointwiseExample]:
