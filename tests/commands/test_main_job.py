@@ -7,8 +7,7 @@ import json
 import pytest
 import torch
 
-from rewardkit.commands.main_job import QuickstartConfig, run_quickstart, stratified_sample
-from rewardkit.data.schema import PreferencePair
+from rewardkit.commands.main_job import QuickstartConfig, run_quickstart
 
 
 @pytest.fixture(autouse=True)
@@ -54,16 +53,3 @@ def test_quickstart_without_dev_file_still_reports_synthetic(tiny_model_dir, tmp
     totals = json.loads((config.output / "summary.json").read_text())
     assert "dev_slice_mean_of_sections" not in totals
     assert len(totals["synthetic_accuracy"]) == 4
-
-
-def test_stratified_sample_caps_each_category_and_keeps_file_order():
-    pairs = [
-        PreferencePair(id=str(i), prompt=f"p{i}", chosen="a", rejected="b", category=c, subset="s")
-        for i, c in enumerate("xxxxyyz")
-    ]
-
-    sample = stratified_sample(pairs, per_category=2, seed=0)
-
-    categories = [pair.category for pair in sample]
-    assert categories.count("x") == 2 and categories.count("y") == 2 and categories.count("z") == 1
-    assert [p.prompt for p in sample] == sorted((p.prompt for p in sample), key=lambda s: int(s[1:]))

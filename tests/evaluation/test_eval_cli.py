@@ -54,6 +54,15 @@ def test_limit_evaluates_the_first_rows(data_file, tmp_path):
     assert json.loads((tmp_path / "report.json").read_text())["meta"]["n_rows"] == 2
 
 
+def test_per_category_evaluates_a_stratified_slice_and_says_so(data_file, tmp_path):
+    result = run_eval("--model", "longer", "--data", str(data_file), "--report", str(tmp_path), "--per-category", "1")
+
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tmp_path / "report.json").read_text())["meta"]
+    assert meta["n_rows"] == 2
+    assert meta["data_path"] == f"{data_file} (stratified slice: at most 1 per category, seed 0)"
+
+
 def test_unknown_model_fails_with_a_message(data_file, tmp_path):
     result = run_eval("--model", "no-such-family", "--data", str(data_file), "--report", str(tmp_path))
 

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from rewardkit.commands.data_cmd import parse_column_map
 from rewardkit.data.readers import read_pairs
+from rewardkit.data.sampling import stratified_sample
 from rewardkit.data.schema import PreferencePair
 from rewardkit.evaluation.pairwise import EvaluationResult, evaluate_pairs
 from rewardkit.evaluation.report import (
@@ -40,11 +41,29 @@ def fail(error: Exception) -> NoReturn:
 
 
 def read_eval_pairs(
-    data: str, column_map: list[str], split: str, limit: int | None, skip_bad_rows: bool
+    data: str,
+    column_map: list[str],
+    split: str,
+    limit: int | None,
+    skip_bad_rows: bool,
+    per_category: int | None = None,
+    seed: int = 0,
 ) -> list[PreferencePair]:
-    """Pairs from a file or dataset; bad rows raise unless skipped (the reader logs how many and why)."""
+    """Pairs from a file or dataset (the first `limit`, then at most `per_category` of each category, seeded);
+    bad rows raise unless skipped (the reader logs how many and why)."""
     on_error = "skip" if skip_bad_rows else "raise"
-    return read_pairs(data, column_map=parse_column_map(column_map), on_error=on_error, split=split, limit=limit).pairs
+    read = read_pairs(data, column_map=parse_column_map(column_map), on_error=on_error, split=split, limit=limit)
+    if per_category is None:
+        return read.pairs
+    pairs = stratified_sample(read.pairs, per_category, seed)
+    logger.info(
+        "stratified slice: %d of %d pairs (at most %d per category, seed %d)",
+        len(pairs),
+        len(read.pairs),
+        per_category,
+        seed,
+    )
+    return pairs
 
 
 def summary_table(result: EvaluationResult) -> Table:
@@ -82,7 +101,13 @@ def eval_command(
     data: Annotated[str, typer.Option(help="Preference pairs: JSONL/JSON/CSV/Parquet file or HF dataset.")],
     report: Annotated[Path, typer.Option(help="Directory for report.json, report.md, charts and predictions.")],
     limit: Annotated[int | None, typer.Option(min=1, help="Evaluate only the first N rows.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for response positions, bootstrap and probe sampling.")] = 0,
+    per_category: Annotated[
+        int | None,
+        typer.Option(min=1, help="Evaluate a stratified slice: at most N rows of each category (seeded by --seed)."),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Seed for response positions, bootstrap, probe sampling and --per-category.")
+    ] = 0,
     bootstrap: Annotated[int, typer.Option(min=1, help="Bootstrap samples for the 95% intervals.")] = 1000,
     master_key_rows: Annotated[int, typer.Option(min=0, help="Rows for the master-key probe (0: off).")] = 200,
     skip_bad_rows: Annotated[
@@ -97,7 +122,7 @@ def eval_command(
 ) -> None:
     """Evaluate a reward model RewardBench-style (sections, CIs, calibration, length bias, master-key probe)."""
     try:
-        pairs = read_eval_pairs(data, column_map or [], split, limit, skip_bad_rows)
+        pairs = read_eval_pairs(data, column_map or [], split, limit, skip_bad_rows, per_category, seed)
         reward_model: RewardModel = load_reward_model(model)
         result = evaluate_pairs(
             reward_model,
@@ -109,7 +134,8 @@ def eval_command(
         )
     except USER_ERRORS as error:
         fail(error)
-    result.model_spec, result.data_path = model, data
+    sliced = f" (stratified slice: at most {per_category} per category, seed {seed})" if per_category else ""
+    result.model_spec, result.data_path = model, data + sliced
     paths = write_report(result, report)
     print_summary(result, paths["markdown"])
 

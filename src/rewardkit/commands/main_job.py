@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from rewardkit.data.sampling import stratified_sample
 from rewardkit.data.schema import PreferencePair
 
 logger = logging.getLogger(__name__)
@@ -59,18 +58,6 @@ def quickstart_bt_config(config: QuickstartConfig):
         logging_steps=10,
         seed=config.seed,
     )
-
-
-def stratified_sample(pairs: list[PreferencePair], per_category: int, seed: int) -> list[PreferencePair]:
-    """Up to `per_category` rows of each category, seeded, in file order."""
-    by_category: dict[str, list[int]] = defaultdict(list)
-    for index, pair in enumerate(pairs):
-        by_category[pair.category].append(index)
-    rng = random.Random(seed)
-    keep = []
-    for indices in by_category.values():
-        keep.extend(rng.sample(indices, min(per_category, len(indices))))
-    return [pairs[index] for index in sorted(keep)]
 
 
 def _evaluate_all(

@@ -141,7 +141,8 @@ def load_process(argument: str) -> ProcessRewardModel:
     options = dict(parse_qsl(query, keep_blank_values=True))
     unknown = sorted(set(options) - {"refinement", "eta", "split"})
     if unknown:
-        raise ValueError(f"process spec {argument!r}: unknown option(s) {', '.join(unknown)}; use refinement, eta, split")
+        allowed = "refinement, eta, split"
+        raise ValueError(f"process spec {argument!r}: unknown option(s) {', '.join(unknown)}; use {allowed}")
     from rewardkit.families.registry import load_reward_model
 
     return ProcessRewardModel(
