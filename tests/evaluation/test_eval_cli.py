@@ -117,6 +117,7 @@ def test_compare_puts_reports_side_by_side(data_file, tmp_path):
     table = (tmp_path / "t.md").read_text()
     assert "| Longer wins | 50.0" in table and "| random |" in table
     assert "Master-key FPR" in table
+    assert "Δ Mean vs Longer wins" in table
 
 
 def test_compare_names_a_missing_report(tmp_path):

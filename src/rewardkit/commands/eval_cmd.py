@@ -14,6 +14,7 @@ from rewardkit.commands.data_cmd import parse_column_map
 from rewardkit.data.readers import read_pairs
 from rewardkit.data.sampling import stratified_sample
 from rewardkit.data.schema import PreferencePair
+from rewardkit.evaluation.paired import compare_paired
 from rewardkit.evaluation.pairwise import EvaluationResult, evaluate_pairs
 from rewardkit.evaluation.report import (
     SECTION_TITLES,
@@ -144,16 +145,27 @@ def compare_command(
     reports: Annotated[list[str], typer.Argument(help="Report directories, each optionally NAME=DIR.")],
     output: Annotated[Path | None, typer.Option(help="Also write the Markdown tables to this file.")] = None,
 ) -> None:
-    """Side-by-side tables of several `rewardkit eval` reports: sections with CIs, then calibration and biases."""
+    """Side-by-side tables of several `rewardkit eval` reports: sections with CIs, calibration and biases, then each
+    report minus the first on their shared rows (paired bootstrap interval)."""
     named = dict(_name_and_directory(entry) for entry in reports)
     try:
-        text = compare_reports(named) + "\n" + compare_diagnostics(named)
+        text = compare_reports(named) + "\n" + compare_diagnostics(named) + paired_table(named)
     except USER_ERRORS as error:
         fail(error)
     typer.echo(text)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text)
+
+
+def paired_table(named: dict[str, str]) -> str:
+    """The paired-difference table when there are two reports or more and each has its predictions."""
+    if len(named) < 2:
+        return ""
+    try:
+        return "\n" + compare_paired(named)
+    except FileNotFoundError as error:
+        return f"\n(no paired differences: {error})\n"
 
 
 def _name_and_directory(entry: str) -> tuple[str, str]:

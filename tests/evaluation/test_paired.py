@@ -1,0 +1,86 @@
+"""Paired differences between two reports: hand-checked deltas, shared rows only, bad files named."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rewardkit.evaluation.paired import RowCredit, compare_paired, paired_difference, read_row_credit
+
+
+def _rows(spec: dict[str, tuple[str, str, float]]) -> dict[str, RowCredit]:
+    return {row_id: RowCredit(*values) for row_id, values in spec.items()}
+
+
+BASE = _rows(
+    {
+        "c1": ("easy", "chat", 1.0),
+        "c2": ("easy", "chat", 0.0),
+        "r1": ("math", "reasoning", 0.0),
+        "r2": ("math", "reasoning", 0.5),
+        "p1": ("old", "prior_sets", 1.0),
+    }
+)
+
+
+def test_identical_reports_differ_by_exactly_zero():
+    result = paired_difference(BASE, BASE, samples=200)
+
+    assert (result.delta, result.ci_low, result.ci_high) == (0.0, 0.0, 0.0)
+    assert result.n_paired == 5 and result.sections == {"chat": 0.0, "reasoning": 0.0}
+
+
+def test_delta_is_the_mean_over_sections_of_the_row_differences():
+    other = {**BASE, "c2": RowCredit("easy", "chat", 1.0), "r1": RowCredit("math", "reasoning", 1.0)}
+    other["p1"] = RowCredit("old", "prior_sets", 0.0)  # prior sets stay out of the mean
+
+    result = paired_difference(BASE, other, samples=500)
+
+    assert result.sections == {"chat": 0.5, "reasoning": 0.5}
+    assert result.delta == pytest.approx(0.5)
+    assert 0.0 <= result.ci_low <= 0.5 <= result.ci_high <= 1.0
+
+
+def test_only_rows_both_reports_hold_are_paired():
+    other = {"c1": RowCredit("easy", "chat", 0.0), "zz": RowCredit("easy", "chat", 1.0)}
+
+    result = paired_difference(BASE, other, samples=100)
+
+    assert result.n_paired == 1 and result.sections == {"chat": -1.0}
+
+
+def test_no_shared_section_rows_is_an_error():
+    with pytest.raises(ValueError, match="share no rows"):
+        paired_difference(BASE, {"p1": RowCredit("old", "prior_sets", 0.0)})
+
+
+def _write_report(directory, rows):
+    directory.mkdir()
+    lines = [json.dumps({"id": i, "subset": s, "category": c, "correct": x}) for i, (s, c, x) in rows.items()]
+    (directory / "predictions.jsonl").write_text("\n".join(lines) + "\n")
+    return directory
+
+
+def test_table_has_a_row_per_report_after_the_first(tmp_path):
+    base = _write_report(tmp_path / "a", {"c1": ("easy", "chat", 0.0), "c2": ("easy", "chat", 0.0)})
+    better = _write_report(tmp_path / "b", {"c1": ("easy", "chat", 1.0), "c2": ("easy", "chat", 0.0)})
+
+    table = compare_paired({"A": base, "B": better}, samples=100)
+
+    assert "Δ Mean vs A" in table
+    assert "| B | +50.0 [" in table and "| +50.0 | – | – | – | 2 |" in table
+
+
+def test_a_bad_prediction_line_names_file_and_line(tmp_path):
+    report = _write_report(tmp_path / "a", {"c1": ("easy", "chat", 1.0)})
+    with (report / "predictions.jsonl").open("a") as handle:
+        handle.write('{"id": "c2", "subset": "easy"}\n')
+
+    with pytest.raises(ValueError, match=r"predictions.jsonl:2: unreadable"):
+        read_row_credit(report)
+
+
+def test_a_directory_without_predictions_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no predictions.jsonl"):
+        read_row_credit(tmp_path)
