@@ -106,7 +106,7 @@ def test_compare_puts_reports_side_by_side(data_file, tmp_path):
         app,
         [
             "compare",
-            f"Longer wins={tmp_path / 'longer'}",
+            f"Longer wins (k=1)={tmp_path / 'longer'}",
             str(tmp_path / "random"),
             "--output",
             str(tmp_path / "t.md"),
@@ -115,9 +115,9 @@ def test_compare_puts_reports_side_by_side(data_file, tmp_path):
 
     assert result.exit_code == 0, result.output
     table = (tmp_path / "t.md").read_text()
-    assert "| Longer wins | 50.0" in table and "| random |" in table
+    assert "| Longer wins (k=1) | 50.0" in table and "| random |" in table
     assert "Master-key FPR" in table
-    assert "Δ Mean vs Longer wins" in table
+    assert "Δ Mean vs Longer wins (k=1)" in table
 
 
 def test_compare_names_a_missing_report(tmp_path):

@@ -169,8 +169,11 @@ def paired_table(named: dict[str, str]) -> str:
 
 
 def _name_and_directory(entry: str) -> tuple[str, str]:
-    name, separator, directory = entry.partition("=")
-    return (name, directory) if separator else (Path(entry).name, entry)
+    """`NAME=DIR` (split at the last `=`, so names such as `CLoud K=4` work) or a bare DIR named after itself."""
+    name, separator, directory = entry.rpartition("=")
+    if not separator or Path(entry).exists():
+        return Path(entry).name, entry
+    return name, directory
 
 
 def register(app: typer.Typer, train_app: typer.Typer) -> None:
