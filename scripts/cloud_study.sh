@@ -8,9 +8,11 @@
 #   lane B  (1 thread)   classic BT on the same pairs                configs/bt_cloud_pairs.yaml  -> runs/bt_cloud_pairs
 #                        eval BT; stage 3 on oracle critiques        configs/cloud_oracle.yaml    -> runs/cloud_oracle
 #                        eval CLoud-oracle K=1
-#   last    (2 threads)  eval CLoud K=4 (sampled critiques, T=0.7, mean reward)
-# Every evaluation reads the same slice (at most PER_CATEGORY rows of each category, seed 0) and probes master keys on
-# the same MASTER_KEY_ROWS rows. Each step's wall time is in its log under reports/cloud/. Run from the repo root with
+#   last    (2 threads)  eval CLoud K=4 (sampled critiques, T=0.7, mean reward), without the master-key probe (it
+#                        would cost a third more critiques), then `rewardkit compare` of all four reports
+# Every evaluation reads the same slice (at most PER_CATEGORY rows of each category, seed 0); all but K=4 probe master
+# keys on the same MASTER_KEY_ROWS rows. About 2 h 40 min in all on 2 CPU cores. Each step's wall time is in its log
+# under reports/cloud/. Run from the repo root with
 # the venv active. A finished step leaves reports/cloud/NAME.done and is skipped on a rerun; stage 2 resumes where
 # it stopped; an interrupted training step is continued by hand with its command plus --resume (see its log).
 set -euo pipefail
@@ -32,9 +34,9 @@ train() {  # train NAME COMMAND CONFIG: one recipe into runs/NAME
   step "train_$1" rewardkit train "$2" --config "configs/$3.yaml" --output "runs/$1"
 }
 
-evaluate() {  # evaluate NAME SPEC: one report on the slice into reports/cloud/NAME
+evaluate() {  # evaluate NAME SPEC [MASTER-KEY-ROWS]: one report on the slice into reports/cloud/NAME
   step "eval_$1" rewardkit eval --model "$2" --data "$DEV" \
-    --per-category "$PER_CATEGORY" --master-key-rows "$MASTER_KEY_ROWS" --report "reports/cloud/$1" --no-progress
+    --per-category "$PER_CATEGORY" --master-key-rows "${3:-$MASTER_KEY_ROWS}" --report "reports/cloud/$1" --no-progress
 }
 
 lane_a() {
@@ -57,7 +59,7 @@ OMP_NUM_THREADS=1 lane_a & a=$!
 OMP_NUM_THREADS=1 lane_b & b=$!
 failed=0; wait $a || failed=1; wait $b || failed=1
 [ "$failed" -eq 0 ] || { echo "a lane failed: see reports/cloud/*.log" >&2; exit 1; }
-evaluate cloud_k4 "cloud:runs/cloud?k=4&temperature=0.7"
+evaluate cloud_k4 "cloud:runs/cloud?k=4&temperature=0.7" 0
 rewardkit compare "classic BT=reports/cloud/bt_cloud_pairs" "CLoud K=1=reports/cloud/cloud_k1" \
   "CLoud K=4=reports/cloud/cloud_k4" "CLoud oracle critiques K=1=reports/cloud/cloud_oracle_k1" \
   --output reports/cloud/comparison.md
