@@ -147,3 +147,29 @@ def test_subset_in_two_categories_is_an_error():
 def test_empty_input_is_an_error():
     with pytest.raises(ValueError, match="no preference pairs"):
         evaluate(ScoreTableModel(win_lose_reward), [])
+
+
+def test_a_both_orders_judge_is_also_scored_from_its_first_order_alone():
+    def position_biased(a, b):  # the (A, B) order always says A; the (B, A) order reads the answers right
+        p_first, p_second = 1.0, win_lose_reward(a)
+        meta = {
+            "p_a_by_order": [p_first, p_second],
+            "votes_by_order": [["A"], [None]],
+            "forced_votes_by_order": [1, 0],
+        }
+        return (p_first + p_second) / 2, meta
+
+    result = evaluate(JudgeModel(position_biased), make_pairs("j", "chat", n_rows=8, n_correct=8))
+
+    assert result.mean_of_sections.accuracy == pytest.approx(0.75)  # right when chosen is A, a tie otherwise
+    first = result.first_order
+    assert first.mean_of_sections.accuracy == pytest.approx(0.5)  # always A: right in the chosen-first half
+    assert first.master_key is None and first.judge.position_consistency_rate is None
+    assert (first.judge.votes, first.judge.forced_votes, first.judge.failed_votes) == (8, 8, 0)
+    assert (result.judge.votes, result.judge.failed_votes) == (16, 8)
+
+
+def test_single_order_models_have_no_first_order_result():
+    result = evaluate(JudgeModel(lambda a, b: (1.0, {"p_a_by_order": [1.0]})), make_pairs("j", "chat", 4, 4))
+
+    assert result.first_order is None

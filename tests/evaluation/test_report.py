@@ -73,7 +73,7 @@ def test_judge_meta_with_numpy_values_is_written(tmp_path):
 
     record = json.loads(paths["predictions"].read_text().splitlines()[0])
     assert (record["parse_failed"], record["position_consistent"], record["correct"]) == (True, False, 0.5)
-    assert "- Verdict parse failures: 2" in paths["markdown"].read_text()
+    assert "- Pairs with a verdict parse failure (scored as a tie): 2" in paths["markdown"].read_text()
 
 
 def test_markdown_shows_sections_with_intervals(result, tmp_path):
@@ -118,3 +118,20 @@ def test_format_score_uses_percent_with_interval():
 def test_load_report_names_the_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="no report at"):
         load_report(tmp_path)
+
+
+def test_first_order_half_of_a_judge_gets_its_own_report(tmp_path):
+    judge = JudgeModel(lambda a, b: (0.75, {"p_a_by_order": [1.0, 0.5], "votes_by_order": [["A"], ["B"]]}))
+    evaluation = evaluate_pairs(
+        judge, make_pairs("j", "chat", 4, 2), bootstrap_samples=10, master_key_rows=0, progress=False
+    )
+    evaluation.model_spec = "judge:x"
+
+    paths = write_report(evaluation, tmp_path)
+
+    report = json.loads(paths["json"].read_text())
+    assert report["first_order"]["report"] == "first_order"
+    first = json.loads((tmp_path / "first_order" / "report.json").read_text())
+    assert first["meta"]["model_spec"] == "judge:x (first order only)"
+    assert first["mean_of_sections"] == pytest.approx(report["first_order"]["mean_of_sections"])
+    assert "read from the (A, B) order alone" in paths["markdown"].read_text()

@@ -163,6 +163,7 @@ def test_verdict_after_rationale_reads_the_verdict_token_of_rambling_judgements(
     (preference,) = judge.compare(["q"], ["a"], ["b"])
     assert preference.meta["votes_by_order"] == [["A", "B", "B"]]  # no early stop: all 3 samples are read
     assert preference.meta["parse_failures"] == 0 and preference.p_a_better == 0.0
+    assert preference.meta["forced_votes"] == 2 and preference.meta["forced_votes_by_order"] == [2]
     assert len(engine.scored) == 2 and all(context.endswith("It depends.\n[[") for context in engine.scored)
     (samples,) = judge.sample_judgements(judge.pair_prompts("q", "a", "b")[0])
     assert [item.parsed.outcome for item in samples] == ["ok", "forced", "forced"]
@@ -268,6 +269,9 @@ def test_saved_judge_directory(tiny_model_dir, tmp_path):
     judge = load_reward_model(str(tmp_path))
     assert isinstance(judge, GenerativeJudge)
     assert judge.model_spec == str(tiny_model_dir) and judge.config.mode == "logprob"
+    overridden = load_reward_model(f"judge:{tmp_path}?mode=sample&k=8&temperature=0.7")
+    assert (overridden.config.mode, overridden.config.k, overridden.config.temperature) == ("sample", 8, 0.7)
+    assert overridden.template.name == "pairwise-direct" and overridden.model_spec == str(tiny_model_dir)
     with pytest.raises(ValueError, match="unknown judge options"):
         write_judge_manifest(tmp_path, colour="red")
 

@@ -7,6 +7,7 @@ unweighted mean of the chat, chat_hard, safety and reasoning sections. Prior set
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import time
 from collections.abc import Sequence
@@ -95,6 +96,7 @@ class EvaluationResult:
     seed: int
     model_spec: str | None = None
     data_path: str | None = None
+    first_order: EvaluationResult | None = None  # a both-orders judge read from its (A, B) order alone
 
 
 def correctness(p_chosen: np.ndarray, tie_credit: float) -> np.ndarray:
@@ -292,16 +294,50 @@ def evaluate_pairs(
         int(value) for value in np.random.SeedSequence(seed).generate_state(3)
     )
     preferences, p_a, chosen_first, seconds = predict_chosen(model, pairs, position_seed, progress)
-    rows = build_rows(pairs, preferences, p_a, chosen_first, tie_credit)
-    credit_by_subset, subsets = score_subsets(rows)
-    sections, mean_of_sections = score_sections(credit_by_subset, subsets, bootstrap_samples, bootstrap_seed)
     probe_started = time.perf_counter()
     master_key = run_master_key_probe(model, pairs, master_key_rows, probe_seed, progress)
     probe_seconds = time.perf_counter() - probe_started
+    scoring = Scoring(model.name, tie_credit, bootstrap_samples, bootstrap_seed, seed)
+    result = score_predictions(scoring, pairs, preferences, p_a, chosen_first, seconds)
+    result.master_key, result.probe_seconds = master_key, probe_seconds
+    first_order = first_order_preferences(preferences)
+    if first_order is not None:
+        name = f"{model.name} (first order only)"
+        first_p_a = np.array([preference.p_a_better for preference in first_order])
+        scoring = dataclasses.replace(scoring, model_name=name)
+        result.first_order = score_predictions(scoring, pairs, first_order, first_p_a, chosen_first, seconds)
+    return result
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How predictions are scored: the model's name and tie credit, the bootstrap and the user's seed."""
+
+    model_name: str
+    tie_credit: float
+    bootstrap_samples: int
+    bootstrap_seed: int
+    seed: int
+
+
+def score_predictions(
+    scoring: Scoring,
+    pairs: Sequence[PreferencePair],
+    preferences: Sequence[Preference],
+    p_a: np.ndarray,
+    chosen_first: np.ndarray,
+    seconds: float,
+) -> EvaluationResult:
+    """Sections with CIs, calibration, length bias and judge diagnostics of one set of predictions (no probe)."""
+    rows = build_rows(pairs, preferences, p_a, chosen_first, scoring.tie_credit)
+    credit_by_subset, subsets = score_subsets(rows)
+    sections, mean_of_sections = score_sections(
+        credit_by_subset, subsets, scoring.bootstrap_samples, scoring.bootstrap_seed
+    )
     correct = np.array([row.correct for row in rows])
     return EvaluationResult(
-        model_name=model.name,
-        tie_credit=tie_credit,
+        model_name=scoring.model_name,
+        tie_credit=scoring.tie_credit,
         rows=rows,
         subsets=subsets,
         sections={name: sections[name] for name in SECTIONS if name in sections},
@@ -310,11 +346,30 @@ def evaluate_pairs(
         other_sections={name: score for name, score in sections.items() if name not in (*SECTIONS, PRIOR_SETS)},
         calibration=calibration_metrics(np.array([row.p_chosen for row in rows])),
         length_bias=length_bias(correct, [len(p.chosen) for p in pairs], [len(p.rejected) for p in pairs]),
-        master_key=master_key,
+        master_key=None,
         judge=judge_diagnostics([preference.meta for preference in preferences]),
         seconds=seconds,
         pairs_per_second=len(pairs) / max(seconds, 1e-9),
-        probe_seconds=probe_seconds,
-        bootstrap_samples=bootstrap_samples,
-        seed=seed,
+        probe_seconds=0.0,
+        bootstrap_samples=scoring.bootstrap_samples,
+        seed=scoring.seed,
     )
+
+
+def first_order_preferences(preferences: Sequence[Preference]) -> list[Preference] | None:
+    """The (A, B) order alone of a judge that read both orders: what a one-order judge would have said, from the
+    same run. None unless every preference carries two per-order probabilities."""
+    if not preferences or any(len(p.meta.get("p_a_by_order", ())) != 2 for p in preferences):
+        return None
+    first = []
+    for preference in preferences:
+        meta = {"mode": preference.meta.get("mode")}
+        if "votes_by_order" in preference.meta:
+            votes = preference.meta["votes_by_order"][0]
+            meta |= {"votes_by_order": [votes], "parse_failed": all(vote is None for vote in votes)}
+        if "forced_votes_by_order" in preference.meta:
+            meta["forced_votes"] = preference.meta["forced_votes_by_order"][0]
+        first.append(
+            Preference(p_a_better=preference.meta["p_a_by_order"][0], rationale=preference.rationale, meta=meta)
+        )
+    return first

@@ -68,19 +68,27 @@ def summarize_master_key(trials: MasterKeyTrials, p_a_better: np.ndarray) -> Mas
 
 @dataclass
 class JudgeDiagnostics:
-    """What judges report: position consistency (both orders agree) and the number of pairs with a parse failure."""
+    """What judges report: position consistency (both orders agree), the number of pairs with a parse failure, and
+    how the individual votes were read (forced: after a rationale without a verdict; failed: unreadable)."""
 
     position_consistency_rate: float | None = None
     n_position_checked: int = 0
     parse_failures: int | None = None
+    votes: int = 0
+    forced_votes: int = 0
+    failed_votes: int = 0
 
 
 def judge_diagnostics(metas: Sequence[dict[str, Any]]) -> JudgeDiagnostics:
     """Read "position_consistent" and "parse_failed" from Preference.meta; absent keys leave the fields empty."""
     consistency = [bool(meta["position_consistent"]) for meta in metas if "position_consistent" in meta]
     reports_parsing = any("parse_failed" in meta for meta in metas)
+    votes = [vote for meta in metas for order in meta.get("votes_by_order", ()) for vote in order]
     return JudgeDiagnostics(
         position_consistency_rate=float(np.mean(consistency)) if consistency else None,
         n_position_checked=len(consistency),
         parse_failures=sum(bool(meta.get("parse_failed")) for meta in metas) if reports_parsing else None,
+        votes=len(votes),
+        forced_votes=sum(int(meta.get("forced_votes", 0)) for meta in metas),
+        failed_votes=sum(vote is None for vote in votes),
     )

@@ -35,8 +35,23 @@ SECTION_TITLES = {
 }
 
 
+FIRST_ORDER_DIRECTORY = "first_order"
+
+
 def _asdict_or_none(value: Any) -> dict[str, Any] | None:
     return None if value is None else asdict(value)
+
+
+def _first_order_summary(first_order: EvaluationResult | None) -> dict[str, Any] | None:
+    """Headline of the same run read from the (A, B) order alone; the full report is in first_order/."""
+    if first_order is None or first_order.mean_of_sections is None:
+        return None
+    mean = first_order.mean_of_sections
+    return {
+        "mean_of_sections": mean.accuracy,
+        "mean_of_sections_ci": {"ci_low": mean.ci_low, "ci_high": mean.ci_high},
+        "report": FIRST_ORDER_DIRECTORY,
+    }
 
 
 def report_dict(result: EvaluationResult) -> dict[str, Any]:
@@ -53,6 +68,7 @@ def report_dict(result: EvaluationResult) -> dict[str, Any]:
         "length_bias": asdict(result.length_bias),
         "master_key": _asdict_or_none(result.master_key),
         "judge": asdict(result.judge),
+        "first_order": _first_order_summary(result.first_order),
         "meta": {
             "model": result.model_name,
             "model_spec": result.model_spec,
@@ -181,7 +197,20 @@ def _judge_lines(report: Mapping[str, Any]) -> list[str]:
             f"of {judge['n_position_checked']} pairs"
         )
     if judge["parse_failures"] is not None:
-        lines.append(f"- Verdict parse failures: {judge['parse_failures']}")
+        lines.append(f"- Pairs with a verdict parse failure (scored as a tie): {judge['parse_failures']}")
+    if judge.get("votes"):
+        lines.append(
+            f"- Votes: {judge['votes']}, of which {judge['forced_votes']} read after a rationale without a verdict "
+            f"(verdict_after_rationale) and {judge['failed_votes']} unreadable"
+        )
+    first_order = report.get("first_order")
+    if first_order is not None:
+        interval = first_order["mean_of_sections_ci"]
+        lines.append(
+            f"- The same run read from the (A, B) order alone: mean of sections "
+            f"{format_score({'accuracy': first_order['mean_of_sections'], **interval})} "
+            f"(report in `{first_order['report']}/`)"
+        )
     return ["## Judge diagnostics", "", *lines] if lines else []
 
 
@@ -269,6 +298,10 @@ def write_report(result: EvaluationResult, directory: str | Path) -> dict[str, P
             predictions.write(json.dumps(prediction_record(row), default=_json_scalar) + "\n")
     plot_sections(report, paths["sections_plot"])
     plot_reliability(report, paths["reliability_plot"])
+    if result.first_order is not None:
+        result.first_order.model_spec = f"{result.model_spec or result.model_name} (first order only)"
+        result.first_order.data_path = result.data_path
+        write_report(result.first_order, directory / FIRST_ORDER_DIRECTORY)
     return paths
 
 

@@ -115,6 +115,7 @@ class Reading:
     failed: bool
     rationale: str | None = None
     verdict_probs: dict[str, float] | None = None
+    forced: int = 0  # votes read after a rationale that had no verdict (verdict_after_rationale)
 
 
 def _preferred(p_first: float) -> str:
@@ -134,6 +135,8 @@ def combine_orders(forward: Reading, backward: Reading | None) -> Preference:
         "samples_used_by_order": [len(reading.votes) for reading in readings],
         "parse_failures": sum(reading.parse_failures for reading in readings),
         "parse_failed": any(reading.failed for reading in readings),
+        "forced_votes": sum(reading.forced for reading in readings),
+        "forced_votes_by_order": [reading.forced for reading in readings],
     }
     if backward is not None:
         swapped = {"first": "second", "second": "first", "tie": "tie"}[_preferred(backward.value)]
@@ -444,7 +447,8 @@ class GenerativeJudge:
             (item.rationale for item in parsed if not item.failed), parsed[0].rationale if parsed else None
         )
         failures = sum(item.failed for item in parsed)
-        return Reading(fallback if value is None else value, votes, failures, value is None, rationale)
+        forced = sum(item.outcome == "forced" for item in parsed)
+        return Reading(fallback if value is None else value, votes, failures, value is None, rationale, forced=forced)
 
 
 def _check_lengths(**sequences: Sequence | None) -> None:
@@ -501,16 +505,18 @@ def _judge_from_options(model_spec: str, options: dict[str, Any], base: Path | N
 def load_judge(argument: str) -> GenerativeJudge:
     """Registry loader: `MODEL_SPEC?key=value&...` (e.g. `default?mode=logprob&template=pairwise-direct`), or a
     saved judge directory whose rewardkit.json reads {"family": "judge", "model": <spec or path relative to the
-    directory, default the directory itself>, "judge": {<the same options>}}.
+    directory, default the directory itself>, "judge": {<the same options>}}, optionally followed by a query that
+    overrides its saved options (`runs/star_sft?k=8&temperature=0.7`).
     """
-    path = Path(argument).expanduser()
-    if path.is_dir() and (path / MANIFEST_NAME).is_file():
+    location, _, query = argument.partition("?")
+    overrides = parse_judge_options(query)
+    path = Path(location).expanduser()
+    if location and path.is_dir() and (path / MANIFEST_NAME).is_file():
         manifest = read_manifest(path)
         model = manifest.get("model", ".")
         model_spec = str((path / model).resolve()) if (path / model).exists() else model
-        return _judge_from_options(model_spec, manifest.get("judge", {}), base=path)
-    model_spec, _, query = argument.partition("?")
-    return _judge_from_options(model_spec or "default", parse_judge_options(query))
+        return _judge_from_options(model_spec, manifest.get("judge", {}) | overrides, base=path)
+    return _judge_from_options(location or "default", overrides)
 
 
 def write_judge_manifest(directory: str | Path, model: str = ".", **options: Any) -> Path:

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Generative-judge study of issue 3 (docs/RESULTS.md): GenRM, STaR-SFT, STaR-DPO and Self-Rationalization trained on
+# SmolLM2-135M, the zero-shot judge, and evaluations on one stratified slice of the dev file, in two 1-thread lanes:
+#   lane A  train genrm (direct verdict SFT), star-sft (2 rounds), genrm with 10% master-key negatives (Master-RM);
+#           eval zero-shot logprob, genrm K=1 / K=8 (sampled verdict tokens), genrm+MK K=1, zero-shot sample K=1,
+#           star-sft K=1 / K=8
+#   lane B  train self-rationalize (SFT + 2 DPO iterations, agreement with gold in its rounds.jsonl), star-dpo
+#           (2 rounds); eval star-dpo K=1, zero-shot sample K=8, star-dpo K=8
+#   last    (2 threads) bench/bench_judge_voting.py on the genrm judge (K=8 votes, both orders, 100 dev pairs), then
+#           `rewardkit compare` of every report and its first-order half (one order of the same run)
+# Every evaluation judges both orders of the same slice (at most PER_CATEGORY rows of each category, seed 0); its
+# first_order/ sub-report is the same run read from the (A, B) order alone. K=1 rows probe master keys on
+# MASTER_KEY_ROWS rows (x5 keys); K=8 rows skip the probe (it would cost 5x their votes again). Sample-mode judges
+# read a verdict token after a rationale that ends without one (verdict_after_rationale; counted as "forced").
+# Each step's wall time is in its log under reports/judges/. A finished step leaves reports/judges/NAME.done and is
+# skipped on a rerun; a failed step is reported and the lane goes on. Run from the repo root with the venv active.
+set -uo pipefail
+DEV=${DEV:-../shared/data/eval/rewardbench_like_dev.jsonl}
+PER_CATEGORY=${PER_CATEGORY:-20}
+MASTER_KEY_ROWS=${MASTER_KEY_ROWS:-20}
+OUT=reports/judges
+mkdir -p "$OUT"
+
+step() {  # step NAME COMMAND...: run COMMAND unless NAME is done; its output and wall time go to NAME.log
+  local name=$1; shift
+  if [ -e "$OUT/$name.done" ]; then echo "skip $name (done)"; return 0; fi
+  echo "$(date +%T) start $name"
+  if { time "$@" ; } > "$OUT/$name.log" 2>&1; then
+    touch "$OUT/$name.done"; echo "$(date +%T) done  $name"
+  else
+    echo "$(date +%T) FAILED $name (see $OUT/$name.log)"
+  fi
+}
+
+train() {  # train NAME RECIPE CONFIG [--set ...]: one recipe into runs/NAME
+  local name=$1 recipe=$2 config=$3; shift 3
+  step "train_$name" rewardkit train "$recipe" --config "configs/$config.yaml" --output "runs/$name" "$@"
+}
+
+evaluate() {  # evaluate NAME SPEC [MASTER-KEY-ROWS]: one report on the slice into reports/judges/NAME
+  step "eval_$1" rewardkit eval --model "$2" --data "$DEV" \
+    --per-category "$PER_CATEGORY" --master-key-rows "${3:-$MASTER_KEY_ROWS}" --report "$OUT/$1" --no-progress
+}
+
+ZERO_SHOT="judge:default?template=pairwise&max_new_tokens=64&max_field_tokens=128&verdict_after_rationale=1"
+VOTES="k=8&temperature=0.7"
+
+lane_a() {
+  train genrm genrm genrm
+  train star_sft star-sft star_sft
+  train genrm_mk genrm genrm --set master_key_negatives=0.1
+  evaluate zero_shot_logprob "judge:default?template=pairwise-direct&mode=logprob&max_field_tokens=128"
+  evaluate genrm_k1 "judge:runs/genrm"
+  evaluate genrm_k8 "judge:runs/genrm?mode=sample&$VOTES&max_new_tokens=8" 0
+  evaluate genrm_mk_k1 "judge:runs/genrm_mk"
+  evaluate zero_shot_sample_k1 "$ZERO_SHOT"
+  evaluate star_sft_k1 "judge:runs/star_sft"
+  evaluate star_sft_k8 "judge:runs/star_sft?$VOTES" 0
+}
+
+lane_b() {
+  train self_rationalize self-rationalize self_rationalize
+  train star_dpo star-dpo star_dpo
+  evaluate star_dpo_k1 "judge:runs/star_dpo"
+  evaluate zero_shot_sample_k8 "$ZERO_SHOT&$VOTES" 0
+  evaluate star_dpo_k8 "judge:runs/star_dpo?$VOTES" 0
+}
+
+OMP_NUM_THREADS=1 lane_a & a=$!
+OMP_NUM_THREADS=1 lane_b & b=$!
+wait $a; wait $b
+step bench_judge_voting python bench/bench_judge_voting.py --model runs/genrm --template pairwise-direct \
+  --pairs 100 --k 8 --max-new-tokens 8 --max-field-tokens 128
+rows=()
+for name in zero_shot_logprob zero_shot_sample_k1 zero_shot_sample_k8 genrm_k1 genrm_k8 genrm_mk_k1 \
+    star_sft_k1 star_sft_k8 star_dpo_k1 star_dpo_k8; do
+  [ -e "$OUT/$name/report.json" ] || continue
+  rows+=("$name=$OUT/$name")
+  [ -e "$OUT/$name/first_order/report.json" ] && rows+=("$name one order=$OUT/$name/first_order")
+done
+rewardkit compare "${rows[@]}" --output "$OUT/comparison.md"
