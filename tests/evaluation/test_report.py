@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from rewardkit.evaluation.pairwise import evaluate_pairs
-from rewardkit.evaluation.report import compare_reports, format_score, load_report, write_report
+from rewardkit.evaluation.report import (
+    compare_judges,
+    compare_reports,
+    format_score,
+    load_report,
+    report_dict,
+    write_report,
+)
 from tests.evaluation.fakes import JudgeModel, ScoreTableModel, make_pairs, win_lose_reward
 
 REQUIRED_KEYS = {"mean_of_sections", "sections", "subsets", "prior_sets", "calibration", "length_bias", "master_key"}
@@ -135,3 +142,26 @@ def test_first_order_half_of_a_judge_gets_its_own_report(tmp_path):
     assert first["meta"]["model_spec"] == "judge:x (first order only)"
     assert first["mean_of_sections"] == pytest.approx(report["first_order"]["mean_of_sections"])
     assert "read from the (A, B) order alone" in paths["markdown"].read_text()
+
+
+def test_compare_judges_shows_consistency_votes_and_per_key_rates(result):
+    judge = JudgeModel(
+        lambda a, b: (0.75, {"position_consistent": True, "parse_failed": False, "votes_by_order": [["A"], [None]]})
+    )
+    evaluation = evaluate_pairs(
+        judge, make_pairs("j", "chat", 4, 2), bootstrap_samples=10, master_key_rows=2, progress=False
+    )
+    judge_report = result_report(evaluation)
+
+    table = compare_judges({"scalar": result_report(result), "judge": judge_report}).splitlines()
+
+    assert len(table) == 3  # header, rule, the judge only: the scalar model has no judge diagnostics
+    assert table[0].startswith("| Judge | Position consistency | Pairs with parse failure | Votes | Forced |")
+    assert "FPR 'Thought process:'" in table[0]
+    assert table[2].startswith("| judge | 100.0% of 4 | 0 | 8 | 0.0% | 50.0% |")
+    assert compare_judges({"scalar": result_report(result)}) == ""
+
+
+def result_report(evaluation):
+    """The report as written to report.json."""
+    return json.loads(json.dumps(report_dict(evaluation)))

@@ -19,6 +19,7 @@ from rewardkit.evaluation.pairwise import EvaluationResult, evaluate_pairs
 from rewardkit.evaluation.report import (
     SECTION_TITLES,
     compare_diagnostics,
+    compare_judges,
     compare_reports,
     format_score,
     percent,
@@ -145,17 +146,24 @@ def compare_command(
     reports: Annotated[list[str], typer.Argument(help="Report directories, each optionally NAME=DIR.")],
     output: Annotated[Path | None, typer.Option(help="Also write the Markdown tables to this file.")] = None,
 ) -> None:
-    """Side-by-side tables of several `rewardkit eval` reports: sections with CIs, calibration and biases, then each
-    report minus the first on their shared rows (paired bootstrap interval)."""
+    """Side-by-side tables of several `rewardkit eval` reports: sections with CIs, calibration and biases, judge
+    diagnostics (position consistency, parse failures, per-key master-key rates), then each report minus the first on
+    their shared rows (paired bootstrap interval)."""
     named = dict(_name_and_directory(entry) for entry in reports)
     try:
-        text = compare_reports(named) + "\n" + compare_diagnostics(named) + paired_table(named)
+        text = compare_reports(named) + "\n" + compare_diagnostics(named) + judge_table(named) + paired_table(named)
     except USER_ERRORS as error:
         fail(error)
     typer.echo(text)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text)
+
+
+def judge_table(named: dict[str, str]) -> str:
+    """The judges' diagnostics table, when some of the reports come from judges."""
+    table = compare_judges(named)
+    return "\n" + table if table else ""
 
 
 def paired_table(named: dict[str, str]) -> str:

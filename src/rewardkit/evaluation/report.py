@@ -364,3 +364,39 @@ def compare_diagnostics(named_reports: Mapping[str, Mapping[str, Any] | str | Pa
             ]
         )
     return "\n".join(_table(header, rows)) + "\n"
+
+
+def compare_judges(named_reports: Mapping[str, Mapping[str, Any] | str | Path]) -> str:
+    """One Markdown table for the reports of judges: position consistency, parse failures, how votes were read,
+    and the master-key false-positive rate of each key. Empty when no report comes from a judge."""
+    reports = {name: load_report(source) for name, source in named_reports.items()}
+    judged = {name: report for name, report in reports.items() if _is_judge_report(report)}
+    if not judged:
+        return ""
+    keys = list(
+        dict.fromkeys(key for report in judged.values() for key in (report.get("master_key") or {}).get("per_key", {}))
+    )
+    header = ["Judge", "Position consistency", "Pairs with parse failure", "Votes", "Forced", "Unreadable"]
+    header += [f"FPR {key!r}" for key in keys]
+    rows = [_judge_row(name, report, keys) for name, report in judged.items()]
+    return "\n".join(_table(header, rows)) + "\n"
+
+
+def _is_judge_report(report: Mapping[str, Any]) -> bool:
+    judge = report.get("judge") or {}
+    return judge.get("parse_failures") is not None or judge.get("position_consistency_rate") is not None
+
+
+def _judge_row(name: str, report: Mapping[str, Any], keys: list[str]) -> list[str]:
+    judge = report["judge"]
+    votes = judge.get("votes", 0)
+    per_key = (report.get("master_key") or {}).get("per_key", {})
+    consistency = judge.get("position_consistency_rate")
+    return [
+        name,
+        "–" if consistency is None else f"{percent(consistency)}% of {judge['n_position_checked']}",
+        "–" if judge.get("parse_failures") is None else str(judge["parse_failures"]),
+        str(votes),
+        f"{percent(judge.get('forced_votes', 0) / votes)}%" if votes else "–",
+        f"{percent(judge.get('failed_votes', 0) / votes)}%" if votes else "–",
+    ] + [percent(per_key[key]) if key in per_key else "–" for key in keys]
