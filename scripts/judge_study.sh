@@ -13,7 +13,8 @@
 # MASTER_KEY_ROWS rows (x5 keys); K=8 rows skip the probe (it would cost 5x their votes again). Sample-mode judges
 # read a verdict token after a rationale that ends without one (verdict_after_rationale; counted as "forced").
 # Each step's wall time is in its log under reports/judges/. A finished step leaves reports/judges/NAME.done and is
-# skipped on a rerun; a failed step is reported and the lane goes on. Run from the repo root with the venv active.
+# skipped on a rerun; a failed step is reported and the lane goes on. Run from the repo root with the venv active:
+#   bash scripts/judge_study.sh [all|a|b|last]   (all: both lanes side by side, then last)
 set -uo pipefail
 DEV=${DEV:-../shared/data/eval/rewardbench_like_dev.jsonl}
 PER_CATEGORY=${PER_CATEGORY:-20}
@@ -66,16 +67,24 @@ lane_b() {
   evaluate star_dpo_k8 "judge:runs/star_dpo?$VOTES" 0
 }
 
-OMP_NUM_THREADS=1 lane_a & a=$!
-OMP_NUM_THREADS=1 lane_b & b=$!
-wait $a; wait $b
-step bench_judge_voting python bench/bench_judge_voting.py --model runs/genrm --template pairwise-direct \
-  --pairs 100 --k 8 --max-new-tokens 8 --max-field-tokens 128
-rows=()
-for name in zero_shot_logprob zero_shot_sample_k1 zero_shot_sample_k8 genrm_k1 genrm_k8 genrm_mk_k1 \
-    star_sft_k1 star_sft_k8 star_dpo_k1 star_dpo_k8; do
-  [ -e "$OUT/$name/report.json" ] || continue
-  rows+=("$name=$OUT/$name")
-  [ -e "$OUT/$name/first_order/report.json" ] && rows+=("$name one order=$OUT/$name/first_order")
-done
-rewardkit compare "${rows[@]}" --output "$OUT/comparison.md"
+last() {
+  step bench_judge_voting python bench/bench_judge_voting.py --model runs/genrm --template pairwise-direct \
+    --pairs 100 --k 8 --max-new-tokens 8 --max-field-tokens 128
+  rows=()
+  for name in zero_shot_logprob zero_shot_sample_k1 zero_shot_sample_k8 genrm_k1 genrm_k8 genrm_mk_k1 \
+      star_sft_k1 star_sft_k8 star_dpo_k1 star_dpo_k8; do
+    [ -e "$OUT/$name/report.json" ] || continue
+    rows+=("$name=$OUT/$name")
+    [ -e "$OUT/$name/first_order/report.json" ] && rows+=("$name one order=$OUT/$name/first_order")
+  done
+  rewardkit compare "${rows[@]}" --output "$OUT/comparison.md"
+}
+
+export MALLOC_ARENA_MAX=2  # fewer glibc arenas: two training jobs side by side stay within 24 GiB
+case "${1:-all}" in
+  a) OMP_NUM_THREADS=1 lane_a ;;
+  b) OMP_NUM_THREADS=1 lane_b ;;
+  last) last ;;
+  all) OMP_NUM_THREADS=1 lane_a & a=$!; OMP_NUM_THREADS=1 lane_b & b=$!; wait $a; wait $b; last ;;
+  *) echo "usage: $0 [a|b|last|all]" >&2; exit 2 ;;
+esac
