@@ -169,6 +169,25 @@ def test_verdict_after_rationale_reads_the_verdict_token_of_rambling_judgements(
     assert [item.parsed.outcome for item in samples] == ["ok", "forced", "forced"]
 
 
+def test_verdict_after_rationale_writes_multi_token_ratings(tiny_model_dir, tokenizer):
+    def rule(prompt, _):
+        if prompt.endswith("Rating: [["):  # the forced reading: a few tokens after the verdict prefix
+            return "10]] and more" if "good" in prompt else "eleven"
+        return "Thorough and correct." if "good" in prompt else "Hmm."
+
+    judge, engine = scripted_judge(
+        tiny_model_dir, tokenizer, rule, template="pointwise-1-10", verdict_after_rationale=True, temperature=0.0
+    )
+    assert len(tokenizer("10]]", add_special_tokens=False)["input_ids"]) > 1  # the multi-token path is the one run
+
+    good, bad = judge.score(["q", "q"], ["a good answer", "a bad answer"])
+
+    assert (good.value, good.meta["parse_failed"], good.meta["votes"]) == (10.0, False, ["10"])
+    assert bad.meta["parse_failed"] and bad.meta["votes"] == [None]  # no rating on the scale: still a failure
+    forced_contexts = engine.calls[1]
+    assert len(forced_contexts) == 2 and all(text.endswith("\nRating: [[") for text in forced_contexts)
+
+
 def test_logprob_mode_matches_a_manual_forward(tiny_model_dir, monkeypatch):
     monkeypatch.setenv("REWARDKIT_BF16", "0")  # fp32 throughout, so the comparison can be tight
     judge = GenerativeJudge(

@@ -70,8 +70,9 @@ class JudgeConfig:
     verdict_after_rationale: bool = field(
         default=False,
         metadata={
-            "help": "Sample mode: a judgement without a readable verdict gets a verdict token read after its text and "
-            "the verdict prefix, sampled like other tokens (CoT-GenRM reading; single-token verdicts; no early stop)."
+            "help": "Sample mode: a judgement without a readable verdict gets a verdict read after its text and the "
+            "verdict prefix, sampled like other tokens (CoT-GenRM reading: the verdict token's distribution, or a few "
+            "written tokens for multi-token verdicts such as 10; counted as forced; no early stop)."
         },
     )
 
@@ -185,7 +186,7 @@ class GenerativeJudge:
         self.name = (
             f"judge:{model_spec}?template={self.template.name}&mode={mode}&k={k}&both_orders={int(both_orders)}"
         )
-        if self.config.mode == "logprob" or self.config.verdict_after_rationale:
+        if self.config.mode == "logprob":
             for active in {self.template, self.pointwise_template} - {None}:
                 verdict_token_ids(self.tokenizer, active)
 
@@ -283,6 +284,7 @@ class GenerativeJudge:
                 "samples_used": len(reading.votes),
                 "parse_failures": reading.parse_failures,
                 "parse_failed": reading.failed,
+                "forced_votes": reading.forced,
                 "fields_truncated": cut,
             }
             if reading.verdict_probs is not None:
@@ -398,13 +400,37 @@ class GenerativeJudge:
             texts[row] + written[row][column].text.rstrip() + "\n" + template.verdict_prefix
             for row, column in unparsed
         ]
+        verdicts = (
+            self._verdict_tokens_after(template, contexts, params)
+            if _single_token_verdicts(self.tokenizer, template)
+            else self._verdicts_written_after(template, contexts, params)
+        )
+        for (row, column), verdict in zip(unparsed, verdicts, strict=True):
+            if verdict is not None:
+                text = written[row][column].text.strip()
+                written[row][column] = WrittenJudgement(text, ParsedVerdict(verdict, "forced", text))
+        return written
+
+    def _verdict_tokens_after(self, template: JudgeTemplate, contexts: list[str], params: SamplingParams) -> list[str]:
+        """Single-token verdicts: the verdict token's distribution after each context, greedy or sampled."""
         logprobs = self.engine.next_token_logprobs(self._encode(contexts), verdict_token_ids(self.tokenizer, template))
         rng = random.Random(params.seed)
-        for (row, column), scores in zip(unparsed, logprobs, strict=True):
-            verdict = template.candidate_verdicts[choose_verdict(scores, params.temperature, rng)]
-            text = written[row][column].text.strip()
-            written[row][column] = WrittenJudgement(text, ParsedVerdict(verdict, "forced", text))
-        return written
+        return [template.candidate_verdicts[choose_verdict(scores, params.temperature, rng)] for scores in logprobs]
+
+    def _verdicts_written_after(
+        self, template: JudgeTemplate, contexts: list[str], params: SamplingParams
+    ) -> list[str | None]:
+        """Multi-token verdicts (a 1-10 scale): a few tokens written after each context and the verdict prefix, read
+        by the template's pattern; None where they do not complete a verdict on the scale."""
+        budget = max(len(self._encode([verdict + template.verdict_suffix])[0]) for verdict in template.verdicts)
+        short = dataclasses.replace(params, max_new_tokens=budget + 1)
+        verdicts: list[str | None] = []
+        for (ids,) in self.engine.generate(self._encode(contexts), 1, short):
+            parsed = parse_verdict(
+                template.verdict_prefix + self.tokenizer.decode(ids, skip_special_tokens=True), template
+            )
+            verdicts.append(parsed.verdict)
+        return verdicts
 
     def _parse(self, template: JudgeTemplate, token_ids: TokenIds, prompt_text: str) -> ParsedVerdict:
         return self._written(template, token_ids, prompt_text).parsed
@@ -449,6 +475,14 @@ class GenerativeJudge:
         failures = sum(item.failed for item in parsed)
         forced = sum(item.outcome == "forced" for item in parsed)
         return Reading(fallback if value is None else value, votes, failures, value is None, rationale, forced=forced)
+
+
+def _single_token_verdicts(tokenizer: PreTrainedTokenizerBase, template: JudgeTemplate) -> bool:
+    try:
+        verdict_token_ids(tokenizer, template)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_lengths(**sequences: Sequence | None) -> None:

@@ -219,6 +219,13 @@ class SelfRationalizeConfig(JudgeRecipe):
     )
     rounds: int = field(default=2, metadata={"help": "DPO iterations, each sampling from the current model."})
     sampling: JudgeSampling = field(default_factory=JudgeSampling, metadata={"help": "Judgement sampling settings."})
+    verdict_after_rationale: bool = field(
+        default=False,
+        metadata={
+            "help": "A judgement without a readable rating gets one written after its rationale and `Rating: [[` "
+            "(counted as forced; DPO pairs then carry the canonical rating line); the saved judge reads the same way."
+        },
+    )
     pair_margin: float = field(
         default=2.0,
         metadata={"help": "The rejected rating must be this much farther from gold than the chosen one."},

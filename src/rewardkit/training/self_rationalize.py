@@ -78,23 +78,29 @@ def check_gold_on_scale(template: JudgeTemplate, examples: Sequence[PointwiseExa
         )
 
 
-def judge_agreement(judge: GenerativeJudge, examples: Sequence[PointwiseExample]) -> RatingAgreement:
+def judge_agreement(judge: GenerativeJudge, examples: Sequence[PointwiseExample]) -> tuple[RatingAgreement, int]:
     """The judge's ratings of the examples against their gold scores (its own pointwise scoring, parse failures
-    excluded and counted)."""
-    values, failed = [], []
+    excluded and counted), and how many ratings were read after a rationale without one (forced)."""
+    values, failed, forced = [], [], 0
     for start in tqdm(range(0, len(examples), EVAL_CHUNK), desc="agreement", unit="chunk"):
         chunk = examples[start : start + EVAL_CHUNK]
         for score in judge.score([example.prompt for example in chunk], [example.response for example in chunk]):
             values.append(score.value)
             failed.append(bool(score.meta["parse_failed"]))
-    return rating_agreement(values, [example.gold for example in examples], failed)
+            forced += int(score.meta.get("forced_votes", 0))
+    return rating_agreement(values, [example.gold for example in examples], failed), forced
 
 
 def _evaluate(run: JudgeRun, config: SelfRationalizeConfig, held_out: Sequence[PointwiseExample], after: str) -> None:
     if not config.evaluate_stages or not held_out:
         return
-    judge = run.judge(max_new_tokens=config.eval_max_new_tokens, pairs_per_batch=EVAL_CHUNK)
-    run.log_round({"stage": "eval", "after": after, **asdict(judge_agreement(judge, held_out))})
+    judge = run.judge(
+        max_new_tokens=config.eval_max_new_tokens,
+        pairs_per_batch=EVAL_CHUNK,
+        verdict_after_rationale=config.verdict_after_rationale,
+    )
+    agreement, forced = judge_agreement(judge, held_out)
+    run.log_round({"stage": "eval", "after": after, **asdict(agreement), "forced_ratings": forced})
 
 
 def _sft_on_critiques(run: JudgeRun, config: SelfRationalizeConfig, rows: Sequence[PointwiseExample]) -> None:
@@ -108,7 +114,7 @@ def _sft_on_critiques(run: JudgeRun, config: SelfRationalizeConfig, rows: Sequen
 
 
 def _dpo_round(run: JudgeRun, config: SelfRationalizeConfig, rows: Sequence[PointwiseExample], round_index: int):
-    judge = run.judge(sampling=config.sampling)
+    judge = run.judge(sampling=config.sampling, verdict_after_rationale=config.verdict_after_rationale)
     texts = [example.text for example in rows]
     samples, stats = run.sample(judge, texts, config.sampling, seed=config.seed + 10_000 * round_index)
     records = rating_dpo_records(judge.template, rows, samples, config.pair_margin)
@@ -148,4 +154,8 @@ def train_self_rationalize(config: SelfRationalizeConfig) -> JudgeTrainResult:
     for round_index in range(1, config.rounds + 1):
         _dpo_round(run, config, dpo_examples, round_index)
         _evaluate(run, config, held_out, f"dpo-{round_index}")
-    return run.save(mode="sample", max_new_tokens=config.sampling.max_new_tokens)
+    return run.save(
+        mode="sample",
+        max_new_tokens=config.sampling.max_new_tokens,
+        verdict_after_rationale=config.verdict_after_rationale,
+    )
