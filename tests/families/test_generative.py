@@ -169,23 +169,45 @@ def test_verdict_after_rationale_reads_the_verdict_token_of_rambling_judgements(
     assert [item.parsed.outcome for item in samples] == ["ok", "forced", "forced"]
 
 
-def test_verdict_after_rationale_writes_multi_token_ratings(tiny_model_dir, tokenizer):
-    def rule(prompt, _):
-        if prompt.endswith("Rating: [["):  # the forced reading: a few tokens after the verdict prefix
-            return "10]] and more" if "good" in prompt else "eleven"
-        return "Thorough and correct." if "good" in prompt else "Hmm."
+class WritesTowards(ScriptedEngine):
+    """Scores the candidate tokens by a target text per context: the next character of `target(context)` is likely."""
 
-    judge, engine = scripted_judge(
-        tiny_model_dir, tokenizer, rule, template="pointwise-1-10", verdict_after_rationale=True, temperature=0.0
+    def __init__(self, tokenizer, rule, target):
+        super().__init__(tokenizer, rule)
+        self.target, self.scored = target, []
+
+    def next_token_logprobs(self, prompt_ids, candidate_ids):
+        rows = []
+        for ids in prompt_ids:
+            context = self.tokenizer.decode(ids)
+            self.scored.append(context)
+            verdict_so_far = context.rsplit("Rating: [[", 1)[1]
+            wanted = (self.target(context) + "]")[len(verdict_so_far)]
+            rows.append([-0.1 if self.tokenizer.decode([token]) == wanted else -4.0 for token in candidate_ids])
+        return rows
+
+
+def test_verdict_after_rationale_reads_multi_token_ratings_on_the_scale(tiny_model_dir, tokenizer):
+    engine = WritesTowards(
+        tokenizer,
+        lambda prompt, _: "Thorough." if "good" in prompt else "Hmm.",
+        lambda c: "10" if "good" in c else "1",
     )
-    assert len(tokenizer("10]]", add_special_tokens=False)["input_ids"]) > 1  # the multi-token path is the one run
+    judge = GenerativeJudge(
+        str(tiny_model_dir),
+        "pointwise-1-10",
+        engine=engine,
+        tokenizer=tokenizer,
+        verdict_after_rationale=True,
+        temperature=0.0,
+    )
+    assert len(tokenizer("10", add_special_tokens=False)["input_ids"]) > 1  # the multi-token path is the one run
 
     good, bad = judge.score(["q", "q"], ["a good answer", "a bad answer"])
 
-    assert (good.value, good.meta["parse_failed"], good.meta["votes"]) == (10.0, False, ["10"])
-    assert bad.meta["parse_failed"] and bad.meta["votes"] == [None]  # no rating on the scale: still a failure
-    forced_contexts = engine.calls[1]
-    assert len(forced_contexts) == 2 and all(text.endswith("\nRating: [[") for text in forced_contexts)
+    assert (good.value, good.meta["votes"], good.meta["forced_votes"]) == (10.0, ["10"], 1)
+    assert (bad.value, bad.meta["votes"], bad.meta["parse_failed"]) == (1.0, ["1"], False)  # "1", then the end
+    assert len(engine.scored) == 4 and all(context.rstrip("10").endswith("\nRating: [[") for context in engine.scored)
 
 
 def test_logprob_mode_matches_a_manual_forward(tiny_model_dir, monkeypatch):

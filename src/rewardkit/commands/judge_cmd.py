@@ -90,6 +90,7 @@ def summarize(records: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
         "seconds": round(seconds, 2),
         "rows_per_second": round(n / seconds, 3) if seconds > 0 else None,
         "parse_failed_rows": sum(bool(meta.get("parse_failed")) for meta in metas),
+        "forced_votes": sum(int(meta.get("forced_votes", 0)) for meta in metas),
     }
     if records and "correct" in records[0]:
         summary["accuracy"] = sum(record["correct"] for record in records) / n

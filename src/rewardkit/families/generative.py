@@ -32,12 +32,15 @@ from rewardkit.families.judge_templates import (
 )
 from rewardkit.families.registry import MANIFEST_NAME, read_manifest
 from rewardkit.families.verdicts import (
+    END_OF_VERDICT,
     ParsedVerdict,
     choose_verdict,
     expected_value,
     normalized_verdict_probabilities,
     parse_verdict,
+    verdict_options,
     verdict_token_ids,
+    verdict_token_sequences,
 )
 from rewardkit.inference.engine import EarlyStopHook, GenerationEngine, SamplingParams, TokenIds, create_engine
 from rewardkit.inference.voting import STOP_RULES, StopRule, pairwise_probability, rating_estimate
@@ -400,37 +403,54 @@ class GenerativeJudge:
             texts[row] + written[row][column].text.rstrip() + "\n" + template.verdict_prefix
             for row, column in unparsed
         ]
-        verdicts = (
-            self._verdict_tokens_after(template, contexts, params)
-            if _single_token_verdicts(self.tokenizer, template)
-            else self._verdicts_written_after(template, contexts, params)
-        )
+        verdicts = self._verdicts_after(template, contexts, params)
         for (row, column), verdict in zip(unparsed, verdicts, strict=True):
-            if verdict is not None:
-                text = written[row][column].text.strip()
-                written[row][column] = WrittenJudgement(text, ParsedVerdict(verdict, "forced", text))
+            text = written[row][column].text.strip()
+            written[row][column] = WrittenJudgement(text, ParsedVerdict(verdict, "forced", text))
         return written
 
-    def _verdict_tokens_after(self, template: JudgeTemplate, contexts: list[str], params: SamplingParams) -> list[str]:
-        """Single-token verdicts: the verdict token's distribution after each context, greedy or sampled."""
-        logprobs = self.engine.next_token_logprobs(self._encode(contexts), verdict_token_ids(self.tokenizer, template))
+    def _verdicts_after(self, template: JudgeTemplate, contexts: list[str], params: SamplingParams) -> list[str]:
+        """A verdict on the template's scale read after each context, token by token over the candidates' tokens
+        (a trie: one step for single-token verdicts; "1", then "0" or the end, for "10"), greedy or sampled."""
+        sequences = verdict_token_sequences(self.tokenizer, template)
+        end_id = self._encode([template.verdict_suffix])[0][0]
         rng = random.Random(params.seed)
-        return [template.candidate_verdicts[choose_verdict(scores, params.temperature, rng)] for scores in logprobs]
-
-    def _verdicts_written_after(
-        self, template: JudgeTemplate, contexts: list[str], params: SamplingParams
-    ) -> list[str | None]:
-        """Multi-token verdicts (a 1-10 scale): a few tokens written after each context and the verdict prefix, read
-        by the template's pattern; None where they do not complete a verdict on the scale."""
-        budget = max(len(self._encode([verdict + template.verdict_suffix])[0]) for verdict in template.verdicts)
-        short = dataclasses.replace(params, max_new_tokens=budget + 1)
-        verdicts: list[str | None] = []
-        for (ids,) in self.engine.generate(self._encode(contexts), 1, short):
-            parsed = parse_verdict(
-                template.verdict_prefix + self.tokenizer.decode(ids, skip_special_tokens=True), template
+        context_ids = self._encode(contexts)
+        written: list[list[int]] = [[] for _ in contexts]
+        open_rows = list(range(len(contexts)))
+        while open_rows:
+            options = {row: verdict_options(sequences, written[row]) for row in open_rows}
+            choosing = [row for row in open_rows if len(options[row]) > 1]
+            picks = self._pick_tokens(
+                [context_ids[row] + written[row] for row in choosing],
+                [options[row] for row in choosing],
+                end_id,
+                params,
+                rng,
             )
-            verdicts.append(parsed.verdict)
-        return verdicts
+            picked = dict(zip(choosing, picks, strict=True)) | {
+                row: options[row][0] for row in open_rows if len(options[row]) == 1
+            }
+            for row in open_rows:
+                if picked[row] != END_OF_VERDICT:
+                    written[row].append(picked[row])
+            open_rows = [row for row in open_rows if picked[row] != END_OF_VERDICT]
+        verdict_of = {tuple(tokens): verdict for verdict, tokens in sequences.items()}
+        return [verdict_of[tuple(tokens)] for tokens in written]
+
+    def _pick_tokens(self, prompts, options, end_id: int, params: SamplingParams, rng: random.Random) -> list[int]:
+        """One of each prompt's options (token ids, or END_OF_VERDICT scored as the suffix's first token)."""
+        if not prompts:
+            return []
+        candidates = sorted({option for row in options for option in row} - {END_OF_VERDICT})
+        columns = {token: index for index, token in enumerate(candidates)} | {END_OF_VERDICT: len(candidates)}
+        picks = []
+        for row_options, logprobs in zip(
+            options, self.engine.next_token_logprobs(prompts, [*candidates, end_id]), strict=True
+        ):
+            scores = [logprobs[columns[option]] for option in row_options]
+            picks.append(row_options[choose_verdict(scores, params.temperature, rng)])
+        return picks
 
     def _parse(self, template: JudgeTemplate, token_ids: TokenIds, prompt_text: str) -> ParsedVerdict:
         return self._written(template, token_ids, prompt_text).parsed
@@ -475,14 +495,6 @@ class GenerativeJudge:
         failures = sum(item.failed for item in parsed)
         forced = sum(item.outcome == "forced" for item in parsed)
         return Reading(fallback if value is None else value, votes, failures, value is None, rationale, forced=forced)
-
-
-def _single_token_verdicts(tokenizer: PreTrainedTokenizerBase, template: JudgeTemplate) -> bool:
-    try:
-        verdict_token_ids(tokenizer, template)
-    except ValueError:
-        return False
-    return True
 
 
 def _check_lengths(**sequences: Sequence | None) -> None:

@@ -114,3 +114,36 @@ def choose_verdict(logprobs: Sequence[float], temperature: float, rng: random.Ra
         return max(range(len(logprobs)), key=logprobs.__getitem__)
     weights = normalized_verdict_probabilities([value / temperature for value in logprobs])
     return rng.choices(range(len(logprobs)), weights=weights)[0]
+
+
+END_OF_VERDICT = -1  # a trie option: the verdict written so far is complete (the suffix comes next)
+
+
+def verdict_token_sequences(tokenizer: PreTrainedTokenizerBase, template: JudgeTemplate) -> dict[str, list[int]]:
+    """The tokens that write each candidate verdict right after the verdict prefix (one or more each, e.g. "10" is
+    two for SmolLM2), for reading a verdict constrained to the template's scale."""
+    context = "\n" + template.verdict_prefix
+    context_ids = tokenizer(context, add_special_tokens=False)["input_ids"]
+    sequences = {}
+    for verdict in template.candidate_verdicts:
+        full_ids = tokenizer(context + verdict, add_special_tokens=False)["input_ids"]
+        if full_ids[: len(context_ids)] != context_ids or len(full_ids) == len(context_ids):
+            raise ValueError(
+                f"judge template {template.name!r}: verdict {verdict!r} does not tokenize as a continuation of "
+                f"{template.verdict_prefix!r}, so it cannot be read after a rationale"
+            )
+        sequences[verdict] = full_ids[len(context_ids) :]
+    return sequences
+
+
+def verdict_options(sequences: dict[str, list[int]], written: list[int]) -> list[int]:
+    """The tokens that may follow `written` on the way to a candidate verdict, plus END_OF_VERDICT when `written`
+    already is one."""
+    options = []
+    for tokens in sequences.values():
+        if tokens[: len(written)] != written:
+            continue
+        option = tokens[len(written)] if len(tokens) > len(written) else END_OF_VERDICT
+        if option not in options:
+            options.append(option)
+    return options
