@@ -8,9 +8,10 @@
 #           (2 rounds); eval star-dpo K=1, zero-shot sample K=8, star-dpo K=8
 #   last    (2 threads) bench/bench_judge_voting.py on the genrm judge (K=8 votes, both orders, 100 dev pairs), then
 #           `rewardkit compare` of every report and its first-order half (one order of the same run)
-# Every evaluation judges both orders of the same slice (at most PER_CATEGORY rows of each category, seed 0); its
-# first_order/ sub-report is the same run read from the (A, B) order alone. K=1 rows probe master keys on
-# MASTER_KEY_ROWS rows (x5 keys); K=8 rows skip the probe (it would cost 5x their votes again). Sample-mode judges
+# Every evaluation judges both orders of one nested stratified slice of the dev file (at most PER_CATEGORY rows of
+# each category, seed 0; the chain-of-thought K=8 rows on its VOTE_PER_CATEGORY subset); its first_order/ sub-report
+# is the same run read from the (A, B) order alone. K=1 rows probe master keys on MASTER_KEY_ROWS rows (x5 keys);
+# K=8 rows skip the probe (it would cost 5x their votes again). Sample-mode judges
 # read a verdict token after a rationale that ends without one (verdict_after_rationale; counted as "forced").
 # Each step's wall time is in its log under reports/judges/. A finished step leaves reports/judges/NAME.done and is
 # skipped on a rerun; a failed step is reported and the lane goes on. Run from the repo root with the venv active:
@@ -18,6 +19,7 @@
 set -uo pipefail
 DEV=${DEV:-../shared/data/eval/rewardbench_like_dev.jsonl}
 PER_CATEGORY=${PER_CATEGORY:-20}
+VOTE_PER_CATEGORY=${VOTE_PER_CATEGORY:-10}  # K=8 chain-of-thought rows: 16 rationales a pair, on a nested half slice
 MASTER_KEY_ROWS=${MASTER_KEY_ROWS:-20}
 OUT=reports/judges
 mkdir -p "$OUT"
@@ -38,9 +40,9 @@ train() {  # train NAME RECIPE CONFIG [--set ...]: one recipe into runs/NAME
   step "train_$name" rewardkit train "$recipe" --config "configs/$config.yaml" --output "runs/$name" "$@"
 }
 
-evaluate() {  # evaluate NAME SPEC [MASTER-KEY-ROWS]: one report on the slice into reports/judges/NAME
-  step "eval_$1" rewardkit eval --model "$2" --data "$DEV" \
-    --per-category "$PER_CATEGORY" --master-key-rows "${3:-$MASTER_KEY_ROWS}" --report "$OUT/$1" --no-progress
+evaluate() {  # evaluate NAME SPEC [MASTER-KEY-ROWS] [PER-CATEGORY]: one report on the slice into reports/judges/NAME
+  step "eval_$1" rewardkit eval --model "$2" --data "$DEV" --per-category "${4:-$PER_CATEGORY}" --nested \
+    --master-key-rows "${3:-$MASTER_KEY_ROWS}" --report "$OUT/$1" --no-progress
 }
 
 ZERO_SHOT="judge:default?template=pairwise&max_new_tokens=64&max_field_tokens=128&verdict_after_rationale=1"
@@ -56,15 +58,15 @@ lane_a() {
   evaluate genrm_mk_k1 "judge:runs/genrm_mk"
   evaluate zero_shot_sample_k1 "$ZERO_SHOT"
   evaluate star_sft_k1 "judge:runs/star_sft"
-  evaluate star_sft_k8 "judge:runs/star_sft?$VOTES" 0
+  evaluate star_sft_k8 "judge:runs/star_sft?$VOTES" 0 "$VOTE_PER_CATEGORY"
 }
 
 lane_b() {
   train self_rationalize self-rationalize self_rationalize
   train star_dpo star-dpo star_dpo
   evaluate star_dpo_k1 "judge:runs/star_dpo"
-  evaluate zero_shot_sample_k8 "$ZERO_SHOT&$VOTES" 0
-  evaluate star_dpo_k8 "judge:runs/star_dpo?$VOTES" 0
+  evaluate zero_shot_sample_k8 "$ZERO_SHOT&$VOTES" 0 "$VOTE_PER_CATEGORY"
+  evaluate star_dpo_k8 "judge:runs/star_dpo?$VOTES" 0 "$VOTE_PER_CATEGORY"
 }
 
 last() {

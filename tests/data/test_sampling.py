@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from rewardkit.data.sampling import stratified_sample
@@ -35,3 +37,14 @@ def test_the_same_seed_gives_the_same_slice_and_another_seed_may_not():
 def test_a_cap_below_one_is_an_error():
     with pytest.raises(ValueError, match="per_category"):
         stratified_sample(_pairs("xy"), per_category=0, seed=0)
+
+
+def test_nested_slices_are_subsets_of_larger_ones():
+    pairs = _pairs("c" * 30 + "s" * 25 + "r" * 12)
+
+    small, large = (stratified_sample(pairs, n, seed=3, nested=True) for n in (5, 10))
+
+    assert {pair.id for pair in small} < {pair.id for pair in large}
+    assert Counter(pair.category for pair in small) == {"c": 5, "s": 5, "r": 5}
+    unnested_small, unnested_large = (stratified_sample(pairs, n, seed=3) for n in (5, 10))
+    assert not {pair.id for pair in unnested_small} <= {pair.id for pair in unnested_large}  # why nested exists

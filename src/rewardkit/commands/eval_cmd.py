@@ -50,6 +50,7 @@ def read_eval_pairs(
     skip_bad_rows: bool,
     per_category: int | None = None,
     seed: int = 0,
+    nested: bool = False,
 ) -> list[PreferencePair]:
     """Pairs from a file or dataset (the first `limit`, then at most `per_category` of each category, seeded);
     bad rows raise unless skipped (the reader logs how many and why)."""
@@ -57,7 +58,7 @@ def read_eval_pairs(
     read = read_pairs(data, column_map=parse_column_map(column_map), on_error=on_error, split=split, limit=limit)
     if per_category is None:
         return read.pairs
-    pairs = stratified_sample(read.pairs, per_category, seed)
+    pairs = stratified_sample(read.pairs, per_category, seed, nested=nested)
     logger.info(
         "stratified slice: %d of %d pairs (at most %d per category, seed %d)",
         len(pairs),
@@ -107,6 +108,13 @@ def eval_command(
         int | None,
         typer.Option(min=1, help="Evaluate a stratified slice: at most N rows of each category (seeded by --seed)."),
     ] = None,
+    nested: Annotated[
+        bool,
+        typer.Option(
+            help="With --per-category: each category in its own seeded order, so a smaller slice is a subset of a "
+            "larger one (reports of different slice sizes pair row by row in `rewardkit compare`)."
+        ),
+    ] = False,
     seed: Annotated[
         int, typer.Option(help="Seed for response positions, bootstrap, probe sampling and --per-category.")
     ] = 0,
@@ -124,7 +132,7 @@ def eval_command(
 ) -> None:
     """Evaluate a reward model RewardBench-style (sections, CIs, calibration, length bias, master-key probe)."""
     try:
-        pairs = read_eval_pairs(data, column_map or [], split, limit, skip_bad_rows, per_category, seed)
+        pairs = read_eval_pairs(data, column_map or [], split, limit, skip_bad_rows, per_category, seed, nested)
         reward_model: RewardModel = load_reward_model(model)
         result = evaluate_pairs(
             reward_model,
@@ -136,7 +144,8 @@ def eval_command(
         )
     except USER_ERRORS as error:
         fail(error)
-    sliced = f" (stratified slice: at most {per_category} per category, seed {seed})" if per_category else ""
+    kind = "nested stratified" if nested else "stratified"
+    sliced = f" ({kind} slice: at most {per_category} per category, seed {seed})" if per_category else ""
     result.model_spec, result.data_path = model, data + sliced
     paths = write_report(result, report)
     print_summary(result, paths["markdown"])

@@ -9,8 +9,12 @@ from collections.abc import Sequence
 from rewardkit.data.schema import PreferencePair
 
 
-def stratified_sample(pairs: Sequence[PreferencePair], per_category: int, seed: int) -> list[PreferencePair]:
-    """Up to `per_category` rows of each category, seeded, in file order."""
+def stratified_sample(
+    pairs: Sequence[PreferencePair], per_category: int, seed: int, nested: bool = False
+) -> list[PreferencePair]:
+    """Up to `per_category` rows of each category, seeded, in file order. `nested`: each category's rows come from
+    its own seeded order, so a smaller slice is a subset of a larger one with the same seed (reports of different
+    sizes can then be paired row by row)."""
     if per_category < 1:
         raise ValueError(f"per_category must be >= 1, got {per_category}")
     by_category: dict[str, list[int]] = defaultdict(list)
@@ -18,6 +22,10 @@ def stratified_sample(pairs: Sequence[PreferencePair], per_category: int, seed: 
         by_category[pair.category].append(index)
     rng = random.Random(seed)
     keep = []
-    for indices in by_category.values():
-        keep.extend(rng.sample(indices, min(per_category, len(indices))))
+    for category, indices in by_category.items():
+        if nested:
+            order = random.Random(f"{seed}:{category}").sample(indices, len(indices))
+            keep.extend(order[:per_category])
+        else:
+            keep.extend(rng.sample(indices, min(per_category, len(indices))))
     return [pairs[index] for index in sorted(keep)]
