@@ -3,11 +3,12 @@
 # SmolLM2-135M, the zero-shot judge, and evaluations on one stratified slice of the dev file, in two 1-thread lanes:
 #   lane A  train genrm (direct verdict SFT), star-sft (2 rounds), genrm with 10% master-key negatives (Master-RM);
 #           eval zero-shot logprob, genrm K=1 / K=8 (sampled verdict tokens), genrm+MK K=1, zero-shot sample K=1,
-#           star-sft K=1 / K=8
+#           star-sft K=1 / K=8, star-dpo K=8
 #   lane B  train self-rationalize (SFT + 2 DPO iterations, agreement with gold in its rounds.jsonl), star-dpo
-#           (2 rounds); eval star-dpo K=1, zero-shot sample K=8, star-dpo K=8
-#   last    (2 threads) bench/bench_judge_voting.py on the genrm judge (K=8 votes, both orders, 100 dev pairs), then
-#           `rewardkit compare` of every report and its first-order half (one order of the same run)
+#           (2 rounds); eval star-dpo K=1, zero-shot sample K=8, zero-shot direct K=8 (sampled verdict tokens)
+#   last    bench/bench_judge_voting.py on the genrm judge (K=8 votes, both orders, 100 dev pairs), then
+#           `rewardkit compare` of every report and its first-order half (one order of the same run), of the
+#           chain-of-thought judges against the zero-shot one, and of each judge's K=8 against its K=1
 # Every evaluation judges both orders of one nested stratified slice of the dev file (at most PER_CATEGORY rows of
 # each category, seed 0; the chain-of-thought K=8 rows on its VOTE_PER_CATEGORY subset); its first_order/ sub-report
 # is the same run read from the (A, B) order alone. K=1 rows probe master keys on MASTER_KEY_ROWS rows (x5 keys);
@@ -28,11 +29,16 @@ step() {  # step NAME COMMAND...: run COMMAND unless NAME is done; its output an
   local name=$1; shift
   if [ -e "$OUT/$name.done" ]; then echo "skip $name (done)"; return 0; fi
   echo "$(date +%T) start $name"
+  rm -f "$OUT/$name.failed"
   if { time "$@" ; } > "$OUT/$name.log" 2>&1; then
     touch "$OUT/$name.done"; echo "$(date +%T) done  $name"
   else
-    echo "$(date +%T) FAILED $name (see $OUT/$name.log)"
+    touch "$OUT/$name.failed"; echo "$(date +%T) FAILED $name (see $OUT/$name.log)"
   fi
+}
+
+after() {  # after NAME: wait until the other lane has finished step NAME (done or failed)
+  while [ ! -e "$OUT/$1.done" ] && [ ! -e "$OUT/$1.failed" ]; do sleep 30; done
 }
 
 train() {  # train NAME RECIPE CONFIG [--set ...]: one recipe into runs/NAME
@@ -59,6 +65,8 @@ lane_a() {
   evaluate zero_shot_sample_k1 "$ZERO_SHOT"
   evaluate star_sft_k1 "judge:runs/star_sft"
   evaluate star_sft_k8 "judge:runs/star_sft?$VOTES" 0 "$VOTE_PER_CATEGORY"
+  after train_star_dpo
+  evaluate star_dpo_k8 "judge:runs/star_dpo?$VOTES" 0 "$VOTE_PER_CATEGORY"
 }
 
 lane_b() {
@@ -66,20 +74,28 @@ lane_b() {
   train star_dpo star-dpo star_dpo
   evaluate star_dpo_k1 "judge:runs/star_dpo"
   evaluate zero_shot_sample_k8 "$ZERO_SHOT&$VOTES" 0 "$VOTE_PER_CATEGORY"
-  evaluate star_dpo_k8 "judge:runs/star_dpo?$VOTES" 0 "$VOTE_PER_CATEGORY"
+  evaluate zero_shot_direct_k8 "judge:default?template=pairwise-direct&mode=sample&$VOTES&max_new_tokens=8&max_field_tokens=128&verdict_after_rationale=1" 0
 }
 
 last() {
   step bench_judge_voting python bench/bench_judge_voting.py --model runs/genrm --template pairwise-direct \
     --pairs 100 --k 8 --max-new-tokens 8 --max-field-tokens 128
   rows=()
-  for name in zero_shot_logprob zero_shot_sample_k1 zero_shot_sample_k8 genrm_k1 genrm_k8 genrm_mk_k1 \
+  for name in zero_shot_logprob zero_shot_direct_k8 zero_shot_sample_k1 zero_shot_sample_k8 genrm_k1 genrm_k8 genrm_mk_k1 \
       star_sft_k1 star_sft_k8 star_dpo_k1 star_dpo_k8; do
     [ -e "$OUT/$name/report.json" ] || continue
     rows+=("$name=$OUT/$name")
     [ -e "$OUT/$name/first_order/report.json" ] && rows+=("$name one order=$OUT/$name/first_order")
   done
   rewardkit compare "${rows[@]}" --output "$OUT/comparison.md"
+  # chain-of-thought judges against the zero-shot sample judge, and each judge's K=8 against its K=1 (shared rows)
+  rewardkit compare "zero_shot_sample_k1=$OUT/zero_shot_sample_k1" "star_sft_k1=$OUT/star_sft_k1" \
+    "star_dpo_k1=$OUT/star_dpo_k1" --output "$OUT/comparison_cot.md"
+  : > "$OUT/comparison_votes.md"
+  for judge in zero_shot_sample genrm star_sft star_dpo; do
+    rewardkit compare "${judge}_k1=$OUT/${judge}_k1" "${judge}_k8=$OUT/${judge}_k8" --output "$OUT/votes_$judge.md"
+    sed -n '/Δ Mean/,$p' "$OUT/votes_$judge.md" >> "$OUT/comparison_votes.md"
+  done
 }
 
 export MALLOC_ARENA_MAX=2  # fewer glibc arenas: two training jobs side by side stay within 24 GiB
