@@ -74,8 +74,8 @@ class JudgeConfig:
         default=False,
         metadata={
             "help": "Sample mode: a judgement without a readable verdict gets a verdict read after its text and the "
-            "verdict prefix, sampled like other tokens (CoT-GenRM reading: the verdict token's distribution, or a few "
-            "written tokens for multi-token verdicts such as 10; counted as forced; no early stop)."
+            "verdict prefix over the scale's tokens (one step per verdict token, e.g. 1 then 0 for 10), greedy or "
+            "sampled like other tokens (CoT-GenRM reading; counted as forced; no early stop)."
         },
     )
 

@@ -79,18 +79,15 @@ def parse_verdict(generated_text: str, template: JudgeTemplate, prompt_text: str
 
 def verdict_token_ids(tokenizer: PreTrainedTokenizerBase, template: JudgeTemplate) -> list[int]:
     """The token that writes each candidate verdict right after the verdict prefix (logprob mode needs one each)."""
-    context = "\n" + template.verdict_prefix
-    context_ids = tokenizer(context, add_special_tokens=False)["input_ids"]
     token_ids = []
-    for verdict in template.candidate_verdicts:
-        full_ids = tokenizer(context + verdict, add_special_tokens=False)["input_ids"]
-        if full_ids[: len(context_ids)] != context_ids or len(full_ids) != len(context_ids) + 1:
+    for verdict, tokens in verdict_token_sequences(tokenizer, template).items():
+        if len(tokens) != 1:
             raise ValueError(
                 f"judge template {template.name!r}: verdict {verdict!r} after {template.verdict_prefix!r} is not "
                 "a single token for this tokenizer, so logprob mode cannot read it; use mode='sample' or a "
                 "template whose verdicts are single tokens (e.g. 'pointwise-1-5' instead of 'pointwise-1-10')"
             )
-        token_ids.append(full_ids[-1])
+        token_ids.append(tokens[0])
     return token_ids
 
 
