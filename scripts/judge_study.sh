@@ -3,9 +3,11 @@
 # SmolLM2-135M, the zero-shot judge, and evaluations on one stratified slice of the dev file, in two 1-thread lanes:
 #   lane A  train genrm (direct verdict SFT), star-sft (2 rounds), genrm with 10% master-key negatives (Master-RM);
 #           eval zero-shot logprob, genrm K=1 / K=8 (sampled verdict tokens), genrm+MK K=1, zero-shot sample K=1,
-#           star-sft K=1 / K=8, star-dpo K=8
+#           star-sft K=1 / K=8, star-dpo K=8; then train star-sft+MK, star-rationalizer (2 rounds, hinted
+#           rationales for unsolved prompts); eval star-rationalizer K=1
 #   lane B  train self-rationalize (SFT + 2 DPO iterations, agreement with gold in its rounds.jsonl), star-dpo
-#           (2 rounds); eval star-dpo K=1, zero-shot sample K=8, zero-shot direct K=8 (sampled verdict tokens)
+#           (2 rounds); eval star-dpo K=1, zero-shot sample K=8, zero-shot direct K=8 (sampled verdict tokens);
+#           then train star-dpo+MK; eval star-sft+MK K=1, star-dpo+MK K=1
 #   last    bench/bench_judge_voting.py on the genrm judge (K=8 votes, both orders, 100 dev pairs), then
 #           `rewardkit compare` of every report and its first-order half (one order of the same run), of the
 #           chain-of-thought judges against the zero-shot one, and of each judge's K=8 against its K=1
@@ -67,6 +69,9 @@ lane_a() {
   evaluate star_sft_k8 "judge:runs/star_sft?$VOTES" 0 "$VOTE_PER_CATEGORY"
   after train_star_dpo
   evaluate star_dpo_k8 "judge:runs/star_dpo?$VOTES" 0 "$VOTE_PER_CATEGORY"
+  train star_sft_mk star-sft star_sft --set master_key_negatives=0.1
+  train star_rationalizer star-rationalizer star_rationalizer
+  evaluate star_rationalizer_k1 "judge:runs/star_rationalizer"
 }
 
 lane_b() {
@@ -75,6 +80,10 @@ lane_b() {
   evaluate star_dpo_k1 "judge:runs/star_dpo"
   evaluate zero_shot_sample_k8 "$ZERO_SHOT&$VOTES" 0 "$VOTE_PER_CATEGORY"
   evaluate zero_shot_direct_k8 "judge:default?template=pairwise-direct&mode=sample&$VOTES&max_new_tokens=8&max_field_tokens=128&verdict_after_rationale=1" 0
+  train star_dpo_mk star-dpo star_dpo --set master_key_negatives=0.1
+  after train_star_sft_mk
+  evaluate star_sft_mk_k1 "judge:runs/star_sft_mk"
+  evaluate star_dpo_mk_k1 "judge:runs/star_dpo_mk"
 }
 
 last() {
@@ -82,7 +91,7 @@ last() {
     --pairs 100 --k 8 --max-new-tokens 8 --max-field-tokens 128
   rows=()
   for name in zero_shot_logprob zero_shot_direct_k8 zero_shot_sample_k1 zero_shot_sample_k8 genrm_k1 genrm_k8 genrm_mk_k1 \
-      star_sft_k1 star_sft_k8 star_dpo_k1 star_dpo_k8; do
+      star_sft_k1 star_sft_k8 star_sft_mk_k1 star_dpo_k1 star_dpo_k8 star_dpo_mk_k1 star_rationalizer_k1; do
     [ -e "$OUT/$name/report.json" ] || continue
     rows+=("$name=$OUT/$name")
     [ -e "$OUT/$name/first_order/report.json" ] && rows+=("$name one order=$OUT/$name/first_order")
@@ -90,7 +99,11 @@ last() {
   rewardkit compare "${rows[@]}" --output "$OUT/comparison.md"
   # chain-of-thought judges against the zero-shot sample judge, and each judge's K=8 against its K=1 (shared rows)
   rewardkit compare "zero_shot_sample_k1=$OUT/zero_shot_sample_k1" "star_sft_k1=$OUT/star_sft_k1" \
-    "star_dpo_k1=$OUT/star_dpo_k1" --output "$OUT/comparison_cot.md"
+    "star_dpo_k1=$OUT/star_dpo_k1" "star_rationalizer_k1=$OUT/star_rationalizer_k1" --output "$OUT/comparison_cot.md"
+  # master-key negatives (Master-RM): each judge against its retrained twin
+  rewardkit compare "genrm_k1=$OUT/genrm_k1" "genrm_mk_k1=$OUT/genrm_mk_k1" "star_sft_k1=$OUT/star_sft_k1" \
+    "star_sft_mk_k1=$OUT/star_sft_mk_k1" "star_dpo_k1=$OUT/star_dpo_k1" "star_dpo_mk_k1=$OUT/star_dpo_mk_k1" \
+    --output "$OUT/comparison_master_keys.md"
   : > "$OUT/comparison_votes.md"
   for judge in zero_shot_sample genrm star_sft star_dpo; do
     rewardkit compare "${judge}_k1=$OUT/${judge}_k1" "${judge}_k8=$OUT/${judge}_k8" --output "$OUT/votes_$judge.md"
