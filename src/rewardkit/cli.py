@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "rewardkit.commands.ensemble_cmd",
     "rewardkit.commands.judge_cmd",
     "rewardkit.commands.main_job",
+    "rewardkit.commands.serve_cmd",
 ]
 
 

@@ -1,0 +1,86 @@
+"""TRL reward_funcs and verl compute_score over the RewardModel protocol (fake models, real call conventions)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rewardkit.serving import integrations
+from rewardkit.serving.integrations import (
+    completion_text,
+    compute_score,
+    compute_score_batch,
+    trl_reward_function,
+)
+from tests.evaluation.fakes import ScoreTableModel
+
+
+class RecordingModel(ScoreTableModel):
+    def __init__(self) -> None:
+        super().__init__(lambda response: float(len(response)), name="recording")
+        self.calls: list[tuple[list, list]] = []
+
+    def score(self, prompts, responses):
+        self.calls.append((list(prompts), list(responses)))
+        return super().score(prompts, responses)
+
+
+def test_trl_reward_function_takes_trl_keyword_call_and_chunks():
+    model = RecordingModel()
+    reward = trl_reward_function(model, batch_size=2)
+    rewards = reward(
+        prompts=["p1", "p2", "p3"], completions=["a", "bb", "ccc"], completion_ids=[[1], [2], [3]], answer=["x"] * 3
+    )
+    assert rewards == [1.0, 2.0, 3.0]
+    assert [len(responses) for _, responses in model.calls] == [2, 1]
+    assert reward.__name__ == "rewardkit:recording"
+
+
+def test_trl_conversational_completions_are_read_as_their_assistant_text():
+    model = RecordingModel()
+    prompts = [[{"role": "user", "content": "hi"}]]
+    completions = [[{"role": "assistant", "content": "hello"}]]
+    assert trl_reward_function(model)(prompts=prompts, completions=completions) == [5.0]
+    assert model.calls == [(prompts, ["hello"])]
+    assert completion_text("plain") == "plain"
+
+
+def test_trl_reward_function_refuses_mismatched_lists():
+    with pytest.raises(ValueError, match="2 prompts but 1 completions"):
+        trl_reward_function(RecordingModel())(prompts=["a", "b"], completions=["x"])
+
+
+@pytest.fixture
+def cached_recording_model(monkeypatch):
+    model = RecordingModel()
+    monkeypatch.setattr(integrations, "_cached_model", lambda spec: model if spec == "fake-spec" else None)
+    return model
+
+
+def test_verl_compute_score_reads_the_prompt_from_extra_info(cached_recording_model):
+    score = compute_score("gsm8k", "four", "4", extra_info={"question": "2+2?"}, model="fake-spec")
+    assert score == 4.0 and cached_recording_model.calls == [(["2+2?"], ["four"])]
+
+
+def test_verl_batch_entry_makes_one_model_call(cached_recording_model, monkeypatch):
+    monkeypatch.setenv(integrations.MODEL_ENV, "fake-spec")
+    scores = compute_score_batch(["a", "b"], ["x", "yyy"], ["1", "2"], [{"prompt": "p"}, {"problem": "q"}])
+    assert scores == [1.0, 3.0] and len(cached_recording_model.calls) == 1
+
+
+def test_verl_without_a_prompt_names_the_sample_and_the_keys(cached_recording_model):
+    with pytest.raises(ValueError, match="sample 1: extra_info has none of prompt, question"):
+        compute_score_batch(["a", "b"], ["x", "y"], None, [{"prompt": "p"}, {"index": 3}], model="fake-spec")
+
+
+def test_verl_without_a_model_says_where_to_set_it(monkeypatch):
+    monkeypatch.delenv(integrations.MODEL_ENV, raising=False)
+    with pytest.raises(ValueError, match="reward_kwargs.model"):
+        compute_score("d", "s", None, {"prompt": "p"})
+
+
+def test_trl_reward_function_loads_a_spec_through_the_registry():
+    reward = trl_reward_function("longer")
+    assert (
+        reward(prompts=["p", "p"], completions=["a", "a much longer answer"])[1]
+        > reward(prompts=["p"], completions=["a"])[0]
+    )
