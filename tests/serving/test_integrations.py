@@ -84,3 +84,25 @@ def test_trl_reward_function_loads_a_spec_through_the_registry():
         reward(prompts=["p", "p"], completions=["a", "a much longer answer"])[1]
         > reward(prompts=["p"], completions=["a"])[0]
     )
+
+
+def test_a_real_grpo_step_calls_the_reward_function_and_logs_it(tiny_model_dir, tmp_path):
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    model = RecordingModel()
+    prompts = Dataset.from_list([{"prompt": [{"role": "user", "content": text}]} for text in ("hi", "yo")])
+    config = GRPOConfig(
+        output_dir=str(tmp_path), per_device_train_batch_size=2, num_generations=2, max_completion_length=4,
+        max_steps=1, report_to=[], logging_steps=1, use_cpu=True, save_strategy="no",
+    )  # fmt: skip
+    trainer = GRPOTrainer(
+        model=str(tiny_model_dir), reward_funcs=[trl_reward_function(model)], args=config, train_dataset=prompts
+    )
+    trainer.train()
+    [(called_prompts, called_responses)] = model.calls
+    assert called_prompts[0][0]["role"] == "user" and all(isinstance(text, str) for text in called_responses)
+    logged = trainer.state.log_history[0]
+    assert logged["rewards/rewardkit:recording/mean"] == pytest.approx(
+        sum(len(text) for text in called_responses) / len(called_responses)
+    )
