@@ -4,6 +4,7 @@ fails alone."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -89,3 +90,22 @@ def test_submit_before_start_is_a_clear_error():
 def test_config_rejects_impossible_values(values):
     with pytest.raises(ValueError):
         BatchingConfig(**values)
+
+
+def test_requests_waiting_past_the_deadline_join_the_next_call():
+    sizes = []
+
+    def slow_identity(items):
+        sizes.append(len(items))
+        time.sleep(0.2)  # requests pile up while the model is busy
+        return items
+
+    async def body(batcher):
+        first = asyncio.ensure_future(batcher.submit([0]))
+        await asyncio.sleep(0.05)  # the first call is running
+        rest = [batcher.submit([index]) for index in range(1, 6)]
+        return await asyncio.gather(first, *rest)
+
+    results, _ = _run(_with_batcher(slow_identity, BatchingConfig(max_batch_size=32, max_wait_ms=0), body))
+    assert results == [[index] for index in range(6)]
+    assert sizes == [1, 5]

@@ -100,11 +100,12 @@ class MicroBatcher:
         deadline = loop.time() + self.config.max_wait_ms / 1000
         while size < self.config.max_batch_size:
             remaining = deadline - loop.time()
-            if remaining <= 0 and self._queue.empty():
-                break
-            try:
-                pending = await asyncio.wait_for(self._queue.get(), timeout=max(remaining, 0))
-            except TimeoutError:
+            try:  # past the deadline, still take what is already waiting (it piled up while the model was busy)
+                if remaining <= 0:
+                    pending = self._queue.get_nowait()
+                else:
+                    pending = await asyncio.wait_for(self._queue.get(), timeout=remaining)
+            except (asyncio.QueueEmpty, TimeoutError):
                 break
             batch.append(pending)
             size += len(pending.items)
