@@ -10,7 +10,8 @@
 #           then train star-dpo+MK; eval star-sft+MK K=1, star-dpo+MK K=1
 #   last    bench/bench_judge_voting.py on the genrm judge (K=8 votes, both orders, 100 dev pairs), then
 #           `rewardkit compare` of every report and its first-order half (one order of the same run), of the
-#           chain-of-thought judges against the zero-shot one, and of each judge's K=8 against its K=1
+#           chain-of-thought judges against the zero-shot one, of each judge's K=8 against its K=1, and of each
+#           judge against its twin trained with master-key negatives
 # Every evaluation judges both orders of one nested stratified slice of the dev file (at most PER_CATEGORY rows of
 # each category, seed 0; the chain-of-thought K=8 rows on its VOTE_PER_CATEGORY subset); its first_order/ sub-report
 # is the same run read from the (A, B) order alone. K=1 rows probe master keys on MASTER_KEY_ROWS rows (x5 keys);
@@ -100,14 +101,18 @@ last() {
   # chain-of-thought judges against the zero-shot sample judge, and each judge's K=8 against its K=1 (shared rows)
   rewardkit compare "zero_shot_sample_k1=$OUT/zero_shot_sample_k1" "star_sft_k1=$OUT/star_sft_k1" \
     "star_dpo_k1=$OUT/star_dpo_k1" "star_rationalizer_k1=$OUT/star_rationalizer_k1" --output "$OUT/comparison_cot.md"
-  # master-key negatives (Master-RM): each judge against its retrained twin
+  # master-key negatives (Master-RM): every judge and its twin retrained with negatives, then each twin paired
   rewardkit compare "genrm_k1=$OUT/genrm_k1" "genrm_mk_k1=$OUT/genrm_mk_k1" "star_sft_k1=$OUT/star_sft_k1" \
     "star_sft_mk_k1=$OUT/star_sft_mk_k1" "star_dpo_k1=$OUT/star_dpo_k1" "star_dpo_mk_k1=$OUT/star_dpo_mk_k1" \
     --output "$OUT/comparison_master_keys.md"
+  for judge in genrm star_sft star_dpo; do
+    rewardkit compare "${judge}_k1=$OUT/${judge}_k1" "${judge}_mk_k1=$OUT/${judge}_mk_k1" --output "$OUT/mk_$judge.md"
+    { echo; sed -n '/Δ Mean/,$p' "$OUT/mk_$judge.md"; } >> "$OUT/comparison_master_keys.md"
+  done
   : > "$OUT/comparison_votes.md"
   for judge in zero_shot_sample genrm star_sft star_dpo; do
     rewardkit compare "${judge}_k1=$OUT/${judge}_k1" "${judge}_k8=$OUT/${judge}_k8" --output "$OUT/votes_$judge.md"
-    sed -n '/Δ Mean/,$p' "$OUT/votes_$judge.md" >> "$OUT/comparison_votes.md"
+    { echo; sed -n '/Δ Mean/,$p' "$OUT/votes_$judge.md"; } >> "$OUT/comparison_votes.md"
   done
 }
 
