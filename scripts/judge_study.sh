@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Generative-judge study of issue 3 (docs/RESULTS.md): GenRM, STaR-SFT, STaR-DPO and Self-Rationalization trained on
+# Generative-judge study of issue 3 (docs/RESULTS.md): GenRM, STaR-SFT, -Rationalizer, -DPO and Self-Rationalization trained on
 # SmolLM2-135M, the zero-shot judge, and evaluations on one stratified slice of the dev file, in two 1-thread lanes:
 #   lane A  train genrm (direct verdict SFT), star-sft (2 rounds), genrm with 10% master-key negatives (Master-RM);
 #           eval zero-shot logprob, genrm K=1 / K=8 (sampled verdict tokens), genrm+MK K=1, zero-shot sample K=1,
@@ -7,7 +7,8 @@
 #           rationales for unsolved prompts); eval star-rationalizer K=1
 #   lane B  train self-rationalize (SFT + 2 DPO iterations, agreement with gold in its rounds.jsonl), star-dpo
 #           (2 rounds); eval star-dpo K=1, zero-shot sample K=8, zero-shot direct K=8 (sampled verdict tokens);
-#           then train star-dpo+MK; eval star-sft+MK K=1, star-dpo+MK K=1
+#           then train star-dpo+MK; eval star-sft+MK K=1, star-dpo+MK K=1; train self-rationalize again with
+#           3 SFT epochs and DPO at lr 1e-4 (agreement in runs/self_rationalize_long/rounds.jsonl)
 #   last    bench/bench_judge_voting.py on the genrm judge (K=8 votes, both orders, 100 dev pairs), then
 #           `rewardkit compare` of every report and its first-order half (one order of the same run), of the
 #           chain-of-thought judges against the zero-shot one, of each judge's K=8 against its K=1, and of each
@@ -85,6 +86,8 @@ lane_b() {
   after train_star_sft_mk
   evaluate star_sft_mk_k1 "judge:runs/star_sft_mk"
   evaluate star_dpo_mk_k1 "judge:runs/star_dpo_mk"
+  train self_rationalize_long self-rationalize self_rationalize --set sft.num_train_epochs=3 \
+    --set dpo.learning_rate=1e-4
 }
 
 last() {

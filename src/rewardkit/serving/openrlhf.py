@@ -58,7 +58,7 @@ def split_query(index: int, query: str, prompt: str | None) -> tuple[Prompt, str
     if not messages or messages[-1]["role"] != "assistant" or len(messages) < 2:
         raise ValueError(
             f"query[{index}]: no `prompts` sent and the query is not a ChatML conversation ending in an assistant "
-            "turn, so prompt and response cannot be told apart; send `prompts` (OpenRLHF >= 0.5 does)"
+            "turn, so prompt and response cannot be told apart; send `prompts` (recent OpenRLHF versions do)"
         )
     return messages[:-1], strip_end_markers(messages[-1]["content"])
 
