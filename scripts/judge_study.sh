@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Generative-judge study of issue 3 (docs/RESULTS.md): GenRM, STaR-SFT, -Rationalizer, -DPO and Self-Rationalization trained on
-# SmolLM2-135M, the zero-shot judge, and evaluations on one stratified slice of the dev file, in two 1-thread lanes:
+# Generative-judge study of issue 3 (docs/RESULTS.md): GenRM, STaR-SFT, -Rationalizer, -DPO and Self-Rationalization
+# trained on SmolLM2-135M, the zero-shot judge, and evaluations on one stratified slice of the dev file, in two
+# 1-thread lanes:
 #   lane A  train genrm (direct verdict SFT), star-sft (2 rounds), genrm with 10% master-key negatives (Master-RM);
 #           eval zero-shot logprob, genrm K=1 / K=8 (sampled verdict tokens), genrm+MK K=1, zero-shot sample K=1,
 #           star-sft K=1 / K=8, star-dpo K=8; then train star-sft+MK, star-rationalizer (2 rounds, hinted
