@@ -106,3 +106,18 @@ def test_a_real_grpo_step_calls_the_reward_function_and_logs_it(tiny_model_dir, 
     assert logged["rewards/rewardkit:recording/mean"] == pytest.approx(
         sum(len(text) for text in called_responses) / len(called_responses)
     )
+
+
+def test_verl_compute_score_loads_a_saved_model_once_and_matches_it(tiny_model_dir, tmp_path, monkeypatch):
+    from rewardkit.families.scalar import ScalarRewardModel
+
+    monkeypatch.setenv("REWARDKIT_BF16", "0")  # the loaded copy runs in fp32 too, so the numbers can match exactly
+
+    model = ScalarRewardModel.from_backbone(str(tiny_model_dir), seed=0, precision="fp32")
+    saved = str(model.save(tmp_path / "bt"))
+    integrations._cached_model.cache_clear()
+    first = compute_score("gsm8k", "It is 4.", "4", {"question": "What is 2+2?"}, model=saved)
+    batch = compute_score_batch(["gsm8k"], ["It is 4."], ["4"], [{"question": "What is 2+2?"}], model=saved)
+    expected = model.score(["What is 2+2?"], ["It is 4."])[0].value
+    assert first == pytest.approx(expected, abs=1e-4) and batch[0] == pytest.approx(expected, abs=1e-4)
+    assert integrations._cached_model.cache_info().misses == 1
