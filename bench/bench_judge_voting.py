@@ -24,7 +24,8 @@ import numpy as np
 import torch
 
 from rewardkit.data.readers import read_pairs
-from rewardkit.evaluation.pairwise import assign_positions, correctness
+from rewardkit.data.slices import assign_positions
+from rewardkit.evaluation.rewardbench import correctness
 from rewardkit.families.generative import GenerativeJudge, Reading, combine_orders
 from rewardkit.families.verdicts import parse_verdict
 from rewardkit.inference.voting import pairwise_probability

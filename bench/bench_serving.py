@@ -34,7 +34,7 @@ from rewardkit.families.scalar import ScalarRewardModel
 from rewardkit.models.chat import render_prompt
 from rewardkit.models.loading import load_tokenizer
 from rewardkit.serving.app import create_app
-from rewardkit.serving.batching import BatchingConfig
+from rewardkit.serving.micro_batcher import BatchingConfig
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval" / "rewardbench_like_dev.jsonl"
 

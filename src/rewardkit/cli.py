@@ -22,7 +22,7 @@ COMMAND_MODULES = [
     "rewardkit.commands.generate_cmd",
     "rewardkit.commands.ensemble_cmd",
     "rewardkit.commands.judge_cmd",
-    "rewardkit.commands.main_job",
+    "rewardkit.commands.quickstart_cmd",
     "rewardkit.commands.serve_cmd",
 ]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rewardkit.evaluation.pairwise import evaluate_pairs
-from rewardkit.evaluation.probes import MASTER_KEYS, build_master_key_trials, summarize_master_key
+from rewardkit.data.master_keys import MASTER_KEYS
+from rewardkit.evaluation.probes import build_master_key_trials, summarize_master_key
+from rewardkit.evaluation.rewardbench import evaluate_pairs
 from tests.evaluation.fakes import JudgeModel, ScoreTableModel, make_pairs
 
 

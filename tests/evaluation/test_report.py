@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 
-from rewardkit.evaluation.pairwise import evaluate_pairs
 from rewardkit.evaluation.report import (
     compare_judges,
     compare_reports,
@@ -16,6 +15,7 @@ from rewardkit.evaluation.report import (
     report_dict,
     write_report,
 )
+from rewardkit.evaluation.rewardbench import evaluate_pairs
 from tests.evaluation.fakes import JudgeModel, ScoreTableModel, make_pairs, win_lose_reward
 
 REQUIRED_KEYS = {"mean_of_sections", "sections", "subsets", "prior_sets", "calibration", "length_bias", "master_key"}

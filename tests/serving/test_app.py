@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from rewardkit.families.scalar import ScalarRewardModel
 from rewardkit.serving.app import create_app
-from rewardkit.serving.batching import BatchingConfig
+from rewardkit.serving.micro_batcher import BatchingConfig
 from tests.evaluation.fakes import JudgeModel, ScoreTableModel
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from rewardkit.data.master_keys import MASTER_KEYS
 from rewardkit.data.schema import PreferencePair
-from rewardkit.evaluation.probes import MASTER_KEYS
 from rewardkit.families.judge_templates import get_template
 from rewardkit.models.loading import load_tokenizer
 from rewardkit.training.judge_data import (

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from rewardkit.commands.eval_cmd import USER_ERRORS, fail
-from rewardkit.data.bon_data import read_bon_jsonl
-from rewardkit.evaluation.bon import BonResult, evaluate_best_of_n
-from rewardkit.evaluation.bon_report import write_bon_report
-from rewardkit.families.registry import load_reward_model
+from rewardkit.commands.cli_errors import USER_ERRORS, fail
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from rewardkit.evaluation.bon import BonResult
 
 
 def summary_table(result: BonResult) -> Table:
     """Gold accuracy per selector and baseline, one column per N (percent)."""
+    from rich.table import Table
+
     table = Table(title=f"Best-of-N gold accuracy (%) on {result.items} prompts")
     table.add_column("selector")
     for n in range(1, result.max_n + 1):
@@ -49,6 +50,13 @@ def bon_command(
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Expected gold accuracy of each reward model's Best-of-N pick (exact over random N-subsets) with baselines."""
+    from rich.console import Console
+
+    from rewardkit.data.bon_data import read_bon_jsonl
+    from rewardkit.evaluation.bon import evaluate_best_of_n
+    from rewardkit.evaluation.bon_report import write_bon_report
+    from rewardkit.families.registry import load_reward_model
+
     specs = model or []
     try:
         items = read_bon_jsonl(data, limit=limit)

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from rewardkit.commands.eval_cmd import USER_ERRORS, fail
+from rewardkit.commands.cli_errors import USER_ERRORS, fail
 from rewardkit.data.bon_data import read_bon_jsonl, read_math_questions
 from rewardkit.data.readers import read_pairs
 from rewardkit.families.ensemble import DEFAULT_UWO_LAMBDA, EnsembleRewardModel, check_method

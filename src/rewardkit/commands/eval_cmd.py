@@ -4,42 +4,21 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from rewardkit.commands.cli_errors import USER_ERRORS, fail
 from rewardkit.commands.data_cmd import parse_column_map
 from rewardkit.data.readers import read_pairs
-from rewardkit.data.sampling import stratified_sample
 from rewardkit.data.schema import PreferencePair
-from rewardkit.evaluation.paired import compare_paired
-from rewardkit.evaluation.pairwise import EvaluationResult, evaluate_pairs
-from rewardkit.evaluation.report import (
-    SECTION_TITLES,
-    compare_diagnostics,
-    compare_judges,
-    compare_reports,
-    format_score,
-    percent,
-    write_report,
-)
-from rewardkit.families.registry import load_reward_model
-from rewardkit.models.loading import ModelNotFoundError
-from rewardkit.protocol import RewardModel
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from rewardkit.evaluation.rewardbench import EvaluationResult
 
 logger = logging.getLogger(__name__)
-
-# What a user can cause with a bad spec or file; anything else is a bug and keeps its traceback.
-USER_ERRORS = (ValueError, OSError, ModelNotFoundError)
-
-
-def fail(error: Exception) -> NoReturn:
-    """Print the error without a traceback (shown with --verbose) and exit with status 1."""
-    logger.debug("error details", exc_info=error)
-    typer.echo(f"error: {error}", err=True)
-    raise typer.Exit(code=1)
 
 
 def read_eval_pairs(
@@ -54,6 +33,8 @@ def read_eval_pairs(
 ) -> list[PreferencePair]:
     """Pairs from a file or dataset (the first `limit`, then at most `per_category` of each category, seeded);
     bad rows raise unless skipped (the reader logs how many and why)."""
+    from rewardkit.data.slices import stratified_sample
+
     on_error = "skip" if skip_bad_rows else "raise"
     read = read_pairs(data, column_map=parse_column_map(column_map), on_error=on_error, split=split, limit=limit)
     if per_category is None:
@@ -71,6 +52,10 @@ def read_eval_pairs(
 
 def summary_table(result: EvaluationResult) -> Table:
     """Sections, mean and prior sets as a rich table (accuracy in % with the 95% CI)."""
+    from rich.table import Table
+
+    from rewardkit.evaluation.report import SECTION_TITLES, format_score
+
     table = Table(title=f"{result.model_spec or result.model_name} on {len(result.rows)} pairs")
     table.add_column("Section")
     table.add_column("Accuracy [95% CI]", justify="right")
@@ -88,6 +73,10 @@ def summary_table(result: EvaluationResult) -> Table:
 
 
 def print_summary(result: EvaluationResult, report_path: Path) -> None:
+    from rich.console import Console
+
+    from rewardkit.evaluation.report import percent
+
     console = Console()
     console.print(summary_table(result))
     calibration = result.calibration
@@ -131,9 +120,13 @@ def eval_command(
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Evaluate a reward model RewardBench-style (sections, CIs, calibration, length bias, master-key probe)."""
+    from rewardkit.evaluation.report import write_report
+    from rewardkit.evaluation.rewardbench import evaluate_pairs
+    from rewardkit.families.registry import load_reward_model
+
     try:
         pairs = read_eval_pairs(data, column_map or [], split, limit, skip_bad_rows, per_category, seed, nested)
-        reward_model: RewardModel = load_reward_model(model)
+        reward_model = load_reward_model(model)
         result = evaluate_pairs(
             reward_model,
             pairs,
@@ -158,6 +151,8 @@ def compare_command(
     """Side-by-side tables of several `rewardkit eval` reports: sections with CIs, calibration and biases, judge
     diagnostics (position consistency, parse failures, per-key master-key rates), then each report minus the first on
     their shared rows (paired bootstrap interval)."""
+    from rewardkit.evaluation.report import compare_diagnostics, compare_reports
+
     named = dict(_name_and_directory(entry) for entry in reports)
     try:
         text = compare_reports(named) + "\n" + compare_diagnostics(named) + judge_table(named) + paired_table(named)
@@ -171,12 +166,16 @@ def compare_command(
 
 def judge_table(named: dict[str, str]) -> str:
     """The judges' diagnostics table, when some of the reports come from judges."""
+    from rewardkit.evaluation.report import compare_judges
+
     table = compare_judges(named)
     return "\n" + table if table else ""
 
 
 def paired_table(named: dict[str, str]) -> str:
     """The paired-difference table when there are two reports or more and each has its predictions."""
+    from rewardkit.evaluation.paired_difference import compare_paired
+
     if len(named) < 2:
         return ""
     try:

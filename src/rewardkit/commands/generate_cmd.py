@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Annotated
@@ -9,17 +10,16 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from rewardkit.commands.eval_cmd import USER_ERRORS, fail
-from rewardkit.data.bon_data import BonItem, read_math_questions, write_bon_jsonl
-from rewardkit.inference.engine import create_engine, registered_engines
-from rewardkit.inference.sampling import (
+from rewardkit.commands.cli_errors import USER_ERRORS, fail
+from rewardkit.data.bon_data import (
     DEFAULT_MATH_INSTRUCTION,
-    SamplingConfig,
+    BonItem,
     build_bon_items,
     math_prompt,
-    sample_candidates,
+    read_math_questions,
+    write_bon_jsonl,
 )
-from rewardkit.models.loading import DEFAULT_MODEL, load_tokenizer
+from rewardkit.inference.engine import create_engine, registered_engines
 
 
 def describe(items: list[BonItem], seconds: float) -> str:
@@ -37,7 +37,7 @@ def generate_command(
     data: Annotated[Path, typer.Option(help="GSM8K-style JSONL: id, question (or prompt), answer and/or solution.")],
     out: Annotated[Path, typer.Option(help="Output Best-of-N JSONL (id, prompt, candidates, correct, ...).")],
     model: Annotated[str, typer.Option(help="Causal LM spec: default, a directory, a GGUF file or a Hub id.")] = (
-        DEFAULT_MODEL
+        "default"
     ),
     n: Annotated[int, typer.Option(min=1, help="Candidates per question.")] = 16,
     limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N questions.")] = None,
@@ -50,6 +50,9 @@ def generate_command(
     progress: Annotated[bool, typer.Option(help="Show a progress bar with ETA.")] = True,
 ) -> None:
     """Sample candidates from a causal LM for math questions; `correct` comes from the final-answer checker."""
+    from rewardkit.inference.candidates import SamplingConfig, sample_candidates
+    from rewardkit.models.loading import load_tokenizer
+
     try:
         config = SamplingConfig(
             num_candidates=n, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed
@@ -62,7 +65,8 @@ def generate_command(
         candidates = sample_candidates(generation_engine, tokenizer, prompts, config, progress=progress)
     except USER_ERRORS as error:
         fail(error)
-    items = build_bon_items(questions, candidates, config, generator=model, instruction=instruction)
+    generation = {"model": model, **dataclasses.asdict(config)}
+    items = build_bon_items(questions, candidates, generation, instruction=instruction)
     write_bon_jsonl(items, out)
     typer.echo(f"{describe(items, time.perf_counter() - started)}. Wrote {out}")
 

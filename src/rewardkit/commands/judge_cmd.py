@@ -13,19 +13,19 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from tqdm.auto import tqdm
 
-from rewardkit.commands.eval_cmd import USER_ERRORS, fail
+from rewardkit.commands.cli_errors import USER_ERRORS, fail
 from rewardkit.data.readers import read_pairs, read_pointwise_rows
 from rewardkit.data.schema import PreferencePair
-from rewardkit.evaluation.agreement import gold_rating, rating_agreement
-from rewardkit.evaluation.pairwise import assign_positions, correctness
-from rewardkit.families.generative import AGGREGATES, GenerativeJudge
-from rewardkit.families.judge_templates import load_template_file, resolve_template
-from rewardkit.inference.voting import STOP_RULES
+from rewardkit.data.slices import assign_positions
+from rewardkit.inference.voting import AGGREGATES, STOP_RULES
+
+if TYPE_CHECKING:
+    from rewardkit.families.generative import GenerativeJudge
 
 JUDGE_CHUNK = 8
 
@@ -41,6 +41,8 @@ def _reference(pair: PreferencePair, needed: bool) -> str | None:
 
 def judge_pairs(judge: GenerativeJudge, pairs: list[PreferencePair], seed: int) -> Iterator[dict[str, Any]]:
     """One output record per pair, oriented to the chosen response."""
+    from rewardkit.evaluation.rewardbench import correctness
+
     chosen_first = assign_positions(len(pairs), seed)
     needs_reference = judge.template.needs_reference
     for start in range(0, len(pairs), JUDGE_CHUNK):
@@ -104,6 +106,8 @@ def summarize(records: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
 
 def _agreement_summary(rated: list[dict[str, Any]]) -> dict[str, Any]:
     """Agreement of the ratings with the rows' gold scores, or why it cannot be computed (a non-numeric gold)."""
+    from rewardkit.metrics.agreement import gold_rating, rating_agreement
+
     try:
         gold = [gold_rating(record["gold_score"], f"row {record['id']!r}") for record in rated]
     except ValueError as error:
@@ -138,6 +142,9 @@ def judge_command(
     seed: Annotated[int, typer.Option(help="Seed for response positions and sampling.")] = 0,
 ) -> None:
     """Judge pairs (or rate responses) with an LLM judge; per-row JSONL plus a summary line."""
+    from rewardkit.families.generative import GenerativeJudge
+    from rewardkit.families.judge_templates import load_template_file, resolve_template
+
     started = time.perf_counter()
     try:
         if templates_file is not None:
@@ -191,6 +198,7 @@ def agreement_command(
     limit: Annotated[int | None, typer.Option(min=1, help="Judge only the first N rows.")] = None,
 ) -> None:
     """Agreement of a pointwise judge with gold ratings: Pearson, Spearman, exact and within one (a summary line)."""
+    from rewardkit.families.generative import GenerativeJudge
     from rewardkit.families.registry import load_reward_model
 
     started = time.perf_counter()

@@ -6,9 +6,8 @@ from typing import Annotated
 
 import typer
 
-from rewardkit.commands.eval_cmd import USER_ERRORS, fail
-from rewardkit.families.registry import load_reward_model, registered_families
-from rewardkit.serving.batching import BatchingConfig
+from rewardkit.commands.cli_errors import USER_ERRORS, fail
+from rewardkit.families.registry import registered_families
 
 
 def serve_command(
@@ -21,6 +20,9 @@ def serve_command(
     max_wait_ms: Annotated[float, typer.Option(min=0.0, help="Wait after a first request to gather more, ms.")] = 10.0,
 ) -> None:
     """Serve MODEL; concurrent requests are micro-batched into one model call. Docs at http://HOST:PORT/docs."""
+    from rewardkit.families.registry import load_reward_model
+    from rewardkit.serving.micro_batcher import BatchingConfig
+
     try:
         import uvicorn
 

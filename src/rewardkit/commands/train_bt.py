@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from rewardkit.training.config import ConfigError, load_config
-
 
 def train_bt_command(
     config: Annotated[Path, typer.Option("--config", help="YAML recipe, e.g. configs/bt_smoke.yaml.", dir_okay=False)],
@@ -30,6 +28,7 @@ def train_bt_command(
 ) -> None:
     """Train a Bradley-Terry scalar reward model; prints where the model and the training log are."""
     from rewardkit.training.bt import train_bt
+    from rewardkit.training.config import ConfigError, load_config
 
     try:
         bt_config = load_config(config, overrides or [])

@@ -9,11 +9,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from rewardkit.models.loading import ModelNotFoundError
-from rewardkit.training.config import ConfigError, load_config
+from rewardkit.commands.cli_errors import USER_ERRORS
 
 ConfigT = TypeVar("ConfigT")
-USER_ERRORS = (FileExistsError, FileNotFoundError, ValueError, ModelNotFoundError)
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", help="YAML recipe, e.g. configs/cloud_sft.yaml.", dir_okay=False)
@@ -30,6 +28,8 @@ OverridesOption = Annotated[
 
 def _recipe(config_class: type[ConfigT], path: Path, overrides: list[str] | None, output: Path | None) -> ConfigT:
     """The validated recipe (exit 2 with file:line on a bad key), its output_dir replaced by --output if given."""
+    from rewardkit.training.config import ConfigError, load_config
+
     try:
         recipe = load_config(path, overrides or [], config_class)
     except ConfigError as error:

@@ -5,15 +5,16 @@ math-question records (`id, question, solution, answer`), read with errors that 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rewardkit.data.errors import DataError
-from rewardkit.data.math_answers import extract_answer
+from rewardkit.data.math_answers import extract_answer, is_correct
 from rewardkit.protocol import Prompt
 
+DEFAULT_MATH_INSTRUCTION = "Solve the problem step by step. End with a line of the form '#### <final answer>'."
 _KNOWN_BON_FIELDS = ("id", "prompt", "candidates", "correct", "reference", "answer", "reference_rm_scores")
 
 
@@ -201,3 +202,30 @@ def read_math_questions(path: str | Path, limit: int | None = None) -> list[Math
     if not questions:
         raise DataError(str(path), "holds no rows")
     return questions
+
+
+def math_prompt(question: str, instruction: str = DEFAULT_MATH_INSTRUCTION) -> str:
+    """The user turn for a math question: the question, then the answer-format instruction."""
+    return f"{question}\n\n{instruction}" if instruction else question
+
+
+def build_bon_items(
+    questions: Sequence[MathQuestion],
+    candidates: Sequence[Sequence[str]],
+    generation: dict,
+    instruction: str = DEFAULT_MATH_INSTRUCTION,
+) -> list[BonItem]:
+    """Best-of-N records with `correct` from the final-answer checker and how they were generated (`generation`:
+    model and sampling settings, recorded with the instruction)."""
+    return [
+        BonItem(
+            id=question.id,
+            prompt=math_prompt(question.question, instruction),
+            candidates=list(texts),
+            correct=[is_correct(text, question.answer) for text in texts],
+            reference=question.solution,
+            answer=question.answer,
+            extra={"generation": {**generation, "instruction": instruction}},
+        )
+        for question, texts in zip(questions, candidates, strict=True)
+    ]

@@ -16,7 +16,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 import rewardkit
-from rewardkit.evaluation.pairwise import PRIOR_SETS, SECTIONS, EvaluationResult, RowPrediction
+from rewardkit.evaluation.rewardbench import PRIOR_SETS, SECTIONS, EvaluationResult, RowPrediction
 
 REPORT_FILES = {
     "json": "report.json",

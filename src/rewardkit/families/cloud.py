@@ -32,9 +32,9 @@ from rewardkit.families.registry import MANIFEST_NAME, read_family_manifest
 from rewardkit.families.scalar import default_token_budget
 from rewardkit.inference.engine import SamplingParams
 from rewardkit.inference.hf_engine import HFEngine, resolve_dtype
-from rewardkit.models.batching import map_in_token_budget_batches, pad_right
 from rewardkit.models.device import autocast_context, pick_device
 from rewardkit.models.loading import load_tokenizer, resolve_model_path
+from rewardkit.models.token_budget import map_in_token_budget_batches, pad_right
 from rewardkit.protocol import Preference, Prompt, Score
 
 FAMILY = "cloud"

@@ -43,12 +43,11 @@ from rewardkit.families.verdicts import (
     verdict_token_sequences,
 )
 from rewardkit.inference.engine import EarlyStopHook, GenerationEngine, SamplingParams, TokenIds, create_engine
-from rewardkit.inference.voting import STOP_RULES, StopRule, pairwise_probability, rating_estimate
+from rewardkit.inference.voting import AGGREGATES, STOP_RULES, StopRule, pairwise_probability, rating_estimate
 from rewardkit.models.loading import load_tokenizer
 from rewardkit.protocol import Preference, Prompt, Score
 
 JudgeMode = Literal["sample", "logprob"]
-AGGREGATES = ("majority", "mean")
 TRUNCATION_MARK = " [...]"
 
 

@@ -25,7 +25,7 @@ _LOADERS: dict[str, str] = {
     "ensemble": "rewardkit.families.ensemble:EnsembleRewardModel.load",
     "cloud": "rewardkit.families.cloud:load_cloud",
     "process": "rewardkit.families.process:load_process",
-    "remote": "rewardkit.serving.remote:load_remote",
+    "remote": "rewardkit.families.remote:load_remote",
 }
 
 

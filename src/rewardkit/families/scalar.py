@@ -20,10 +20,10 @@ from transformers.utils import logging as hf_logging
 
 from rewardkit.families.pairing import preferences_from_scores
 from rewardkit.families.registry import MANIFEST_NAME, read_family_manifest
-from rewardkit.models.batching import map_in_token_budget_batches, pad_right
 from rewardkit.models.chat import TruncationConfig, encode_prompt_response, render_prompt, render_response
 from rewardkit.models.device import pick_device, supports_bf16
 from rewardkit.models.loading import resolve_model_path
+from rewardkit.models.token_budget import map_in_token_budget_batches, pad_right
 from rewardkit.protocol import Preference, Prompt, Score
 
 logger = logging.getLogger(__name__)

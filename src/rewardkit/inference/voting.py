@@ -16,11 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy.stats import beta as beta_distribution
-
 Vote = str | None
 StopRuleName = Literal["none", "majority", "beta"]
 STOP_RULES = ("none", "majority", "beta")
+AGGREGATES = ("majority", "mean")  # how votes become one value: plurality verdict, or the mean of votes
 
 
 def vote_counts(votes: Sequence[Vote]) -> Counter[str]:
@@ -53,6 +52,8 @@ def majority_is_settled(votes: Sequence[Vote], remaining: int) -> bool:
 
 def beta_leader_confidence(leader: int, runner_up: int) -> float:
     """P(leader's true share > runner-up's) under Beta(1 + leader, 1 + runner_up): Adaptive-Consistency, section 3."""
+    from scipy.stats import beta as beta_distribution
+
     return float(beta_distribution.sf(0.5, leader + 1, runner_up + 1))
 
 

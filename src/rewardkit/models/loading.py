@@ -16,14 +16,12 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from rewardkit.errors import ModelNotFoundError
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "default"
 DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-class ModelNotFoundError(RuntimeError):
-    """A model spec that resolves to nothing loadable."""
 
 
 def cache_dir() -> Path:

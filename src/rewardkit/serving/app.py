@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 
 from rewardkit.protocol import Preference, RewardModel, Score
-from rewardkit.serving.batching import BatchingConfig, MicroBatcher
+from rewardkit.serving.micro_batcher import BatchingConfig, MicroBatcher
 from rewardkit.serving.openrlhf import split_queries
 from rewardkit.serving.schemas import (
     CompareRequest,

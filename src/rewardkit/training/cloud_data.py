@@ -21,7 +21,7 @@ from transformers import PreTrainedTokenizerBase
 from rewardkit.data.critiques import CritiqueRow, critiques_of
 from rewardkit.data.schema import PreferencePair
 from rewardkit.families.critique_format import CritiqueEncoder, EncodedCritique
-from rewardkit.models.batching import pad_right
+from rewardkit.models.token_budget import pad_right
 
 RATING_LINE = re.compile(r"\s*Rating:\s*\[\[\s*\d+(?:\.\d+)?\s*\]\]\s*$")
 SENTENCE_END = re.compile(r"(?<=[.!?:])\s+")

@@ -15,8 +15,8 @@ from datasets import Dataset
 from transformers import PreTrainedTokenizerBase
 
 from rewardkit.data.schema import PreferencePair
-from rewardkit.models.batching import pad_right
 from rewardkit.models.chat import TruncationConfig, encode_prompt_response
+from rewardkit.models.token_budget import pad_right
 
 _PAIR_FIELDS = {item.name for item in fields(PreferencePair)} - {"extra"}
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict
 
-from rewardkit.evaluation.probes import MASTER_KEYS
+from rewardkit.data.master_keys import MASTER_KEYS
 from rewardkit.training.config import DataSource, LoraSettings
 
 _STRICT = ConfigDict(extra="forbid")

@@ -18,11 +18,11 @@ from transformers import PreTrainedTokenizerBase
 
 from rewardkit.data.readers import read_pointwise_rows
 from rewardkit.data.schema import PreferencePair
-from rewardkit.evaluation.agreement import gold_rating
-from rewardkit.evaluation.pairwise import assign_positions
+from rewardkit.data.slices import assign_positions
 from rewardkit.families.generative import GenerativeJudge, WrittenJudgement
 from rewardkit.families.judge_templates import JudgeTemplate
 from rewardkit.families.verdicts import parse_verdict
+from rewardkit.metrics.agreement import gold_rating
 from rewardkit.protocol import Prompt
 from rewardkit.training.bt_data import read_source, seeded_subsample, split_off
 from rewardkit.training.judge_config import PairwiseJudgeRecipe

@@ -17,9 +17,9 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from rewardkit.evaluation.agreement import RatingAgreement, rating_agreement
 from rewardkit.families.generative import GenerativeJudge, WrittenJudgement
 from rewardkit.families.judge_templates import JudgeTemplate
+from rewardkit.metrics.agreement import RatingAgreement, rating_agreement
 from rewardkit.training.judge_config import SelfRationalizeConfig
 from rewardkit.training.judge_data import (
     PointwiseExample,

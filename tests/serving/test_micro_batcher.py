@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from rewardkit.serving.batching import BatchingConfig, MicroBatcher
+from rewardkit.serving.micro_batcher import BatchingConfig, MicroBatcher
 
 
 def _run(coroutine):

@@ -15,8 +15,8 @@ from typing import Annotated
 
 import typer
 
-from rewardkit.data.sampling import stratified_sample
 from rewardkit.data.schema import PreferencePair
+from rewardkit.data.slices import stratified_sample
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +64,8 @@ def _evaluate_all(
     models: dict[str, str], pairs: list[PreferencePair], data_name: str, report_root: Path, master_key_rows: int
 ) -> dict:
     """Evaluate every model spec on `pairs`; write one report directory per model; return the report dicts."""
-    from rewardkit.evaluation.pairwise import evaluate_pairs
     from rewardkit.evaluation.report import load_report, write_report
+    from rewardkit.evaluation.rewardbench import evaluate_pairs
     from rewardkit.families.registry import load_reward_model
 
     reports = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rewardkit.models.batching import map_in_token_budget_batches, pad_right, token_budget_batches
+from rewardkit.models.token_budget import map_in_token_budget_batches, pad_right, token_budget_batches
 
 
 def test_token_budget_batches_are_longest_first_and_within_budget():

@@ -1,10 +1,13 @@
-"""Seeded subsets of preference pairs that keep every category represented (evaluation slices)."""
+"""Seeded row selections: subsets of preference pairs that keep every category represented (evaluation slices),
+and which rows show the chosen response first."""
 
 from __future__ import annotations
 
 import random
 from collections import defaultdict
 from collections.abc import Sequence
+
+import numpy as np
 
 from rewardkit.data.schema import PreferencePair
 
@@ -29,3 +32,10 @@ def stratified_sample(
         else:
             keep.extend(rng.sample(indices, min(per_category, len(indices))))
     return [pairs[index] for index in sorted(keep)]
+
+
+def assign_positions(n: int, seed: int) -> np.ndarray:
+    """Chosen goes first (response A) in a seeded half of the rows, so a judge's position bias cannot score."""
+    chosen_first = np.zeros(n, dtype=bool)
+    chosen_first[np.random.default_rng(seed).permutation(n)[: (n + 1) // 2]] = True
+    return chosen_first

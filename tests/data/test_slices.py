@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from rewardkit.data.sampling import stratified_sample
 from rewardkit.data.schema import PreferencePair
+from rewardkit.data.slices import stratified_sample
 
 
 def _pairs(categories: str) -> list[PreferencePair]:

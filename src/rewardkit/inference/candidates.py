@@ -1,22 +1,18 @@
 """Sampling N candidate responses per prompt through a GenerationEngine (token ids in, token ids out; the chat
-template is applied here), and turning GSM8K-style questions into Best-of-N records with gold correctness.
+template is applied here): the candidates Best-of-N and ensembles are evaluated on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from tqdm import tqdm
 from transformers import PreTrainedTokenizerBase
 
-from rewardkit.data.bon_data import BonItem, MathQuestion
-from rewardkit.data.math_answers import is_correct
 from rewardkit.inference.engine import GenerationEngine, SamplingParams
 from rewardkit.models.chat import render_prompt
 from rewardkit.protocol import Prompt
-
-DEFAULT_MATH_INSTRUCTION = "Solve the problem step by step. End with a line of the form '#### <final answer>'."
 
 
 @dataclass
@@ -79,31 +75,3 @@ def sample_candidates(
                 )
             bar.update(len(samples))
     return candidates
-
-
-def math_prompt(question: str, instruction: str = DEFAULT_MATH_INSTRUCTION) -> str:
-    """The user turn for a math question: the question, then the answer-format instruction."""
-    return f"{question}\n\n{instruction}" if instruction else question
-
-
-def build_bon_items(
-    questions: Sequence[MathQuestion],
-    candidates: Sequence[Sequence[str]],
-    config: SamplingConfig,
-    generator: str,
-    instruction: str = DEFAULT_MATH_INSTRUCTION,
-) -> list[BonItem]:
-    """Best-of-N records with `correct` from the final-answer checker and the sampling settings in `generation`."""
-    settings = {"model": generator, "instruction": instruction, **asdict(config)}
-    return [
-        BonItem(
-            id=question.id,
-            prompt=math_prompt(question.question, instruction),
-            candidates=list(texts),
-            correct=[is_correct(text, question.answer) for text in texts],
-            reference=question.solution,
-            answer=question.answer,
-            extra={"generation": settings},
-        )
-        for question, texts in zip(questions, candidates, strict=True)
-    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rewardkit.data.schema import PreferencePair
-from rewardkit.evaluation.pairwise import correctness, evaluate_pairs
+from rewardkit.evaluation.rewardbench import correctness, evaluate_pairs
 from tests.evaluation.fakes import JudgeModel, ScoreTableModel, make_pairs, win_lose_reward
 
 

@@ -11,9 +11,9 @@ import pytest
 import uvicorn
 
 from rewardkit.families.registry import load_reward_model
+from rewardkit.families.remote import RemoteRewardModel
 from rewardkit.serving.app import create_app
-from rewardkit.serving.batching import BatchingConfig
-from rewardkit.serving.remote import RemoteRewardModel
+from rewardkit.serving.micro_batcher import BatchingConfig
 from tests.evaluation.fakes import JudgeModel, ScoreTableModel
 
 

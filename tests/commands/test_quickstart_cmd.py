@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from rewardkit.commands.main_job import QuickstartConfig, run_quickstart
+from rewardkit.commands.quickstart_cmd import QuickstartConfig, run_quickstart
 
 
 @pytest.fixture(autouse=True)

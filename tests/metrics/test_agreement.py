@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rewardkit.commands.judge_cmd import summarize
-from rewardkit.evaluation.agreement import gold_rating, rating_agreement
+from rewardkit.metrics.agreement import gold_rating, rating_agreement
 
 
 def test_agreement_matches_hand_computed_values_and_excludes_failures():

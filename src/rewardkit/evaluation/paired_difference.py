@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rewardkit.evaluation.pairwise import SECTIONS
+from rewardkit.evaluation.rewardbench import SECTIONS
 from rewardkit.evaluation.stats import percentile_interval, stratified_bootstrap
 
 PREDICTIONS_FILE = "predictions.jsonl"

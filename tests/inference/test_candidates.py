@@ -9,10 +9,10 @@ import typer
 from typer.testing import CliRunner
 
 from rewardkit.commands import generate_cmd
-from rewardkit.data.bon_data import MathQuestion, read_bon_jsonl
+from rewardkit.data.bon_data import MathQuestion, build_bon_items, read_bon_jsonl
 from rewardkit.data.math_answers import is_correct
+from rewardkit.inference.candidates import SamplingConfig, encode_prompts, sample_candidates
 from rewardkit.inference.hf_engine import HFEngine
-from rewardkit.inference.sampling import SamplingConfig, build_bon_items, encode_prompts, sample_candidates
 from rewardkit.models.loading import load_tokenizer
 
 
@@ -73,11 +73,12 @@ def test_tiny_model_shapes_and_seeded_reproducibility(tiny_model_dir, tiny_token
 
 def test_build_bon_items_marks_correct_candidates():
     question = MathQuestion(id="g1", question="6*12?", answer="72", solution="6*12=72\n#### 72")
-    config = SamplingConfig(num_candidates=3)
-    [item] = build_bon_items([question], [["so #### 72", "The answer is 70.", "72.0 clips"]], config, "m")
+    generation = {"model": "m", "num_candidates": 3}
+    [item] = build_bon_items([question], [["so #### 72", "The answer is 70.", "72.0 clips"]], generation)
     assert item.correct == [True, False, True]
     assert item.prompt.startswith("6*12?\n\n") and item.answer == "72" and item.reference == question.solution
     assert item.extra["generation"]["model"] == "m" and item.extra["generation"]["num_candidates"] == 3
+    assert item.extra["generation"]["instruction"].startswith("Solve the problem")
 
 
 def test_generate_command_writes_the_bon_schema(tiny_model_dir, tmp_path):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rewardkit.evaluation.paired import RowCredit, compare_paired, paired_difference, read_row_credit
+from rewardkit.evaluation.paired_difference import RowCredit, compare_paired, paired_difference, read_row_credit
 
 
 def _rows(spec: dict[str, tuple[str, str, float]]) -> dict[str, RowCredit]:

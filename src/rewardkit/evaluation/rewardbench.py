@@ -18,6 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from rewardkit.data.schema import PreferencePair
+from rewardkit.data.slices import assign_positions
 from rewardkit.evaluation.probes import (
     JudgeDiagnostics,
     MasterKeyProbe,
@@ -150,13 +151,6 @@ def check_subset_categories(pairs: Sequence[PreferencePair]) -> None:
                 f"subset {pair.subset!r} has category {first_category!r} (row {first_id!r}) and "
                 f"{pair.category!r} (row {pair.id!r}); give each subset a single category"
             )
-
-
-def assign_positions(n: int, seed: int) -> np.ndarray:
-    """Chosen goes first (response A) in a seeded half of the rows, so a judge's position bias cannot score."""
-    chosen_first = np.zeros(n, dtype=bool)
-    chosen_first[np.random.default_rng(seed).permutation(n)[: (n + 1) // 2]] = True
-    return chosen_first
 
 
 def _meta_score(meta: dict[str, Any], key: str) -> float | None:
