@@ -27,3 +27,32 @@ class PreferencePair:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class NWayPreference:
+    """One prompt with several correct (chosen) and incorrect (rejected) responses: a benchmark row.
+
+    `subset` is the upstream subset (JudgeBench: its source), `domain` the group the benchmark reports (RewardBench 2:
+    the subset; RM-Bench: chat, code, math, safety-*; JudgeBench: knowledge, reasoning, math, coding), `group` the
+    rows a bootstrap resamples together (the prompt id of RewardBench 2's Ties `ref:N`/`tied:N` rows, else the id),
+    and `chosen_first` says whether the chosen response was listed first (JudgeBench's response_A; None elsewhere).
+    """
+
+    id: str
+    prompt: Prompt
+    chosen: list[str]
+    rejected: list[str]
+    subset: str = "default"
+    domain: str = "default"
+    group: str = ""
+    chosen_first: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.group = self.group or self.id
+
+    @property
+    def completions(self) -> list[str]:
+        """Chosen responses first, then rejected ones (the order RewardBench 2 scores them in)."""
+        return [*self.chosen, *self.rejected]
