@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,11 +13,12 @@ import typer
 from rewardkit.commands.cli_errors import USER_ERRORS, fail
 from rewardkit.commands.data_cmd import parse_column_map
 from rewardkit.data.readers import read_pairs
-from rewardkit.data.schema import PreferencePair
+from rewardkit.data.schema import NWayPreference, PreferencePair
 
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from rewardkit.evaluation.benchmarks import Benchmark, BenchmarkResult
     from rewardkit.evaluation.rewardbench import EvaluationResult
 
 logger = logging.getLogger(__name__)
@@ -90,8 +93,27 @@ def eval_command(
     model: Annotated[
         str, typer.Option(help="Reward model spec: a saved directory, random[:seed], longer, loglik[:model-spec].")
     ],
-    data: Annotated[str, typer.Option(help="Preference pairs: JSONL/JSON/CSV/Parquet file or HF dataset.")],
     report: Annotated[Path, typer.Option(help="Directory for report.json, report.md, charts and predictions.")],
+    data: Annotated[
+        str | None,
+        typer.Option(
+            help="Rows: a JSONL/JSON/CSV/Parquet file or HF dataset dir/name (the benchmark's native format). "
+            "Without it, a --benchmark other than rewardbench loads its Hub dataset."
+        ),
+    ] = None,
+    benchmark: Annotated[
+        str, typer.Option(help="rewardbench (v1 sections, default), rewardbench2, rm-bench or judgebench.")
+    ] = "rewardbench",
+    judging: Annotated[
+        str,
+        typer.Option(
+            help="Benchmarks other than rewardbench: auto (scores if the model rates answers on its own, else "
+            "pairs), scores, or pairs (judges: RewardBench 2 rows as a round robin of all pairs)."
+        ),
+    ] = "auto",
+    baselines: Annotated[
+        bool, typer.Option(help="Benchmarks other than rewardbench: also score the random and longer baselines.")
+    ] = True,
     limit: Annotated[int | None, typer.Option(min=1, help="Evaluate only the first N rows.")] = None,
     per_category: Annotated[
         int | None,
@@ -116,14 +138,25 @@ def eval_command(
         list[str] | None,
         typer.Option(help="Rename a column: their_name=our_name, e.g. question=prompt (repeatable)."),
     ] = None,
-    split: Annotated[str, typer.Option(help="Split of a Hugging Face dataset.")] = "train",
+    split: Annotated[
+        str | None, typer.Option(help="Split of a Hugging Face dataset (default: train, or the benchmark's).")
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
-    """Evaluate a reward model RewardBench-style (sections, CIs, calibration, length bias, master-key probe)."""
+    """Evaluate a reward model on RewardBench (sections, CIs, calibration, length bias, master-key probe) or, with
+    --benchmark, on RewardBench 2, RM-Bench or JudgeBench by each benchmark's own scoring rule, with intervals and
+    baselines."""
     from rewardkit.evaluation.report import write_report
     from rewardkit.evaluation.rewardbench import evaluate_pairs
     from rewardkit.families.registry import load_reward_model
 
+    if benchmark != "rewardbench":
+        options = BenchmarkOptions(judging, baselines, bootstrap, seed, limit, per_category, skip_bad_rows, progress)
+        run_benchmark(benchmark, model, data, split, report, options)
+        return
+    if data is None:
+        fail(ValueError("--data is required with --benchmark rewardbench (rows with RewardBench categories)"))
+    split = split or "train"
     try:
         pairs = read_eval_pairs(data, column_map or [], split, limit, skip_bad_rows, per_category, seed, nested)
         reward_model = load_reward_model(model)
@@ -144,6 +177,94 @@ def eval_command(
     print_summary(result, paths["markdown"])
 
 
+@dataclass(frozen=True)
+class BenchmarkOptions:
+    """The `rewardkit eval` options a --benchmark run reads."""
+
+    judging: str
+    baselines: bool
+    bootstrap: int
+    seed: int
+    limit: int | None
+    per_category: int | None
+    skip_bad_rows: bool
+    progress: bool
+
+
+def read_benchmark_data(
+    benchmark: Benchmark, data: str | None, split: str | None, options: BenchmarkOptions
+) -> tuple[list[NWayPreference], str]:
+    """The benchmark's rows (from --data, else its Hub dataset) and a description of where they came from."""
+    from rewardkit.data.benchmark_rows import read_benchmark_rows
+    from rewardkit.data.errors import DataError
+    from rewardkit.data.slices import stratified_prompts
+
+    source, split = data or benchmark.hub_dataset, split or benchmark.hub_split
+    on_error = "skip" if options.skip_bad_rows else "raise"
+    try:
+        rows = read_benchmark_rows(source, benchmark.name, on_error=on_error, split=split, limit=options.limit).rows
+    except DataError as error:
+        if data is not None:
+            raise
+        raise ValueError(
+            f"could not load {benchmark.title} from the Hugging Face Hub ({benchmark.hub_dataset}, split {split}); "
+            f"offline? Pass --data FILE|DIR with its rows ({error.reason})"
+        ) from None
+    if options.per_category is None:
+        return rows, source
+    sliced = stratified_prompts(rows, options.per_category, options.seed)
+    note = f" (stratified slice: {len(sliced)} of {len(rows)} rows, at most {options.per_category} prompts per domain"
+    return sliced, f"{source}{note}, seed {options.seed})"
+
+
+def run_benchmark(
+    name: str, model_spec: str, data: str | None, split: str | None, report: Path, options: BenchmarkOptions
+) -> None:
+    """`rewardkit eval --benchmark NAME`: read, judge, score with intervals and baselines, write the report."""
+    from rewardkit.evaluation.benchmark_report import write_benchmark_report
+    from rewardkit.evaluation.benchmarks import benchmark_named, evaluate_benchmark
+    from rewardkit.families.registry import load_reward_model
+
+    try:
+        benchmark = benchmark_named(name)
+        rows, source = read_benchmark_data(benchmark, data, split, options)
+        result = evaluate_benchmark(
+            benchmark,
+            load_reward_model(model_spec),
+            rows,
+            judging=options.judging,
+            baselines=("random", "longer") if options.baselines else (),
+            bootstrap_samples=options.bootstrap,
+            seed=options.seed,
+            progress=options.progress,
+        )
+    except USER_ERRORS as error:
+        fail(error)
+    result.model_spec, result.data_path = model_spec, source
+    paths = write_benchmark_report(result, report)
+    print_benchmark_summary(result, paths["markdown"])
+
+
+def print_benchmark_summary(result: BenchmarkResult, report_path: Path) -> None:
+    """Top-level scores with intervals, and the baselines' beside them."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from rewardkit.evaluation.benchmark_report import format_estimate
+
+    table = Table(title=f"{result.model_spec} on {result.benchmark} ({len(result.outcomes)} rows)")
+    for column in ("Score", "Model [95% CI]", *result.baselines):
+        table.add_column(column, justify="left" if column == "Score" else "right")
+    for name, estimate in result.estimates.items():
+        if "/" in name:
+            continue
+        cells = [format_estimate(asdict(scores[name])) for scores in result.baselines.values() if name in scores]
+        table.add_row(name, format_estimate(asdict(estimate)), *cells)
+    console = Console()
+    console.print(table)
+    console.print(f"Judged by {result.judging} in {result.seconds:.1f} s. Report: {report_path}", highlight=False)
+
+
 def compare_command(
     reports: Annotated[list[str], typer.Argument(help="Report directories, each optionally NAME=DIR.")],
     output: Annotated[Path | None, typer.Option(help="Also write the Markdown tables to this file.")] = None,
@@ -154,10 +275,34 @@ def compare_command(
     from rewardkit.evaluation.report import compare_diagnostics, compare_reports
 
     named = dict(_name_and_directory(entry) for entry in reports)
+    if _benchmark_of(named) is not None:
+        _compare_benchmark(named, output)
+        return
     try:
         text = compare_reports(named) + "\n" + compare_diagnostics(named) + judge_table(named) + paired_table(named)
     except USER_ERRORS as error:
         fail(error)
+    _emit(text, output)
+
+
+def _benchmark_of(named: dict[str, str]) -> str | None:
+    """The --benchmark of the first report, None for a RewardBench (v1) report."""
+    path = Path(next(iter(named.values()))) / "report.json"
+    return json.loads(path.read_text()).get("benchmark") if path.is_file() else None
+
+
+def _compare_benchmark(named: dict[str, str], output: Path | None) -> None:
+    from rewardkit.evaluation.benchmark_report import compare_benchmark_reports
+
+    try:
+        text = compare_benchmark_reports(named)
+    except USER_ERRORS as error:
+        fail(error)
+    _emit(text, output)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    """Print the comparison and, with --output, write it to that file too."""
     typer.echo(text)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rewardkit.data.schema import PreferencePair
+from rewardkit.data.schema import NWayPreference, PreferencePair
 
 
 def stratified_sample(
@@ -39,3 +39,19 @@ def assign_positions(n: int, seed: int) -> np.ndarray:
     chosen_first = np.zeros(n, dtype=bool)
     chosen_first[np.random.default_rng(seed).permutation(n)[: (n + 1) // 2]] = True
     return chosen_first
+
+
+def stratified_prompts(rows: Sequence[NWayPreference], per_domain: int, seed: int) -> list[NWayPreference]:
+    """Up to `per_domain` prompts of each domain, each domain in its own seeded order (nested: a smaller slice is
+    a subset of a larger one); rows sharing a prompt group (RewardBench 2's Ties ref/tied rows) stay together."""
+    if per_domain < 1:
+        raise ValueError(f"per_domain must be >= 1, got {per_domain}")
+    groups: dict[str, dict[str, None]] = defaultdict(dict)
+    for row in rows:
+        groups[row.domain][row.group] = None
+    keep = {
+        (domain, group)
+        for domain, names in groups.items()
+        for group in random.Random(f"{seed}:{domain}").sample(list(names), len(names))[:per_domain]
+    }
+    return [row for row in rows if (row.domain, row.group) in keep]

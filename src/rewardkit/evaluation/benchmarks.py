@@ -315,14 +315,19 @@ def scores_pointwise(model: RewardModel, row: NWayPreference) -> bool:
     """Whether `model.score` works, tried on one completion; a model without pointwise scoring raises."""
     try:
         model.score([row.prompt], [row.chosen[0]])
-    except ValueError as error:
+    except (NotImplementedError, ValueError) as error:
         logger.info("%s cannot score pointwise (%s): judging pairs", model.name, error)
         return False
     return True
 
 
 def judge_rows(
-    benchmark: Benchmark, model: RewardModel, rows: Sequence[NWayPreference], judging: Judging, seed: int, progress: bool
+    benchmark: Benchmark,
+    model: RewardModel,
+    rows: Sequence[NWayPreference],
+    judging: Judging,
+    seed: int,
+    progress: bool,
 ) -> Judged:
     """Ask the model about every row the way `judging` says (auto: scores when the model can score pointwise)."""
     if judging == "auto":

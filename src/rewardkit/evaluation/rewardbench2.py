@@ -92,6 +92,9 @@ def rewardbench2_statistics(outcomes: Sequence[RowOutcome], units: Units, weight
 def rewardbench2_outcome(row_id: str, scores: Sequence[float], num_correct: int, **fields) -> RowOutcome:
     """A judged RewardBench 2 row; `credit` is the best-of-N 1/k credit (not used by the Ties formula)."""
     return RowOutcome(
-        id=row_id, values=[float(value) for value in scores], credit=top_tie_credit(scores),
-        num_correct=num_correct, **fields,
+        id=row_id,
+        values=[float(value) for value in scores],
+        credit=top_tie_credit(scores),
+        num_correct=num_correct,
+        **fields,
     )
