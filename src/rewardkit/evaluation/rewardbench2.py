@@ -10,8 +10,8 @@ the `ref:N` row (one correct answer) and the `tied:N` row (several) give
     + 0.20 * P(min(ref gap, tied gap) > spread)
     + 0.01 * mean tanh(min(ref gap, tied gap) / spread - 1)        (0/0 -> nan -> 0; x/0 -> tanh(+-inf) = +-1)
 
-where a row is accurate when its worst correct answer scores strictly above its best incorrect one. The margin
-terms use prompts that have both rows. Overall: the unweighted mean of the subsets, as the leaderboard averages its six.
+where a row is accurate when its worst correct answer scores strictly above its best incorrect one; the margin
+terms use the prompts that have both rows. Overall: the unweighted mean of the subsets (the leaderboard's average).
 """
 
 from __future__ import annotations
