@@ -150,3 +150,40 @@ def test_best_of_four_and_ties_rows_from_best_of_n_items(tmp_path):
         ("ref:0", ["ref2"], ["b", "d"]),
     ]
     assert [row.group for row in rows] == ["one-right", "0", "0"]
+
+
+def test_build_rewardbench2_command_writes_rows_the_reader_takes(tmp_path):
+    from typer.testing import CliRunner
+
+    from rewardkit.cli import app
+
+    bon = [
+        {
+            "id": "q1",
+            "prompt": "Q1",
+            "candidates": ["a", "b", "c", "d"],
+            "correct": [False, True, False, False],
+            "reference": "r1",
+        },
+        {
+            "id": "q2",
+            "prompt": "Q2",
+            "candidates": ["a", "b", "c", "d"],
+            "correct": [True, True, True, False],
+            "reference": "r2",
+        },
+    ]
+    out = tmp_path / "rb2.jsonl"
+
+    result = CliRunner().invoke(
+        app, ["data", "build-rewardbench2", str(write_jsonl(tmp_path / "bon.jsonl", bon)), "--out", str(out)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "wrote 3 RewardBench 2 rows from 2 questions" in result.output
+    rows = read_benchmark_rows(out, "rewardbench2").rows
+    assert [(row.id, row.subset, len(row.chosen), len(row.rejected)) for row in rows] == [
+        ("q1", "Math", 1, 3),
+        ("tied:0", "Ties", 3, 1),
+        ("ref:0", "Ties", 1, 1),
+    ]

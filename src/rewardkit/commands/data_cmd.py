@@ -104,3 +104,25 @@ def count_table(result: ReadResult) -> Table:
             if row_category == category:
                 table.add_row("", subset, f"{count:,}")
     return table
+
+
+@data_app.command("build-rewardbench2")
+def build_rewardbench2(
+    bon_files: Annotated[list[Path], typer.Argument(help="Best-of-N JSONL files (id, prompt, candidates, correct).")],
+    out: Annotated[Path, typer.Option("--out", help="JSONL file of RewardBench 2 rows to write.")],
+    ties: Annotated[bool, typer.Option(help="Also write Ties-shaped ref:N / tied:N rows.")] = True,
+) -> None:
+    """RewardBench 2 rows from Best-of-N files: one correct candidate vs three incorrect ones (`Math`), and Ties rows
+    (all correct vs all incorrect candidates; the reference solution vs the same incorrect ones)."""
+    from rewardkit.data.bon_data import read_bon_jsonl
+    from rewardkit.data.rewardbench2_build import rewardbench2_records, write_records
+
+    try:
+        items = [item for path in bon_files for item in read_bon_jsonl(path)]
+    except (DataError, ValueError, OSError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    records = rewardbench2_records(items, ties=ties)
+    write_records(records, out)
+    counts = dict(Counter(record["subset"] for record in records))
+    typer.echo(f"wrote {len(records):,} RewardBench 2 rows from {len(items):,} questions to {out} ({counts})")

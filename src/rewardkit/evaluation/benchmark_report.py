@@ -129,7 +129,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
 
 def plot_scores(report: Mapping[str, Any], path: Path) -> None:
     """Bars per subset/domain and overall with 95% intervals; each baseline marked on every bar."""
-    names = [name for name in report["scores"] if "/" not in name and name != "style_bias"]
+    names = [name for name in report["scores"] if _plotted(name)]
     scores = [report["scores"][name] for name in names]
     heights = [100 * score["value"] for score in scores]
     errors = [
@@ -147,6 +147,11 @@ def plot_scores(report: Mapping[str, Any], path: Path) -> None:
     axes.legend(loc="upper right", fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
+
+
+def _plotted(name: str) -> bool:
+    """Subsets/domains and overall, and RM-Bench's overall hard/normal/easy; not the Ties terms or the bias gap."""
+    return ("/" not in name and name != "style_bias") or name.startswith(f"{OVERALL}/")
 
 
 def write_benchmark_report(result: BenchmarkResult, directory: str | Path) -> dict[str, Path]:
