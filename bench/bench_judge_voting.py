@@ -29,7 +29,7 @@ from rewardkit.evaluation.rewardbench import correctness
 from rewardkit.families.generative import GenerativeJudge, Reading, combine_orders
 from rewardkit.families.verdicts import parse_verdict
 from rewardkit.inference.voting import pairwise_probability
-from rewardkit.models.device import autocast_context
+from rewardkit.models.precision import autocast_context
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval" / "rewardbench_like_dev.jsonl"
 

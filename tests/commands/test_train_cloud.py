@@ -59,7 +59,7 @@ def test_three_stages_then_eval(tiny_model_dir, tmp_path):
     output = _invoke("train", "cloud-sft", "--config", _recipe(tmp_path / "sft.yaml", sft), "--output", critic)
     assert "critic: " in output and "critique LM loss" in output
 
-    generation = _recipe(tmp_path / "gen.yaml", {"model": critic, "train": [pairs_file], "dtype": "fp32"})
+    generation = _recipe(tmp_path / "gen.yaml", {"model": critic, "train": [pairs_file], "precision": "fp32"})
     assert "critiqued 6 pairs" in _invoke("train", "cloud-critiques", "--config", generation, "--output", critiques)
 
     stage3 = {"model": critic, "train": [f"{critiques}/critiques.jsonl"], "eval_fraction": 0.34, **TRAINER}
@@ -69,7 +69,7 @@ def test_three_stages_then_eval(tiny_model_dir, tmp_path):
     )
     assert yaml.safe_load((tmp_path / "cloud" / "train_config.yaml").read_text())["lm_weight"] == 0.5
 
-    spec, report = f"cloud:{model}?k=2&temperature=0.8&dtype=fp32", str(tmp_path / "report")
+    spec, report = f"cloud:{model}?num_samples=2&temperature=0.8&precision=fp32", str(tmp_path / "report")
     _invoke("eval", "--model", spec, "--data", pairs_file, "--report", report, "--bootstrap", "20", "--no-progress")
     assert json.loads((tmp_path / "report" / "report.json").read_text())["meta"]["n_rows"] == 6
 

@@ -21,7 +21,7 @@ RESPONSES = ["19", "cba", "There are 6 letters: b, a, n, a, n, a. Let's count th
 def tiny_cloud_model(model_dir: Path, seed: int = 0) -> CloudRewardModel:
     """A fp32 CLoud model on the tiny Llama, its weights moved off the random init so greedy critiques are varied
     text rather than a repeated token."""
-    model = CloudRewardModel.from_backbone(str(model_dir), TINY_FORMAT, seed=seed, dtype="fp32")
+    model = CloudRewardModel.from_backbone(str(model_dir), TINY_FORMAT, seed=seed, precision="fp32")
     generator = torch.Generator().manual_seed(seed + 1)
     with torch.no_grad():
         for parameter in model.network.parameters():

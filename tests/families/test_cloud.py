@@ -41,7 +41,7 @@ def test_implements_the_protocol(cloud_model):
 
 
 def test_reload_gives_identical_rewards_and_greedy_critiques(cloud_model, saved_dir):
-    reloaded = CloudRewardModel.load(saved_dir, dtype="fp32")
+    reloaded = CloudRewardModel.load(saved_dir, precision="fp32")
     before, after = cloud_model.score(PROMPTS, RESPONSES), reloaded.score(PROMPTS, RESPONSES)
     assert [score.text for score in after] == [score.text for score in before]
     assert all(score.text for score in before), "greedy critiques should be non-empty text"
@@ -52,9 +52,9 @@ def test_reload_gives_identical_rewards_and_greedy_critiques(cloud_model, saved_
 
 
 def test_sampled_critiques_repeat_with_the_same_seed(saved_dir):
-    sampling = {"k": 3, "temperature": 1.0, "seed": 5}
-    first = CloudRewardModel.load(saved_dir, sampling_overrides=sampling, dtype="fp32").score(PROMPTS, RESPONSES)
-    again = CloudRewardModel.load(saved_dir, sampling_overrides=sampling, dtype="fp32").score(PROMPTS, RESPONSES)
+    sampling = {"num_samples": 3, "temperature": 1.0, "seed": 5}
+    first = CloudRewardModel.load(saved_dir, sampling_overrides=sampling, precision="fp32").score(PROMPTS, RESPONSES)
+    again = CloudRewardModel.load(saved_dir, sampling_overrides=sampling, precision="fp32").score(PROMPTS, RESPONSES)
     assert [score.meta["critiques"] for score in first] == [score.meta["critiques"] for score in again]
     assert [score.value for score in first] == [score.value for score in again]
 
@@ -67,7 +67,7 @@ def test_self_consistent_score_is_the_mean_with_the_variance_as_uncertainty():
 
 
 def test_k_sampled_critiques_are_averaged(cloud_model):
-    sampling = CritiqueSampling(k=4, temperature=1.0, seed=3)
+    sampling = CritiqueSampling(num_samples=4, temperature=1.0, seed=3)
     cloud_model.sampling = sampling
     try:
         scores = cloud_model.score(PROMPTS, RESPONSES)
@@ -127,13 +127,24 @@ def test_compare_is_sigmoid_of_the_mean_rewards(cloud_model):
 
 
 def test_registry_spec_sets_sampling_and_rejects_bad_options(saved_dir):
-    model = load_reward_model(f"cloud:{saved_dir}?k=2&temperature=0.7&max_new_tokens=4&dtype=fp32")
-    assert (model.sampling.k, model.sampling.temperature, model.sampling.max_new_tokens) == (2, 0.7, 4)
+    model = load_reward_model(f"cloud:{saved_dir}?num_samples=2&temperature=0.7&max_new_tokens=4&precision=fp32")
+    assert (model.sampling.num_samples, model.sampling.temperature, model.sampling.max_new_tokens) == (2, 0.7, 4)
     assert isinstance(load_reward_model(str(saved_dir)), CloudRewardModel)
-    with pytest.raises(ValueError, match="kk.*sampling options: k, temperature"):
+    with pytest.raises(ValueError, match="kk.*sampling options: num_samples, temperature"):
         load_cloud(f"{saved_dir}?kk=2")
     with pytest.raises(ValueError, match="greedy critiques would all be the same"):
-        load_cloud(f"{saved_dir}?k=3")
+        load_cloud(f"{saved_dir}?num_samples=3")
+
+
+def test_older_spec_keys_still_work_with_a_deprecation_note(saved_dir):
+    with pytest.warns(FutureWarning, match="'k' is deprecated, write 'num_samples'"):
+        model = load_cloud(f"{saved_dir}?k=2&temperature=0.7&max_new_tokens=4&dtype=fp32")
+    assert (model.sampling.num_samples, model.precision) == (2, "fp32")
+    manifest_path = saved_dir / "rewardkit.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["sampling"] = {"k" if key == "num_samples" else key: value for key, value in manifest["sampling"].items()}
+    manifest_path.write_text(json.dumps(manifest))
+    assert CloudRewardModel.load(saved_dir, precision="fp32").sampling.num_samples == 1  # saved before the rename
 
 
 def test_loading_another_family_is_a_clear_error(tmp_path):

@@ -24,15 +24,19 @@ class ScriptedEngine:
         self.tokenizer, self.rule = tokenizer, rule
         self.calls: list[list[str]] = []
 
-    def generate(self, prompt_ids, n, params, stop_early=None):
+    def generate(self, prompt_ids, num_samples, params, stop_early=None):
         prompts = [self.tokenizer.decode(ids) for ids in prompt_ids]
         self.calls.append(prompts)
         results = []
         for index, prompt in enumerate(prompts):
             samples = []
-            for drawn in range(1, n + 1):
+            for drawn in range(1, num_samples + 1):
                 samples.append(self.tokenizer(self.rule(prompt, drawn - 1), add_special_tokens=False)["input_ids"])
-                if drawn < n and stop_early is not None and stop_early(index, list(samples), n - drawn):
+                if (
+                    drawn < num_samples
+                    and stop_early is not None
+                    and stop_early(index, list(samples), num_samples - drawn)
+                ):
                     break
             results.append(samples)
         return results
@@ -96,7 +100,7 @@ def test_position_bias_is_averaged_out_and_flagged(tiny_model_dir, tokenizer):
 
 
 def test_failed_parses_score_a_tie_and_are_counted(tiny_model_dir, tokenizer):
-    judge, _ = scripted_judge(tiny_model_dir, tokenizer, rambles, k=3)
+    judge, _ = scripted_judge(tiny_model_dir, tokenizer, rambles, num_samples=3)
     (preference,) = judge.compare(["q"], ["good answer"], ["bad answer"])
     assert preference.p_a_better == 0.5
     assert preference.meta["parse_failed"] is True
@@ -105,8 +109,8 @@ def test_failed_parses_score_a_tie_and_are_counted(tiny_model_dir, tokenizer):
 
 
 def test_majority_early_stop_saves_samples_without_changing_the_vote(tiny_model_dir, tokenizer):
-    stopping, _ = scripted_judge(tiny_model_dir, tokenizer, picks_good, k=5)
-    exhaustive, _ = scripted_judge(tiny_model_dir, tokenizer, picks_good, k=5, early_stop="none")
+    stopping, _ = scripted_judge(tiny_model_dir, tokenizer, picks_good, num_samples=5)
+    exhaustive, _ = scripted_judge(tiny_model_dir, tokenizer, picks_good, num_samples=5, early_stop="none")
     (stopped,) = stopping.compare(["q"], ["good answer"], ["bad answer"])
     (full,) = exhaustive.compare(["q"], ["good answer"], ["bad answer"])
     assert stopped.meta["samples_used_by_order"] == [3, 3]  # 3-0 with 2 to go cannot change
@@ -118,7 +122,7 @@ def test_votes_are_aggregated_by_majority_or_mean(tiny_model_dir, tokenizer):
     def split_vote(prompt, index):
         return "[[A]]" if index in (0, 1) else "[[B]]"
 
-    options = {"k": 3, "both_orders": False, "early_stop": "none"}
+    options = {"num_samples": 3, "both_orders": False, "early_stop": "none"}
     majority, _ = scripted_judge(tiny_model_dir, tokenizer, split_vote, **options)
     mean, _ = scripted_judge(tiny_model_dir, tokenizer, split_vote, aggregate="mean", **options)
     assert majority.compare(["q"], ["a"], ["b"])[0].p_a_better == 1.0
@@ -142,7 +146,7 @@ def test_sample_judgements_returns_every_written_sample_parsed(tiny_model_dir, t
     def alternating(prompt, index):
         return f"Sample {index}.\n[[{'AB'[index % 2]}]]" if index < 2 else "no verdict at all"
 
-    judge, _ = scripted_judge(tiny_model_dir, tokenizer, alternating, k=3, both_orders=False)
+    judge, _ = scripted_judge(tiny_model_dir, tokenizer, alternating, num_samples=3, both_orders=False)
     texts = judge.pair_prompts("q", "a", "b")[0]
     (samples,) = judge.sample_judgements(texts, seed=5)
     assert [item.parsed.verdict for item in samples] == ["A", "B", None]
@@ -155,7 +159,7 @@ def test_verdict_after_rationale_reads_the_verdict_token_of_rambling_judgements(
         str(tiny_model_dir),
         engine=engine,
         tokenizer=tokenizer,
-        k=3,
+        num_samples=3,
         both_orders=False,
         verdict_after_rationale=True,
         temperature=0.0,
@@ -213,7 +217,7 @@ def test_verdict_after_rationale_reads_multi_token_ratings_on_the_scale(tiny_mod
 def test_logprob_mode_matches_a_manual_forward(tiny_model_dir, monkeypatch):
     monkeypatch.setenv("REWARDKIT_BF16", "0")  # fp32 throughout, so the comparison can be tight
     judge = GenerativeJudge(
-        str(tiny_model_dir), template="pairwise-direct", mode="logprob", engine_options={"dtype": "fp32"}
+        str(tiny_model_dir), template="pairwise-direct", mode="logprob", engine_options={"precision": "fp32"}
     )
     (preference,) = judge.compare(["What is 12 plus 7?"], ["19"], ["20"])
     candidates = verdict_token_ids(judge.tokenizer, judge.template)
@@ -278,7 +282,7 @@ def test_long_fields_are_cut_and_reported(tiny_model_dir, tokenizer):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"mode": "logprob", "k": 4}, "logprob mode is deterministic"),
+        ({"mode": "logprob", "num_samples": 4}, "logprob mode is deterministic"),
         ({"mode": "guess"}, "JudgeConfig.mode"),
         ({"aggregate": "median"}, "JudgeConfig.aggregate"),
         ({"early_stop": "sometimes"}, "JudgeConfig.early_stop"),
@@ -298,7 +302,10 @@ def test_judge_spec_through_the_family_registry(tiny_model_dir):
     judge = load_reward_model(f"judge:{tiny_model_dir}?mode=logprob&template=pairwise-direct&both_orders=0")
     assert isinstance(judge, GenerativeJudge)
     assert (judge.config.mode, judge.config.both_orders, judge.template.name) == ("logprob", False, "pairwise-direct")
-    assert parse_judge_options("k=8&temperature=none&seed=3") == {"k": 8, "temperature": None, "seed": 3}
+    expected = {"num_samples": 8, "temperature": None, "seed": 3}
+    assert parse_judge_options("num_samples=8&temperature=none&seed=3") == expected
+    with pytest.warns(FutureWarning, match="'k' is deprecated, write 'num_samples'"):
+        assert parse_judge_options("k=8&temperature=none&seed=3") == expected
     with pytest.raises(ValueError, match="unknown judge spec option 'colour'"):
         parse_judge_options("colour=red")
     with pytest.raises(ValueError, match="both_orders='maybe'"):
@@ -310,8 +317,8 @@ def test_saved_judge_directory(tiny_model_dir, tmp_path):
     judge = load_reward_model(str(tmp_path))
     assert isinstance(judge, GenerativeJudge)
     assert judge.model_spec == str(tiny_model_dir) and judge.config.mode == "logprob"
-    overridden = load_reward_model(f"judge:{tmp_path}?mode=sample&k=8&temperature=0.7")
-    assert (overridden.config.mode, overridden.config.k, overridden.config.temperature) == ("sample", 8, 0.7)
+    overridden = load_reward_model(f"judge:{tmp_path}?mode=sample&num_samples=8&temperature=0.7")
+    assert (overridden.config.mode, overridden.config.num_samples, overridden.config.temperature) == ("sample", 8, 0.7)
     assert overridden.template.name == "pairwise-direct" and overridden.model_spec == str(tiny_model_dir)
     with pytest.raises(ValueError, match="unknown judge options"):
         write_judge_manifest(tmp_path, colour="red")

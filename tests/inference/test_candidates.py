@@ -23,9 +23,9 @@ class RecordingEngine:
         self.calls: list[tuple[int, int, int | None]] = []
         self.offset = 0
 
-    def generate(self, prompt_ids, n, params, stop_early=None):
-        self.calls.append((len(prompt_ids), n, params.seed))
-        samples = [[[self.offset + p, 10 + s] for s in range(n)] for p in range(len(prompt_ids))]
+    def generate(self, prompt_ids, num_samples, params, stop_early=None):
+        self.calls.append((len(prompt_ids), num_samples, params.seed))
+        samples = [[[self.offset + p, 10 + s] for s in range(num_samples)] for p in range(len(prompt_ids))]
         self.offset += len(prompt_ids)
         return samples
 
@@ -40,7 +40,7 @@ def tiny_tokenizer(tiny_model_dir):
 
 def test_batches_prompts_and_gives_each_call_its_own_seed(tiny_tokenizer):
     engine = RecordingEngine()
-    config = SamplingConfig(num_candidates=2, seed=7, sequences_per_call=4)
+    config = SamplingConfig(num_samples=2, seed=7, sequences_per_call=4)
     candidates = sample_candidates(engine, tiny_tokenizer, ["a", "b", "c"], config, progress=False)
     assert engine.calls == [(2, 2, 7), (1, 2, 8)]
     assert [len(texts) for texts in candidates] == [2, 2, 2]
@@ -57,12 +57,12 @@ def test_sampling_config_rejects_greedy_and_empty():
     with pytest.raises(ValueError, match="temperature must be > 0"):
         SamplingConfig(temperature=0.0)
     with pytest.raises(ValueError, match=">= 1"):
-        SamplingConfig(num_candidates=0)
+        SamplingConfig(num_samples=0)
 
 
 def test_tiny_model_shapes_and_seeded_reproducibility(tiny_model_dir, tiny_tokenizer):
     engine = HFEngine.from_spec(str(tiny_model_dir), device="cpu")
-    config = SamplingConfig(num_candidates=3, max_new_tokens=6, temperature=1.0, seed=1)
+    config = SamplingConfig(num_samples=3, max_new_tokens=6, temperature=1.0, seed=1)
     prompts = ["What is 12 plus 7?", [{"role": "user", "content": "Reverse abc"}]]
     first = sample_candidates(engine, tiny_tokenizer, prompts, config, progress=False)
     again = sample_candidates(engine, tiny_tokenizer, prompts, config, progress=False)
@@ -73,11 +73,11 @@ def test_tiny_model_shapes_and_seeded_reproducibility(tiny_model_dir, tiny_token
 
 def test_build_bon_items_marks_correct_candidates():
     question = MathQuestion(id="g1", question="6*12?", answer="72", solution="6*12=72\n#### 72")
-    generation = {"model": "m", "num_candidates": 3}
+    generation = {"model": "m", "num_samples": 3}
     [item] = build_bon_items([question], [["so #### 72", "The answer is 70.", "72.0 clips"]], generation)
     assert item.correct == [True, False, True]
     assert item.prompt.startswith("6*12?\n\n") and item.answer == "72" and item.reference == question.solution
-    assert item.extra["generation"]["model"] == "m" and item.extra["generation"]["num_candidates"] == 3
+    assert item.extra["generation"]["model"] == "m" and item.extra["generation"]["num_samples"] == 3
     assert item.extra["generation"]["instruction"].startswith("Solve the problem")
 
 

@@ -18,7 +18,7 @@ def fp32_compute():
 
 @pytest.fixture(scope="module")
 def engine(tiny_model_dir, fp32_compute):
-    return HFEngine.from_spec(str(tiny_model_dir), dtype="fp32", max_batch_rows=16)
+    return HFEngine.from_spec(str(tiny_model_dir), precision="fp32", max_batch_rows=16)
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +60,9 @@ def test_left_pad():
 
 
 def test_greedy_samples_equal_a_single_greedy_decode_and_hf_generate(engine, prompts):
-    batched = engine.generate(prompts, n=3, params=GREEDY)
+    batched = engine.generate(prompts, num_samples=3, params=GREEDY)
     for prompt, samples in zip(prompts, batched, strict=True):
-        single = engine.generate([prompt], n=1, params=GREEDY)[0][0]
+        single = engine.generate([prompt], num_samples=1, params=GREEDY)[0][0]
         assert samples == [single] * 3
         reference = engine.model.generate(
             torch.tensor([prompt]), max_new_tokens=6, do_sample=False, eos_token_id=engine.eos_token_ids
@@ -73,7 +73,7 @@ def test_greedy_samples_equal_a_single_greedy_decode_and_hf_generate(engine, pro
 
 def test_k_samples_share_one_prefill(engine, prompts, monkeypatch):
     read = _count_prompt_tokens_read(engine, monkeypatch)
-    engine.generate([prompts[2]], n=8, params=SamplingParams(max_new_tokens=3, temperature=1.0, seed=0))
+    engine.generate([prompts[2]], num_samples=8, params=SamplingParams(max_new_tokens=3, temperature=1.0, seed=0))
     first_decode = next(index for index, (rows, _) in enumerate(read) if rows == 8)
     assert sum(rows * length for rows, length in read[:first_decode]) == len(prompts[2])  # one prefill, one row
     assert all(length == 1 for _, length in read[first_decode:])
@@ -89,23 +89,27 @@ def test_shared_prefix_is_read_once_for_prompts_that_share_it(engine, prompts, m
 
 def test_sampling_with_a_seed_is_reproducible(engine, prompts):
     params = SamplingParams(max_new_tokens=8, temperature=1.0, top_p=0.9, seed=123)
-    first = engine.generate(prompts, n=4, params=params)
-    assert first == engine.generate(prompts, n=4, params=params)
-    other_seed = engine.generate(prompts, n=4, params=SamplingParams(max_new_tokens=8, temperature=1.0, seed=7))
+    first = engine.generate(prompts, num_samples=4, params=params)
+    assert first == engine.generate(prompts, num_samples=4, params=params)
+    other_seed = engine.generate(
+        prompts, num_samples=4, params=SamplingParams(max_new_tokens=8, temperature=1.0, seed=7)
+    )
     assert first != other_seed
     assert len({tuple(sample) for sample in first[0]}) > 1  # the 4 samples differ
 
 
 def test_stop_tokens_end_a_sample_and_are_excluded(engine, prompts):
-    first_token = engine.generate([prompts[0]], n=1, params=GREEDY)[0][0][0]
+    first_token = engine.generate([prompts[0]], num_samples=1, params=GREEDY)[0][0][0]
     stopped = engine.generate(
-        [prompts[0]], n=2, params=SamplingParams(max_new_tokens=6, temperature=0.0, stop_token_ids=(first_token,))
+        [prompts[0]],
+        num_samples=2,
+        params=SamplingParams(max_new_tokens=6, temperature=0.0, stop_token_ids=(first_token,)),
     )
     assert stopped == [[[], []]]
 
 
 def test_max_new_tokens_bounds_every_sample(engine, prompts):
-    samples = engine.generate(prompts, n=2, params=SamplingParams(max_new_tokens=4, temperature=1.0, seed=0))
+    samples = engine.generate(prompts, num_samples=2, params=SamplingParams(max_new_tokens=4, temperature=1.0, seed=0))
     assert all(len(sample) <= 4 for per_prompt in samples for sample in per_prompt)
 
 
@@ -116,7 +120,7 @@ def test_early_stop_hook_retires_the_remaining_samples(engine, prompts):
         calls.append((index, len(finished), remaining))
         return True
 
-    samples = engine.generate(prompts, n=4, params=GREEDY, stop_early=stop_after_first)
+    samples = engine.generate(prompts, num_samples=4, params=GREEDY, stop_early=stop_after_first)
     assert [len(per_prompt) for per_prompt in samples] == [1, 1, 1]
     assert sorted(calls) == [(0, 1, 3), (1, 1, 3), (2, 1, 3)]
 
@@ -131,7 +135,7 @@ def test_next_token_logprobs_match_a_manual_forward(engine, prompts):
 
 
 def test_engine_registry_builds_the_hf_engine(tiny_model_dir):
-    built = create_engine("hf", str(tiny_model_dir), dtype="fp32")
+    built = create_engine("hf", str(tiny_model_dir), precision="fp32")
     assert isinstance(built, HFEngine)
     with pytest.raises(ValueError, match="Unknown engine 'tpu'.*hf, llamacpp, vllm"):
         create_engine("tpu", str(tiny_model_dir))
@@ -139,8 +143,8 @@ def test_engine_registry_builds_the_hf_engine(tiny_model_dir):
 
 def test_bad_inputs_are_rejected(engine):
     with pytest.raises(ValueError, match="prompt 1 has no tokens"):
-        engine.generate([[1, 2], []], n=1, params=GREEDY)
-    with pytest.raises(ValueError, match="n \\(samples per prompt\\)"):
-        engine.generate([[1, 2]], n=0, params=GREEDY)
+        engine.generate([[1, 2], []], num_samples=1, params=GREEDY)
+    with pytest.raises(ValueError, match="num_samples \\(samples per prompt\\)"):
+        engine.generate([[1, 2]], num_samples=0, params=GREEDY)
     with pytest.raises(ValueError, match="temperature"):
         SamplingParams(temperature=-1)

@@ -81,10 +81,10 @@ def test_from_spec_opens_the_gguf_file(fake_llama_cpp):
 def test_generate_stops_at_eos_and_max_new_tokens(fake_llama_cpp):
     engine = create_engine("llamacpp", str(fake_llama_cpp))
     params = SamplingParams(max_new_tokens=3, temperature=0.8, top_p=0.9, seed=1)
-    samples = engine.generate([[1, 3, 4], [1, 3, 9]], n=4, params=params)
+    samples = engine.generate([[1, 3, 4], [1, 3, 9]], num_samples=4, params=params)
     assert [len(per_prompt) for per_prompt in samples] == [4, 4]
     assert all(EOS not in sample and len(sample) <= 3 for per_prompt in samples for sample in per_prompt)
-    assert samples == engine.generate([[1, 3, 4], [1, 3, 9]], n=4, params=params)  # seeded
+    assert samples == engine.generate([[1, 3, 4], [1, 3, 9]], num_samples=4, params=params)  # seeded
     call = engine.llm.generate_calls[0]
     assert call["tokens"] == [1, 3, 4] and call["temp"] == 0.8 and call["top_p"] == 0.9 and call["min_p"] == 0.0
 
@@ -98,7 +98,7 @@ def test_early_stop_ends_sampling_of_a_prompt(fake_llama_cpp):
         return len(finished) == 2
 
     samples = engine.generate(
-        [[1, 3]], n=5, params=SamplingParams(max_new_tokens=2, seed=0), stop_early=stop_after_two
+        [[1, 3]], num_samples=5, params=SamplingParams(max_new_tokens=2, seed=0), stop_early=stop_after_two
     )
     assert len(samples[0]) == 2
     assert seen == [(0, 1, 4), (0, 2, 3)]

@@ -90,7 +90,7 @@ def test_from_spec_enables_prefix_caching_on_the_resolved_model(fake_vllm, tiny_
 def test_generate_sends_token_ids_with_n_samples_and_strips_eos(fake_vllm, tiny_model_dir):
     engine = create_engine("vllm", str(tiny_model_dir))
     params = SamplingParams(max_new_tokens=5, temperature=0.7, top_p=0.9, seed=3)
-    samples = engine.generate([[10, 11], [20]], n=3, params=params)
+    samples = engine.generate([[10, 11], [20]], num_samples=3, params=params)
     assert samples == [[[11, 0], [12, 1], [13, 2]], [[20, 0], [21, 1], [22, 2]]]
     requests, sent = engine.llm.requests[0]
     assert requests == [{"prompt_token_ids": [10, 11]}, {"prompt_token_ids": [20]}]

@@ -62,8 +62,19 @@ def test_nested_bad_keys_and_values_name_the_line(tmp_path):
 def test_plain_paths_become_critiques_sources_and_overrides_apply(tmp_path):
     path = tmp_path / "cloud.yaml"
     path.write_text("train:\n  - runs/x/critiques.jsonl\n")
-    config = load_config(path, ["lm_weight=0.5", "sampling.k=4", "sampling.temperature=0.7"], CloudConfig)
+    overrides = ["lm_weight=0.5", "sampling.num_samples=4", "sampling.temperature=0.7"]
+    config = load_config(path, overrides, CloudConfig)
     assert config.train == [CritiquedPairSource(path="runs/x/critiques.jsonl")]
-    assert (config.lm_weight, config.sampling.k, config.sampling.temperature) == (0.5, 4, 0.7)
+    assert (config.lm_weight, config.sampling.num_samples, config.sampling.temperature) == (0.5, 4, 0.7)
     with pytest.raises(ConfigError, match="greedy critiques would all be the same"):
-        load_config(path, ["sampling.k=4"], CloudConfig)
+        load_config(path, ["sampling.num_samples=4"], CloudConfig)
+
+
+def test_older_key_spellings_still_load_with_a_note_naming_the_line(tmp_path):
+    path = tmp_path / "cloud.yaml"
+    path.write_text("train:\n  - runs/x/critiques.jsonl\nsampling:\n  k: 4\n  temperature: 0.7\n")
+    with pytest.warns(FutureWarning, match=rf"{path}:4: 'k' is deprecated, write 'num_samples'"):
+        config = load_config(path, [], CloudConfig)
+    assert config.sampling.num_samples == 4
+    with pytest.raises(ConfigError, match="both 'k' and 'num_samples' are set"):
+        load_config(path, ["sampling.num_samples=2"], CloudConfig)

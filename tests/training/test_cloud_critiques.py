@@ -40,7 +40,7 @@ def pairs_file(tmp_path_factory):
 
 def _config(critic_dir, pairs_file, output_dir, **overrides) -> CritiqueGenerationConfig:
     settings = {"model": str(critic_dir), "output_dir": str(output_dir), "train": [DataSource(path=str(pairs_file))]}
-    return CritiqueGenerationConfig(**{**settings, "pairs_per_call": 3, "dtype": "fp32", **overrides})
+    return CritiqueGenerationConfig(**{**settings, "pairs_per_call": 3, "precision": "fp32", **overrides})
 
 
 def _lines(output_dir) -> list[str]:
@@ -57,7 +57,7 @@ def test_every_pair_gets_the_critics_greedy_critique_of_each_response(full_run, 
     result, output = full_run
     written = read_critiqued_pairs(output / CRITIQUES_FILE)
     assert [pair.id for pair in written] == [pair.id for pair in PAIRS] and result.pairs == 7
-    critic = CloudRewardModel.load(critic_dir, dtype="fp32")
+    critic = CloudRewardModel.load(critic_dir, precision="fp32")
     expected = critic.generate_critiques(
         [p.prompt for p in PAIRS] * 2, [p.chosen for p in PAIRS] + [p.rejected for p in PAIRS]
     )

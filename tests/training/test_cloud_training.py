@@ -77,17 +77,17 @@ def test_sft_writes_a_cloud_model_and_its_log(sft_run):
 
 
 def test_sft_trains_the_lm_but_leaves_the_seeded_reward_head_untouched(sft_run, tiny_model_dir):
-    critic = CloudRewardModel.load(sft_run[1], dtype="fp32")
+    critic = CloudRewardModel.load(sft_run[1], precision="fp32")
     torch.manual_seed(5)
     initial_head = new_reward_head(critic.network.language_model.config)
     torch.testing.assert_close(critic.network.reward_head.weight, initial_head.weight)
-    base = CloudRewardModel.from_backbone(str(tiny_model_dir), TINY_FORMAT, dtype="fp32")
+    base = CloudRewardModel.from_backbone(str(tiny_model_dir), TINY_FORMAT, precision="fp32")
     assert not torch.equal(base.network.language_model.lm_head.weight, critic.network.language_model.lm_head.weight)
 
 
 def test_saved_cloud_model_reproduces_the_trainers_eval_metrics(cloud_run):
     result, output = cloud_run
-    model = CloudRewardModel.load(output, dtype="fp32")
+    model = CloudRewardModel.load(output, precision="fp32")
     held_out = PAIRS[12:]
     critiques = [critiques_of(pair) for pair in held_out]
     chosen = model.critique_rewards(

@@ -33,8 +33,8 @@ def test_shipped_recipe_loads_and_names_its_command(recipe):
 
 def test_overrides_reach_nested_fields_and_bad_values_name_the_key():
     path = CONFIGS / "star_dpo.yaml"
-    config = load_config(path, ["sampling.samples_per_prompt=2", "rounds=1"], judge_config.StarDPOConfig)
-    assert config.sampling.samples_per_prompt == 2 and config.rounds == 1 and config.beta == 0.1
+    config = load_config(path, ["sampling.num_samples=2", "rounds=1"], judge_config.StarDPOConfig)
+    assert config.sampling.num_samples == 2 and config.rounds == 1 and config.beta == 0.1
     with pytest.raises(ConfigError, match=r"star_dpo.yaml:\d+: key .sampling.: .*temperature must be > 0"):
         load_config(path, ["sampling.temperature=0"], judge_config.StarDPOConfig)
     with pytest.raises(ConfigError, match="unknown key 'hint_samples'"):

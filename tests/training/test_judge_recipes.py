@@ -63,7 +63,7 @@ def test_star_recipes_run_two_rounds_of_sampling_and_training(recipe, tiny_model
     settings = common(tiny_model_dir) | {
         "train": [str(write_pairs(tmp_path / "pairs.jsonl", 4))],
         "rounds": 2,
-        "sampling": {"samples_per_prompt": 2, "max_new_tokens": 16},
+        "sampling": {"num_samples": 2, "max_new_tokens": 16},
         "training": STEPS,
     }
     rounds, judge = train(recipe, settings, tmp_path)
@@ -84,7 +84,7 @@ def test_self_rationalize_runs_sft_then_dpo_and_measures_agreement(tiny_model_di
         "sft_rows": 3,
         "dpo_rows": 4,
         "rounds": 1,
-        "sampling": {"samples_per_prompt": 3, "max_new_tokens": 16},
+        "sampling": {"num_samples": 3, "max_new_tokens": 16},
         "sft": STEPS,
         "dpo": STEPS,
     }
@@ -113,7 +113,7 @@ def test_real_engine_round_reads_or_counts_missing_verdicts(forced, tiny_model_d
     settings = common(tiny_model_dir) | {
         "train": [str(write_pairs(tmp_path / "pairs.jsonl", 4))],
         "rounds": 1,
-        "sampling": {"samples_per_prompt": 2, "max_new_tokens": 4},
+        "sampling": {"num_samples": 2, "max_new_tokens": 4},
         "verdict_after_rationale": forced,
         "training": STEPS,
     }

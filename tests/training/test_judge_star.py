@@ -86,7 +86,7 @@ def test_rationalizer_hints_only_when_sampling_and_trains_on_the_plain_prompt(ti
             "train": [str(write_pairs(tmp_path / "pairs.jsonl", 4))],
             "rounds": 1,
             "lora": SMALL_LORA,
-            "sampling": {"samples_per_prompt": 2, "max_new_tokens": 16},
+            "sampling": {"num_samples": 2, "max_new_tokens": 16},
             "hint_samples": 1,
         },
         config_class=StarRationalizerConfig,

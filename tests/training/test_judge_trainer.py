@@ -10,8 +10,8 @@ import torch
 from rewardkit.families.generative import GenerativeJudge
 from rewardkit.families.registry import load_reward_model
 from rewardkit.models.loading import load_causal_lm
-from rewardkit.training.config import build_config
-from rewardkit.training.judge_config import GenRMConfig, StageSettings
+from rewardkit.training.config import OptimizerConfig, build_config
+from rewardkit.training.judge_config import GenRMConfig
 from rewardkit.training.judge_data import genrm_records, pairwise_examples
 from rewardkit.training.judge_trainer import JudgeRun
 from tests.training.judge_helpers import SMALL_LORA
@@ -40,7 +40,7 @@ def test_a_saved_judge_reloads_with_the_same_verdict_logprobs(tiny_model_dir, tm
     examples = pairwise_examples(run.judge(), PAIRS, both_orders=True, seed=0)
     before = _p_a_by_order(run.judge(mode="logprob", both_orders=True))
     report = run.sft(
-        genrm_records(examples, run.judge().template), StageSettings(max_steps=3, learning_rate=5e-3), "t"
+        genrm_records(examples, run.judge().template), OptimizerConfig(max_steps=3, learning_rate=5e-3), "t"
     )
     trained = _p_a_by_order(run.judge(mode="logprob", both_orders=True))
     run.save(mode="logprob")

@@ -39,7 +39,9 @@ def generate_command(
     model: Annotated[str, typer.Option(help="Causal LM spec: default, a directory, a GGUF file or a Hub id.")] = (
         "default"
     ),
-    n: Annotated[int, typer.Option(min=1, help="Candidates per question.")] = 16,
+    num_samples: Annotated[
+        int, typer.Option("--num-samples", "--n", min=1, help="Candidates per question (--n: older name).")
+    ] = 16,
     limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N questions.")] = None,
     max_new_tokens: Annotated[int, typer.Option(min=1, help="Token budget per candidate.")] = 256,
     temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature (> 0).")] = 0.8,
@@ -55,7 +57,7 @@ def generate_command(
 
     try:
         config = SamplingConfig(
-            num_candidates=n, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed
+            num_samples=num_samples, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed
         )
         questions = read_math_questions(data, limit=limit)
         tokenizer = load_tokenizer(model)

@@ -129,14 +129,17 @@ def judge_command(
     mode: Annotated[
         str, typer.Option(help="sample (write and parse verdicts) or logprob (verdict probs).")
     ] = "sample",
-    k: Annotated[int, typer.Option(min=1, help="Samples per judged prompt (sample mode).")] = 1,
+    num_samples: Annotated[
+        int,
+        typer.Option("--num-samples", "--k", min=1, help="Samples per judged prompt (sample mode; --k: older name)."),
+    ] = 1,
     both_orders: Annotated[bool, typer.Option("--both-orders/--one-order", help="Judge both orders.")] = True,
     aggregate: Annotated[str, typer.Option(help=f"Vote aggregation: {', '.join(AGGREGATES)}.")] = "majority",
     early_stop: Annotated[str, typer.Option(help=f"Early stopping: {', '.join(STOP_RULES)}.")] = "majority",
     engine: Annotated[str, typer.Option(help="Engine: hf, vllm or llamacpp.")] = "hf",
     max_new_tokens: Annotated[int, typer.Option(min=1, help="Token budget per written judgement.")] = 256,
     temperature: Annotated[
-        float | None, typer.Option(help="Sampling temperature (default: 0 if k=1 else 0.7).")
+        float | None, typer.Option(help="Sampling temperature (default: 0 if --num-samples 1 else 0.7).")
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Judge only the first N rows.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for response positions and sampling.")] = 0,
@@ -155,7 +158,7 @@ def judge_command(
             model,
             template,
             mode,
-            k,
+            num_samples,
             both_orders,
             engine,
             aggregate=aggregate,

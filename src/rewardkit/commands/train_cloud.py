@@ -96,7 +96,8 @@ def cloud_command(
     from rewardkit.training.cloud_config import CloudConfig
 
     result = _run(train_cloud, _recipe(CloudConfig, config, overrides, output), resume)
-    evaluate = f"model: {result.model_dir} (evaluate: rewardkit eval --model 'cloud:{result.model_dir}?k=1' ...)"
+    spec = f"cloud:{result.model_dir}?num_samples=1"
+    evaluate = f"model: {result.model_dir} (evaluate: rewardkit eval --model '{spec}' ...)"
     _echo_training(result, "pairs", ("eval_accuracy", "accuracy"), evaluate)
 
 

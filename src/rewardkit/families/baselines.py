@@ -17,8 +17,9 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from rewardkit.families.pairing import preferences_from_scores
 from rewardkit.models.chat import TruncationConfig, encode_prompt_response, render_prompt
-from rewardkit.models.device import autocast_context, pick_device
+from rewardkit.models.device import pick_device
 from rewardkit.models.loading import DEFAULT_MODEL, load_causal_lm, load_tokenizer
+from rewardkit.models.precision import autocast_context
 from rewardkit.models.token_budget import token_budget_batches
 from rewardkit.protocol import Preference, Prompt, Score
 

@@ -7,7 +7,8 @@ returns their mean reward; the variance over the K critiques is the uncertainty 
 is σ(r_a − r_b) on those means.
 
 Saved as one directory: the causal LM (LoRA merged) + tokenizer, `reward_head.safetensors`, and rewardkit.json with
-the critique format (request, budgets) and the default inference sampling. Spec: `cloud:DIR?k=4&temperature=0.7`.
+the critique format (request, budgets) and the default inference sampling.
+Spec: `cloud:DIR?num_samples=4&temperature=0.7`.
 """
 
 from __future__ import annotations
@@ -31,11 +32,13 @@ from rewardkit.families.pairing import compare_by_scoring
 from rewardkit.families.registry import MANIFEST_NAME, read_family_manifest
 from rewardkit.families.scalar import default_token_budget
 from rewardkit.inference.engine import SamplingParams
-from rewardkit.inference.hf_engine import HFEngine, resolve_dtype
-from rewardkit.models.device import autocast_context, pick_device
+from rewardkit.inference.hf_engine import HFEngine
+from rewardkit.models.device import pick_device
 from rewardkit.models.loading import load_tokenizer, resolve_model_path
+from rewardkit.models.precision import Precision, autocast_context, precision_dtype
 from rewardkit.models.token_budget import map_in_token_budget_batches, pad_right
 from rewardkit.protocol import Preference, Prompt, Score
+from rewardkit.vocabulary import with_current_keys
 
 FAMILY = "cloud"
 REWARD_HEAD_FILE = "reward_head.safetensors"
@@ -47,8 +50,10 @@ class CritiqueSampling:
 
     __pydantic_config__ = ConfigDict(extra="forbid")
 
-    k: int = field(default=1, metadata={"help": "Critiques per response; the reward is their mean."})
-    temperature: float = field(default=0.0, metadata={"help": "Sampling temperature (0: greedy, needs k = 1)."})
+    num_samples: int = field(default=1, metadata={"help": "Critiques per response (K); the reward is their mean."})
+    temperature: float = field(
+        default=0.0, metadata={"help": "Sampling temperature (0: greedy, needs num_samples = 1)."}
+    )
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass (1.0: off)."})
     seed: int = field(default=0, metadata={"help": "Seed of each generation call."})
     max_new_tokens: int | None = field(
@@ -57,10 +62,13 @@ class CritiqueSampling:
     )
 
     def __post_init__(self) -> None:
-        if self.k < 1:
-            raise ValueError(f"k (critiques per response) must be >= 1, got {self.k}")
-        if self.k > 1 and self.temperature == 0:
-            raise ValueError(f"k={self.k} greedy critiques would all be the same: set temperature > 0, or k=1")
+        if self.num_samples < 1:
+            raise ValueError(f"num_samples (critiques per response) must be >= 1, got {self.num_samples}")
+        if self.num_samples > 1 and self.temperature == 0:
+            raise ValueError(
+                f"num_samples={self.num_samples} greedy critiques would all be the same: set temperature > 0, "
+                "or num_samples=1"
+            )
 
     def params(self, default_max_new_tokens: int) -> SamplingParams:
         return SamplingParams(
@@ -146,7 +154,7 @@ class CloudRewardModel:
         sampling: CritiqueSampling | None = None,
         name: str | None = None,
         device: torch.device | str | None = None,
-        dtype: str = "auto",
+        precision: Precision = "auto",
         max_tokens_per_batch: int | None = None,
         max_batch_rows: int = 32,
     ) -> None:
@@ -158,7 +166,8 @@ class CloudRewardModel:
         self.sampling = sampling or CritiqueSampling()
         self.name = name or f"{FAMILY}:{base_model}"
         self.device = pick_device(str(device) if device else None)
-        self.network.language_model.to(self.device, resolve_dtype(dtype, self.device))
+        self.precision = precision
+        self.network.language_model.to(self.device, precision_dtype(precision, self.device))
         self.network.reward_head.to(self.device)
         self.max_tokens_per_batch = max_tokens_per_batch or default_token_budget(self.device)
         self.max_batch_rows = max_batch_rows
@@ -184,7 +193,8 @@ class CloudRewardModel:
         language_model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
         head = new_reward_head(language_model.config)
         head.load_state_dict(load_file(path / REWARD_HEAD_FILE))
-        sampling = {**manifest.get("sampling", {}), **(sampling_overrides or {})}
+        saved = with_current_keys(manifest.get("sampling", {}), f"{path}: sampling", warn=False)
+        sampling = {**saved, **(sampling_overrides or {})}
         kwargs.setdefault("name", f"{FAMILY}:{path}")
         network = CloudNetwork(language_model.eval(), head)
         return cls(
@@ -226,7 +236,12 @@ class CloudRewardModel:
         """Generation over the network's own LM (same weights as the reward head reads)."""
         eos_ids = [self.tokenizer.eos_token_id] if self.tokenizer.eos_token_id is not None else []
         return HFEngine(
-            self.network.language_model, eos_ids, self.tokenizer.pad_token_id, self.device, self.max_batch_rows
+            self.network.language_model,
+            eos_ids,
+            self.tokenizer.pad_token_id,
+            self.device,
+            self.max_batch_rows,
+            self.precision,
         )
 
     def generate_critiques(
@@ -240,7 +255,7 @@ class CloudRewardModel:
             self.encoder.context(prompt, response) for prompt, response in zip(prompts, responses, strict=True)
         ]
         samples = self.critique_engine().generate(
-            contexts, sampling.k, sampling.params(self.critique_format.max_new_tokens)
+            contexts, sampling.num_samples, sampling.params(self.critique_format.max_new_tokens)
         )
         decode = self.tokenizer.batch_decode
         return [[text.strip() for text in decode(rows, skip_special_tokens=True)] for rows in samples]
@@ -260,7 +275,7 @@ class CloudRewardModel:
     def rewards_for_ids(self, sequences: Sequence[Sequence[int]]) -> list[float]:
         """Rewards of token-id sequences, batched longest first under the token budget, in input order."""
         self.network.eval()
-        with torch.inference_mode(), autocast_context(self.device):
+        with torch.inference_mode(), autocast_context(self.device, self.precision):
             return map_in_token_budget_batches(sequences, self.max_tokens_per_batch, self._forward)
 
     def _forward(self, sequences: list[Sequence[int]]) -> list[float]:
@@ -292,10 +307,13 @@ def build_sampling(values: dict[str, Any], where: str) -> CritiqueSampling:
 
 
 def load_cloud(argument: str) -> CloudRewardModel:
-    """Registry loader: `DIR` or `DIR?k=4&temperature=0.7&max_new_tokens=128&top_p=0.95&seed=0&dtype=auto`."""
+    """Registry loader: `DIR`, or `DIR?num_samples=4&temperature=0.7&max_new_tokens=128&top_p=0.95&seed=0` with
+    `&precision=auto|bf16|fp32`; the older keys `k` and `dtype` still work (with a deprecation note)."""
     directory, _, query = argument.partition("?")
     if not directory:
-        raise ValueError("a cloud spec needs a model directory: cloud:DIR?k=4&temperature=0.7")
-    options = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
-    dtype = options.pop("dtype", "auto")
-    return CloudRewardModel.load(directory, sampling_overrides=options, dtype=dtype, name=f"{FAMILY}:{argument}")
+        raise ValueError("a cloud spec needs a model directory: cloud:DIR?num_samples=4&temperature=0.7")
+    query_options = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
+    options = with_current_keys(query_options, f"cloud:{argument}")
+    precision = options.pop("precision", "auto")
+    name = f"{FAMILY}:{argument}"
+    return CloudRewardModel.load(directory, sampling_overrides=options, precision=precision, name=name)

@@ -46,6 +46,7 @@ from rewardkit.inference.engine import EarlyStopHook, GenerationEngine, Sampling
 from rewardkit.inference.voting import AGGREGATES, STOP_RULES, StopRule, pairwise_probability, rating_estimate
 from rewardkit.models.loading import load_tokenizer
 from rewardkit.protocol import Preference, Prompt, Score
+from rewardkit.vocabulary import with_current_keys
 
 JudgeMode = Literal["sample", "logprob"]
 TRUNCATION_MARK = " [...]"
@@ -56,14 +57,18 @@ class JudgeConfig:
     """How a generative judge reads verdicts; every field can also be set in a `judge:` spec query."""
 
     mode: JudgeMode = field(default="sample", metadata={"help": "sample: write then parse; logprob: verdict probs."})
-    k: int = field(default=1, metadata={"help": "Samples per judged prompt (sample mode); votes are aggregated."})
+    num_samples: int = field(
+        default=1, metadata={"help": "Samples per judged prompt (sample mode); votes are aggregated."}
+    )
     both_orders: bool = field(default=True, metadata={"help": "Judge (A,B) and (B,A) and average (debiasing)."})
     aggregate: str = field(default="majority", metadata={"help": "majority (plurality verdict) or mean of votes."})
     early_stop: str = field(
         default="majority", metadata={"help": "none, majority (exact) or beta (Adaptive-Consistency posterior)."}
     )
     stop_confidence: float = field(default=0.95, metadata={"help": "Posterior threshold of the beta stop rule."})
-    temperature: float | None = field(default=None, metadata={"help": "Sampling temperature; None: 0 if k=1 else 0.7"})
+    temperature: float | None = field(
+        default=None, metadata={"help": "Sampling temperature; None: 0 if num_samples=1 else 0.7"}
+    )
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass (1.0 = off)."})
     max_new_tokens: int = field(default=256, metadata={"help": "Token budget of one written judgement."})
     max_field_tokens: int = field(default=768, metadata={"help": "Cut each question/answer/reference to this."})
@@ -80,8 +85,12 @@ class JudgeConfig:
 
     def __post_init__(self) -> None:
         _require(self.mode in ("sample", "logprob"), "mode", f"must be 'sample' or 'logprob', got {self.mode!r}")
-        _require(self.k >= 1, "k", f"must be >= 1, got {self.k}")
-        _require(self.mode == "sample" or self.k == 1, "k", "logprob mode is deterministic: use k=1 (or mode=sample)")
+        _require(self.num_samples >= 1, "num_samples", f"must be >= 1, got {self.num_samples}")
+        _require(
+            self.mode == "sample" or self.num_samples == 1,
+            "num_samples",
+            "logprob mode is deterministic: use num_samples=1 (or mode=sample)",
+        )
         _require(self.aggregate in AGGREGATES, "aggregate", f"must be one of {AGGREGATES}, got {self.aggregate!r}")
         _require(self.early_stop in STOP_RULES, "early_stop", f"must be one of {STOP_RULES}, got {self.early_stop!r}")
         _require(self.max_new_tokens >= 1 and self.max_field_tokens >= 16, "max_*_tokens", "budgets too small")
@@ -89,7 +98,7 @@ class JudgeConfig:
 
     def sampling_params(self) -> SamplingParams:
         """Engine sampling settings; temperature defaults to greedy for one sample and 0.7 for votes."""
-        temperature = self.temperature if self.temperature is not None else (0.0 if self.k == 1 else 0.7)
+        temperature = self.temperature if self.temperature is not None else (0.0 if self.num_samples == 1 else 0.7)
         return SamplingParams(
             max_new_tokens=self.max_new_tokens, temperature=temperature, top_p=self.top_p, seed=self.seed
         )
@@ -160,7 +169,7 @@ class GenerativeJudge:
         model_spec: str,
         template: str | JudgeTemplate = "pairwise",
         mode: JudgeMode = "sample",
-        k: int = 1,
+        num_samples: int = 1,
         both_orders: bool = True,
         engine: str | GenerationEngine = "hf",
         *,
@@ -170,7 +179,7 @@ class GenerativeJudge:
         engine_options: dict[str, Any] | None = None,
         **settings: Any,
     ) -> None:
-        self.config = JudgeConfig(mode=mode, k=k, both_orders=both_orders, **settings)
+        self.config = JudgeConfig(mode=mode, num_samples=num_samples, both_orders=both_orders, **settings)
         self.template = resolve_template(template)
         pointwise = pointwise_template
         if pointwise is None and self.template.kind == "pointwise":
@@ -186,7 +195,8 @@ class GenerativeJudge:
         )
         self.stop_rule = StopRule(self.config.early_stop, self.config.stop_confidence)
         self.name = (
-            f"judge:{model_spec}?template={self.template.name}&mode={mode}&k={k}&both_orders={int(both_orders)}"
+            f"judge:{model_spec}?template={self.template.name}&mode={mode}&num_samples={num_samples}"
+            f"&both_orders={int(both_orders)}"
         )
         if self.config.mode == "logprob":
             for active in {self.template, self.pointwise_template} - {None}:
@@ -364,15 +374,16 @@ class GenerativeJudge:
 
     def _read_samples(self, template: JudgeTemplate, texts: Sequence[str]) -> list[Reading]:
         """K written judgements per prompt from one prefill, parsed and aggregated; failed parses abstain."""
-        hook = self._early_stop_hook(template, texts) if self.config.k > 1 else None
+        hook = self._early_stop_hook(template, texts) if self.config.num_samples > 1 else None
         written = self._write(template, texts, self.config.sampling_params(), hook)
         return [self._aggregate(template, [item.parsed for item in rows]) for rows in written]
 
     def _write(
         self, template: JudgeTemplate, texts: Sequence[str], params: SamplingParams, hook: EarlyStopHook | None = None
     ) -> list[list[WrittenJudgement]]:
-        """The k judgements of each prompt, decoded and parsed (verdicts read after the rationale where asked)."""
-        samples = self.engine.generate(self._encode(texts), self.config.k, params, hook)
+        """The `num_samples` judgements of each prompt, decoded and parsed (verdicts read after the rationale where
+        asked)."""
+        samples = self.engine.generate(self._encode(texts), self.config.num_samples, params, hook)
         written = [
             [self._written(template, ids, text) for ids in rows] for rows, text in zip(samples, texts, strict=True)
         ]
@@ -461,9 +472,9 @@ class GenerativeJudge:
     def sample_judgements(
         self, texts: Sequence[str], seed: int | None = None, template: JudgeTemplate | None = None
     ) -> list[list[WrittenJudgement]]:
-        """All k written judgements of each rendered judge prompt (no early stopping, no voting), each parsed: the
-        raw samples that self-training recipes (STaR, Self-Rationalization) filter and pair. `seed` overrides the
-        configured sampling seed; `template` (default: the judge's) reads the verdicts."""
+        """All `num_samples` written judgements of each rendered judge prompt (no early stopping, no voting), each
+        parsed: the raw samples that self-training recipes (STaR, Self-Rationalization) filter and pair. `seed`
+        overrides the configured sampling seed; `template` (default: the judge's) reads the verdicts."""
         params = self.config.sampling_params()
         params = params if seed is None else dataclasses.replace(params, seed=seed)
         return self._write(template or self.template, texts, params)
@@ -529,9 +540,11 @@ def _parse_option(key: str, value: str) -> Any:
 
 
 def parse_judge_options(query: str) -> dict[str, Any]:
-    """`mode=logprob&k=8&both_orders=1` -> typed keyword arguments for GenerativeJudge."""
+    """`mode=logprob&num_samples=8&both_orders=1` -> typed keyword arguments for GenerativeJudge (older key
+    spellings such as `k` are accepted with a deprecation note)."""
     options = {}
-    for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
+    pairs = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
+    for key, value in with_current_keys(pairs, f"judge spec query {query!r}").items():
         if key not in _CONFIG_TYPES and key not in JUDGE_ARGUMENTS:
             allowed = ", ".join(sorted(set(_CONFIG_TYPES) | set(JUDGE_ARGUMENTS)))
             raise ValueError(f"unknown judge spec option {key!r}; allowed: {allowed}")
@@ -551,7 +564,7 @@ def load_judge(argument: str) -> GenerativeJudge:
     """Registry loader: `MODEL_SPEC?key=value&...` (e.g. `default?mode=logprob&template=pairwise-direct`), or a
     saved judge directory whose rewardkit.json reads {"family": "judge", "model": <spec or path relative to the
     directory, default the directory itself>, "judge": {<the same options>}}, optionally followed by a query that
-    overrides its saved options (`runs/star_sft?k=8&temperature=0.7`).
+    overrides its saved options (`runs/star_sft?num_samples=8&temperature=0.7`).
     """
     location, _, query = argument.partition("?")
     overrides = parse_judge_options(query)
@@ -560,7 +573,8 @@ def load_judge(argument: str) -> GenerativeJudge:
         manifest = read_manifest(path)
         model = manifest.get("model", ".")
         model_spec = str((path / model).resolve()) if (path / model).exists() else model
-        return _judge_from_options(model_spec, manifest.get("judge", {}) | overrides, base=path)
+        saved = with_current_keys(manifest.get("judge", {}), f"{path / MANIFEST_NAME}: judge", warn=False)
+        return _judge_from_options(model_spec, saved | overrides, base=path)
     return _judge_from_options(location or "default", overrides)
 
 

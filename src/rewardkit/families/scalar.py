@@ -7,7 +7,6 @@ budget, so both sides of every pair share one sorted pool and short pairs never 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -21,8 +20,9 @@ from transformers.utils import logging as hf_logging
 from rewardkit.families.pairing import preferences_from_scores
 from rewardkit.families.registry import MANIFEST_NAME, read_family_manifest
 from rewardkit.models.chat import TruncationConfig, encode_prompt_response, render_prompt, render_response
-from rewardkit.models.device import pick_device, supports_bf16
+from rewardkit.models.device import pick_device
 from rewardkit.models.loading import resolve_model_path
+from rewardkit.models.precision import Precision, autocast_context, resolve_precision
 from rewardkit.models.token_budget import map_in_token_budget_batches, pad_right
 from rewardkit.protocol import Preference, Prompt, Score
 
@@ -30,7 +30,6 @@ logger = logging.getLogger(__name__)
 
 FAMILY = "bt"
 ADDED_PAD_TOKEN = "<|rewardkit_pad|>"
-PRECISIONS = ("auto", "fp32", "bf16-autocast", "bf16-weights")
 _PAD_PROBE_CHAT = [
     {"role": "system", "content": "You are a helpful assistant."},
     {"role": "user", "content": "Hello, what is 2 + 2?"},
@@ -86,14 +85,6 @@ def _spec_for_manifest(spec: str) -> str:
     return str(path.resolve()) if path.exists() else spec
 
 
-def _resolve_precision(precision: str, device: torch.device) -> str:
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    if precision == "auto":
-        return "bf16-autocast" if supports_bf16(device) else "fp32"
-    return precision
-
-
 def default_token_budget(device: torch.device) -> int:
     """Padded tokens per forward: small on CPU (2,048 measured fastest on 2 cores, see docs/BENCHMARKS.md), large on
     GPU where wide batches are what keeps the device busy."""
@@ -114,7 +105,7 @@ class ScalarRewardModel:
         truncation: TruncationConfig | None = None,
         name: str | None = None,
         device: torch.device | str | None = None,
-        precision: str = "auto",
+        precision: Precision = "auto",
         max_tokens_per_batch: int | None = None,
     ) -> None:
         if tokenizer.pad_token_id is None or tokenizer.pad_token_id != model.config.pad_token_id:
@@ -128,7 +119,7 @@ class ScalarRewardModel:
         self.truncation = truncation or TruncationConfig()
         self.name = name or f"{FAMILY}:{base_model}"
         self.device = pick_device(str(device) if device else None)
-        self.precision = _resolve_precision(precision, self.device)
+        self.precision = resolve_precision(precision, self.device)
         self.max_tokens_per_batch = max_tokens_per_batch or default_token_budget(self.device)
         self.model.to(self.device)
 
@@ -206,7 +197,7 @@ class ScalarRewardModel:
     def rewards_for_ids(self, sequences: Sequence[Sequence[int]]) -> list[float]:
         """Rewards for token-id sequences, batched longest first under the token budget, returned in input order."""
         self.model.eval()
-        with torch.inference_mode(), self._precision_context():
+        with torch.inference_mode(), autocast_context(self.device, self.precision):
             return map_in_token_budget_batches(sequences, self.max_tokens_per_batch, self._forward)
 
     def score(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> list[Score]:
@@ -227,15 +218,6 @@ class ScalarRewardModel:
             input_ids=input_ids.to(self.device), attention_mask=attention_mask.to(self.device), use_cache=False
         ).logits
         return logits[:, 0].float().cpu().tolist()
-
-    def _precision_context(self):
-        if self.precision == "bf16-autocast":
-            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
-        if self.precision == "bf16-weights":
-            self.model.to(torch.bfloat16)
-        elif self.precision == "fp32":
-            self.model.to(torch.float32)
-        return contextlib.nullcontext()
 
 
 def _load_lora_model(path: Path, base_spec: str, tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:

@@ -19,24 +19,24 @@ from rewardkit.protocol import Prompt
 class SamplingConfig:
     """How candidates are sampled."""
 
-    num_candidates: int = field(default=16, metadata={"help": "Candidates sampled per prompt (N)."})
+    num_samples: int = field(default=16, metadata={"help": "Candidates sampled per prompt (N)."})
     max_new_tokens: int = field(default=256, metadata={"help": "Generation budget per candidate, in tokens."})
     temperature: float = field(default=0.8, metadata={"help": "Softmax temperature (> 0: Best-of-N needs sampling)."})
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass (1.0 = off)."})
     seed: int = field(default=0, metadata={"help": "Seed of the first engine call; call k uses seed + k."})
     sequences_per_call: int = field(
-        default=32, metadata={"help": "Sequences per engine call; prompts per call = this // num_candidates."}
+        default=32, metadata={"help": "Sequences per engine call; prompts per call = this // num_samples."}
     )
 
     def __post_init__(self) -> None:
-        if self.num_candidates < 1 or self.sequences_per_call < 1:
-            raise ValueError("num_candidates and sequences_per_call must be >= 1")
+        if self.num_samples < 1 or self.sequences_per_call < 1:
+            raise ValueError("num_samples and sequences_per_call must be >= 1")
         if self.temperature <= 0:
             raise ValueError(f"temperature must be > 0 to sample different candidates, got {self.temperature}")
 
     @property
     def prompts_per_call(self) -> int:
-        return max(1, self.sequences_per_call // self.num_candidates)
+        return max(1, self.sequences_per_call // self.num_samples)
 
     def params_for_call(self, call_index: int) -> SamplingParams:
         """Engine sampling parameters for the call_index-th batch of prompts (its own seed)."""
@@ -67,7 +67,7 @@ def sample_candidates(
     with tqdm(total=len(prompts), desc="sampling", unit="prompt", disable=not progress) as bar:
         for call_index, start in enumerate(range(0, len(prompts), step)):
             samples = engine.generate(
-                prompt_ids[start : start + step], config.num_candidates, config.params_for_call(call_index)
+                prompt_ids[start : start + step], config.num_samples, config.params_for_call(call_index)
             )
             for token_lists in samples:
                 candidates.append(

@@ -50,11 +50,12 @@ class GenerationEngine(Protocol):
     def generate(
         self,
         prompt_ids: Sequence[TokenIds],
-        n: int,
+        num_samples: int,
         params: SamplingParams,
         stop_early: EarlyStopHook | None = None,
     ) -> list[list[TokenIds]]:
-        """`n` continuations per prompt (stop tokens excluded); fewer when `stop_early` ends a prompt's samples."""
+        """`num_samples` continuations per prompt (stop tokens excluded); fewer when `stop_early` ends a prompt's
+        samples."""
         ...
 
     def next_token_logprobs(self, prompt_ids: Sequence[TokenIds], candidate_ids: Sequence[int]) -> list[list[float]]:

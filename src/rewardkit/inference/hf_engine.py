@@ -22,8 +22,9 @@ from transformers import (
 )
 
 from rewardkit.inference.engine import EarlyStopHook, SamplingParams, TokenIds
-from rewardkit.models.device import autocast_context, pick_device, supports_bf16
+from rewardkit.models.device import pick_device
 from rewardkit.models.loading import load_causal_lm, load_tokenizer
+from rewardkit.models.precision import Precision, autocast_context, precision_dtype
 
 MIN_SHARED_PREFIX = 8
 
@@ -113,18 +114,9 @@ def sample_next_tokens(
     return torch.multinomial(probabilities, num_samples=1, generator=generator).squeeze(-1)
 
 
-def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
-    """`auto` (bf16 where supported, else fp32), `bf16`/`bfloat16`, `fp32`/`float32`."""
-    choices = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp32": torch.float32, "float32": torch.float32}
-    if name == "auto":
-        return torch.bfloat16 if supports_bf16(device) else torch.float32
-    if name not in choices:
-        raise ValueError(f"dtype must be auto, bf16 or fp32, got {name!r}")
-    return choices[name]
-
-
 class HFEngine:
-    """GenerationEngine over a transformers causal LM, batched with left padding, bf16 autocast where fast."""
+    """GenerationEngine over a transformers causal LM, batched with left padding, bf16 where the precision says so
+    (rewardkit.models.precision)."""
 
     def __init__(
         self,
@@ -133,6 +125,7 @@ class HFEngine:
         pad_token_id: int,
         device: torch.device | None = None,
         max_batch_rows: int = 32,
+        precision: Precision = "auto",
     ) -> None:
         if max_batch_rows < 1:
             raise ValueError(f"max_batch_rows must be >= 1, got {max_batch_rows}")
@@ -141,36 +134,37 @@ class HFEngine:
         self.eos_token_ids = tuple(eos_token_ids)
         self.pad_token_id = pad_token_id
         self.max_batch_rows = max_batch_rows
+        self.precision = precision
 
     @classmethod
     def from_spec(
-        cls, model_spec: str, device: str | None = None, max_batch_rows: int = 32, dtype: str = "auto"
+        cls, model_spec: str, device: str | None = None, max_batch_rows: int = 32, precision: Precision = "auto"
     ) -> HFEngine:
-        """Load model and tokenizer from any rewardkit model spec; `auto` keeps bf16 weights where bf16 is fast
-        (autocast alone would re-cast every fp32 weight on each decode step)."""
+        """Load model and tokenizer from any rewardkit model spec; bf16 precision keeps bf16 weights (autocast alone
+        would re-cast every fp32 weight on each decode step)."""
         tokenizer = load_tokenizer(model_spec)
         chosen_device = pick_device(device)
-        model = load_causal_lm(model_spec, device=chosen_device, dtype=resolve_dtype(dtype, chosen_device))
+        model = load_causal_lm(model_spec, device=chosen_device, dtype=precision_dtype(precision, chosen_device))
         eos_ids = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
-        return cls(model, eos_ids, tokenizer.pad_token_id, chosen_device, max_batch_rows)
+        return cls(model, eos_ids, tokenizer.pad_token_id, chosen_device, max_batch_rows, precision)
 
     @torch.inference_mode()
     def generate(
         self,
         prompt_ids: Sequence[TokenIds],
-        n: int,
+        num_samples: int,
         params: SamplingParams,
         stop_early: EarlyStopHook | None = None,
     ) -> list[list[TokenIds]]:
-        """`n` samples per prompt from one shared prefill per prompt; see the module docstring."""
-        if n < 1:
-            raise ValueError(f"n (samples per prompt) must be >= 1, got {n}")
+        """`num_samples` samples per prompt from one shared prefill per prompt; see the module docstring."""
+        if num_samples < 1:
+            raise ValueError(f"num_samples (samples per prompt) must be >= 1, got {num_samples}")
         generator = None if params.seed is None else torch.Generator(self.device).manual_seed(params.seed)
         results: list[list[TokenIds]] = [[] for _ in prompt_ids]
-        prompts_per_chunk = max(1, self.max_batch_rows // n)
+        prompts_per_chunk = max(1, self.max_batch_rows // num_samples)
         for chunk in self._chunks(prompt_ids, prompts_per_chunk):
             chunk_hook = None if stop_early is None else _reindexed_hook(stop_early, chunk)
-            samples = self._generate_chunk([prompt_ids[i] for i in chunk], n, params, generator, chunk_hook)
+            samples = self._generate_chunk([prompt_ids[i] for i in chunk], num_samples, params, generator, chunk_hook)
             for position, prompt_index in enumerate(chunk):
                 results[prompt_index] = samples[position]
         return results
@@ -196,7 +190,7 @@ class HFEngine:
         return [order[start : start + size] for start in range(0, len(order), size)]
 
     def _forward(self, input_ids, attention_mask, position_ids, cache) -> torch.Tensor:
-        with autocast_context(self.device):
+        with autocast_context(self.device, self.precision):
             output = self.model(
                 input_ids=input_ids.to(self.device),
                 attention_mask=attention_mask.to(self.device),
@@ -231,24 +225,26 @@ class HFEngine:
     def _generate_chunk(
         self,
         prompts: Sequence[TokenIds],
-        n: int,
+        num_samples: int,
         params: SamplingParams,
         generator: torch.Generator | None,
         stop_early: EarlyStopHook | None,
     ) -> list[list[TokenIds]]:
         state = self._prefill(prompts)
-        state.cache.batch_repeat_interleave(n)
-        state.attention_mask = state.attention_mask.repeat_interleave(n, dim=0)
-        state.last_logits = state.last_logits.repeat_interleave(n, dim=0)
-        decoder = _SampleDecoder(self, state, n, params, generator, stop_early)
+        state.cache.batch_repeat_interleave(num_samples)
+        state.attention_mask = state.attention_mask.repeat_interleave(num_samples, dim=0)
+        state.last_logits = state.last_logits.repeat_interleave(num_samples, dim=0)
+        decoder = _SampleDecoder(self, state, num_samples, params, generator, stop_early)
         return decoder.run(len(prompts))
 
 
 class _SampleDecoder:
     """The token-by-token loop over sample rows: sample, record, retire finished rows, step the model."""
 
-    def __init__(self, engine: HFEngine, state: PrefillState, n: int, params: SamplingParams, generator, stop_early):
-        self.engine, self.state, self.n, self.params = engine, state, n, params
+    def __init__(
+        self, engine: HFEngine, state: PrefillState, num_samples: int, params: SamplingParams, generator, stop_early
+    ):
+        self.engine, self.state, self.num_samples, self.params = engine, state, num_samples, params
         self.generator, self.stop_early = generator, stop_early
         self.warpers = build_logits_warpers(params)
         self.stop_ids = torch.tensor(sorted(set(engine.eos_token_ids) | set(params.stop_token_ids)), dtype=torch.long)
@@ -281,11 +277,11 @@ class _SampleDecoder:
     def _finish(self, position: int, row: int) -> None:
         """Retire a finished row; ask the early-stop hook whether its prompt's other rows are still needed."""
         self.live[position] = False
-        prompt = row // self.n
+        prompt = row // self.num_samples
         self.finished[prompt][row] = self.tokens[row]
         if self.stop_early is None:
             return
-        same_prompt = (self.row_ids // self.n == prompt) & self.live
+        same_prompt = (self.row_ids // self.num_samples == prompt) & self.live
         remaining = int(same_prompt.sum())
         if remaining and self.stop_early(prompt, list(self.finished[prompt].values()), remaining):
             self.live &= ~same_prompt

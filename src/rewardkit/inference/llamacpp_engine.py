@@ -54,18 +54,22 @@ class LlamaCppEngine:
     def generate(
         self,
         prompt_ids: Sequence[TokenIds],
-        n: int,
+        num_samples: int,
         params: SamplingParams,
         stop_early: EarlyStopHook | None = None,
     ) -> list[list[TokenIds]]:
-        """n samples per prompt, drawn in turn; `stop_early` can end a prompt's sampling after any sample."""
+        """num_samples samples per prompt, drawn in turn; `stop_early` can end a prompt's sampling after any sample."""
         seeds = random.Random(params.seed)
         results: list[list[TokenIds]] = []
         for index, prompt in enumerate(prompt_ids):
             samples: list[TokenIds] = []
-            for drawn in range(1, n + 1):
+            for drawn in range(1, num_samples + 1):
                 samples.append(self._sample_once(prompt, params, seeds.randrange(2**31)))
-                if drawn < n and stop_early is not None and stop_early(index, list(samples), n - drawn):
+                if (
+                    drawn < num_samples
+                    and stop_early is not None
+                    and stop_early(index, list(samples), num_samples - drawn)
+                ):
                     break
             results.append(samples)
         return results

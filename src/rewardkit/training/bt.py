@@ -24,7 +24,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from rewardkit.families.scalar import ScalarRewardModel
 from rewardkit.models.chat import TruncationConfig
-from rewardkit.models.device import pick_device, supports_bf16
+from rewardkit.training.arguments import training_arguments
 from rewardkit.training.bt_data import BTData, build_bt_data
 from rewardkit.training.collate import PairwiseCollator, tokenize_pairs
 from rewardkit.training.config import RESOLVED_CONFIG_NAME, BTConfig, TrainerSettings
@@ -121,42 +121,25 @@ class TrainResult:
     source_counts: dict[str, int] = field(default_factory=dict)
 
 
-def use_bf16(config: BTConfig) -> bool:
-    """bf16 mixed precision when asked, or under 'auto' where the device has fast bf16."""
-    if config.precision == "auto":
-        return supports_bf16(pick_device())
-    return config.precision == "bf16"
-
-
-def training_arguments(config: TrainerSettings, checkpoints: Path, has_eval: bool) -> TrainingArguments:
-    """TrainingArguments for a Trainer-based run (BT, CLoud): seeded, CPU when there is no CUDA, checkpoints every
-    save_steps."""
+def trainer_recipe_arguments(config: TrainerSettings, checkpoints: Path, has_eval: bool) -> TrainingArguments:
+    """TrainingArguments for a Trainer-based run (BT, CLoud): periodic evaluation when there is held-out data,
+    resumable checkpoints every save_steps, batches grouped by length."""
     evaluate_periodically = has_eval and config.eval_steps > 0
-    return TrainingArguments(
-        output_dir=str(checkpoints),
-        learning_rate=config.learning_rate,
-        num_train_epochs=config.num_train_epochs,
-        max_steps=config.max_steps,
-        per_device_train_batch_size=config.per_device_train_batch_size,
+    return training_arguments(
+        config,
+        checkpoints,
+        precision=config.precision,
+        logging_steps=config.logging_steps,
+        seed=config.seed,
         per_device_eval_batch_size=config.per_device_eval_batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        warmup_steps=config.warmup_ratio,
-        lr_scheduler_type=config.lr_scheduler_type,
-        weight_decay=config.weight_decay,
-        max_grad_norm=config.max_grad_norm,
         train_sampling_strategy="group_by_length" if config.group_by_length else "random",
         activation_checkpointing=config.gradient_checkpointing,
-        bf16=use_bf16(config),
-        use_cpu=not torch.cuda.is_available(),
-        logging_steps=config.logging_steps,
         eval_strategy="steps" if evaluate_periodically else "no",
         eval_steps=config.eval_steps if evaluate_periodically else None,
         save_strategy="steps",
         save_steps=config.save_steps,
         save_total_limit=config.save_total_limit,
-        seed=config.seed,
         remove_unused_columns=False,
-        report_to="none",
     )
 
 
@@ -239,7 +222,7 @@ def train_bt(
     train_set, eval_set, counts = _tokenized(data, reward_model, config)
     trainer = BradleyTerryTrainer(
         model=reward_model.model,
-        args=training_arguments(config, output / CHECKPOINTS_DIR, has_eval=eval_set is not None),
+        args=trainer_recipe_arguments(config, output / CHECKPOINTS_DIR, has_eval=eval_set is not None),
         train_dataset=train_set,
         eval_dataset=eval_set,
         data_collator=PairwiseCollator(pad_token_id=reward_model.tokenizer.pad_token_id),

@@ -38,7 +38,7 @@ from rewardkit.training.bt import (
     final_eval_metrics,
     pairwise_metrics,
     resume_checkpoint,
-    training_arguments,
+    trainer_recipe_arguments,
 )
 from rewardkit.training.bt_data import seeded_subsample, split_held_out
 from rewardkit.training.cloud_config import CloudConfig, CloudRecipe, CritiquedPairSource, CritiqueSFTConfig
@@ -226,7 +226,7 @@ def _run_stage(
     has_eval = data.eval_set is not None
     trainer = trainer_class(
         model=reward_model.network,
-        args=training_arguments(config, output / CHECKPOINTS_DIR, has_eval=has_eval),
+        args=trainer_recipe_arguments(config, output / CHECKPOINTS_DIR, has_eval=has_eval),
         train_dataset=data.train_set,
         eval_dataset=data.eval_set,
         callbacks=[JsonlLogCallback(output / LOG_NAME), *(callbacks or [])],
@@ -286,7 +286,7 @@ def train_critique_sft(
     started = time.monotonic()
     checkpoint = _checkpoint_to_resume(config, resume)
     set_seed(config.seed)
-    reward_model = CloudRewardModel.from_backbone(config.model, config.critique, seed=config.seed, dtype="fp32")
+    reward_model = CloudRewardModel.from_backbone(config.model, config.critique, seed=config.seed, precision="fp32")
     source = config.critiques if rows is None else "rows passed in"
     rows = rows if rows is not None else read_critique_rows(config.critiques, config.skip_bad_rows)
     data = sft_data(config, reward_model, rows)
@@ -353,7 +353,7 @@ def train_cloud(
     started = time.monotonic()
     checkpoint = _checkpoint_to_resume(config, resume)
     set_seed(config.seed)
-    reward_model = CloudRewardModel.load(config.model, sampling_overrides=asdict(config.sampling), dtype="fp32")
+    reward_model = CloudRewardModel.load(config.model, sampling_overrides=asdict(config.sampling), precision="fp32")
     if pairs is None:
         train, held_out, counts = critiqued_pair_data(config, reward_model)
     else:

@@ -15,7 +15,8 @@ from pydantic import ConfigDict
 
 from rewardkit.families.cloud import CritiqueSampling
 from rewardkit.families.critique_format import CritiqueFormat
-from rewardkit.training.config import DataSource, LoraSettings, TrainerSettings
+from rewardkit.models.precision import Precision
+from rewardkit.training.config import PRECISION_HELP, DataSource, LoraSettings, TrainerSettings
 
 _STRICT = ConfigDict(extra="forbid")
 AUTOJ_CRITIQUES = "../shared/data/train/autoj_critiques.jsonl"
@@ -102,16 +103,14 @@ class CritiqueGenerationConfig:
         default=False, metadata={"help": "Skip (and log) unreadable rows instead of stopping at the first one."}
     )
     temperature: float = field(
-        default=0.0, metadata={"help": "0: greedy critiques (what inference with k=1 writes); > 0: sampled."}
+        default=0.0, metadata={"help": "0: greedy critiques (what inference with num_samples=1 writes); > 0: sampled."}
     )
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass (1.0: off)."})
     pairs_per_call: int = field(
         default=16, metadata={"help": "Pairs per generation call (2 rows each); also the unit written and resumed."}
     )
     max_batch_rows: int = field(default=32, metadata={"help": "Rows the engine decodes at once."})
-    dtype: Literal["auto", "bf16", "fp32"] = field(
-        default="auto", metadata={"help": "Weights dtype for generation ('auto': bf16 where fast, else fp32)."}
-    )
+    precision: Precision = field(default="auto", metadata={"help": "Generation " + PRECISION_HELP})
     seed: int = field(default=42, metadata={"help": "Seed of the pair subsample and of sampled critiques."})
 
     def __post_init__(self) -> None:
@@ -160,7 +159,7 @@ class CloudConfig(CloudRecipe):
     )
     sampling: CritiqueSampling = field(
         default_factory=CritiqueSampling,
-        metadata={"help": "Default inference sampling saved with the model (k, temperature, top_p, seed)."},
+        metadata={"help": "Default inference sampling saved with the model (num_samples, temperature, top_p, seed)."},
     )
 
     def __post_init__(self) -> None:

@@ -107,7 +107,9 @@ def generate_self_critiques(
 ) -> CritiqueGenerationResult:
     """Critique every planned pair with the stage-1 critic into OUTPUT/critiques.jsonl (resumable per call)."""
     started = time.monotonic()
-    critic = critic or CloudRewardModel.load(config.model, dtype=config.dtype, max_batch_rows=config.max_batch_rows)
+    critic = critic or CloudRewardModel.load(
+        config.model, precision=config.precision, max_batch_rows=config.max_batch_rows
+    )
     planned = planned_pairs(config)
     output = Path(config.output_dir)
     settings = generation_settings(config, critic)

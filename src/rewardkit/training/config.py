@@ -7,6 +7,7 @@ back to a default.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -14,10 +15,14 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
+from rewardkit.models.precision import Precision
+from rewardkit.vocabulary import RENAMED_KEYS, renamed_key_note, with_current_keys
+
 RESOLVED_CONFIG_NAME = "train_config.yaml"  # the config a training run resolved, saved beside its model
 
 DEFAULT_LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 _STRICT = ConfigDict(extra="forbid")
+PRECISION_HELP = "auto|bf16|fp32; 'auto': bf16 where the hardware has fast bf16, else fp32 (REWARDKIT_PRECISION)."
 ConfigT = TypeVar("ConfigT")
 
 
@@ -70,9 +75,9 @@ class LoraSettings:
 
 
 @dataclass
-class TrainerSettings:
-    """transformers-Trainer settings shared by the Trainer-based recipes (BT, CLoud): optimizer, schedule,
-    precision, logging, evaluation and checkpoints."""
+class OptimizerConfig:
+    """Optimizer and schedule of one training run or stage, the block every recipe shares (BT and CLoud inherit it
+    through TrainerSettings; the judge recipes hold one per stage)."""
 
     __pydantic_config__ = _STRICT
 
@@ -82,23 +87,30 @@ class TrainerSettings:
     per_device_train_batch_size: int = field(
         default=4, metadata={"help": "Examples (pairwise recipes: pairs) per training step per device."}
     )
-    per_device_eval_batch_size: int = field(
-        default=8, metadata={"help": "Examples (pairwise recipes: pairs) per evaluation step per device."}
-    )
     gradient_accumulation_steps: int = field(default=1, metadata={"help": "Steps accumulated per optimizer update."})
     warmup_ratio: float = field(default=0.03, metadata={"help": "Fraction of steps with linear learning-rate warmup."})
     lr_scheduler_type: str = field(default="cosine", metadata={"help": "transformers scheduler name."})
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
     max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})
+
+
+@dataclass
+class TrainerSettings(OptimizerConfig):
+    """transformers-Trainer settings of the Trainer-based recipes (BT, CLoud): the optimizer block plus precision,
+    logging, evaluation and checkpoints."""
+
+    __pydantic_config__ = _STRICT
+
+    per_device_eval_batch_size: int = field(
+        default=8, metadata={"help": "Examples (pairwise recipes: pairs) per evaluation step per device."}
+    )
     group_by_length: bool = field(
         default=True, metadata={"help": "Batch examples of similar length together (less padding, faster on CPU)."}
     )
     gradient_checkpointing: bool = field(
         default=False, metadata={"help": "Recompute activations in backward (less memory, ~30% more compute)."}
     )
-    precision: Literal["auto", "bf16", "fp32"] = field(
-        default="auto", metadata={"help": "'auto': bf16 where the hardware supports it, else fp32."}
-    )
+    precision: Precision = field(default="auto", metadata={"help": PRECISION_HELP})
     logging_steps: int = field(default=10, metadata={"help": "Log training loss every N steps."})
     eval_steps: int = field(default=200, metadata={"help": "Evaluate every N steps (0: only at the end)."})
     save_steps: int = field(default=200, metadata={"help": "Write a resumable checkpoint every N steps."})
@@ -224,6 +236,21 @@ def _locate(path: tuple, locations: dict[tuple, str], default: str) -> str:
     return default
 
 
+def _with_current_keys(data: Any, locations: dict[tuple, str], source: str, prefix: tuple = ()) -> Any:
+    """Renamed keys (rewardkit.vocabulary) under their current names at every depth, each old spelling noted with
+    where it was written; `locations` learns the new paths."""
+    if isinstance(data, list):
+        return [_with_current_keys(item, locations, source, prefix + (index,)) for index, item in enumerate(data)]
+    if not isinstance(data, dict):
+        return data
+    for old in set(data) & set(RENAMED_KEYS):
+        where = _locate(prefix + (old,), locations, source)
+        warnings.warn(renamed_key_note(old, where), FutureWarning, stacklevel=2)
+        locations[prefix + (RENAMED_KEYS[old],)] = where
+    current = with_current_keys(data, _locate(prefix, locations, source), warn=False)
+    return {key: _with_current_keys(value, locations, source, prefix + (key,)) for key, value in current.items()}
+
+
 def _paths_as_sources(data: dict[str, Any]) -> dict[str, Any]:
     """Plain path strings in `train` become `{path: ...}` entries."""
     train = data.get("train")
@@ -240,13 +267,18 @@ def build_config(
 ) -> ConfigT:
     """Validate a raw dict into `config_class` (a recipe dataclass, BTConfig by default); errors name where each bad
     key was written (`file:line` or `--set`)."""
+    locations = dict(locations or {})
+    try:
+        data = _with_current_keys(data, locations, source)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     try:
         return TypeAdapter(config_class).validate_python(_paths_as_sources(data))
     except ValidationError as error:
         messages = []
         for detail in error.errors():
             path, message = _describe_error(detail)
-            messages.append(f"{_locate(path, locations or {}, source)}: {message}")
+            messages.append(f"{_locate(path, locations, source)}: {message}")
         known = ", ".join(item.name for item in dataclasses.fields(config_class))
         raise ConfigError("\n".join(dict.fromkeys(messages)) + f"\nKnown top-level keys: {known}") from None
 

@@ -13,35 +13,24 @@ from typing import Any, Literal
 from pydantic import ConfigDict
 
 from rewardkit.data.master_keys import MASTER_KEYS
-from rewardkit.training.config import DataSource, LoraSettings
+from rewardkit.models.precision import Precision
+from rewardkit.training.config import PRECISION_HELP, DataSource, LoraSettings, OptimizerConfig
 
 _STRICT = ConfigDict(extra="forbid")
 
 
-@dataclass
-class StageSettings:
-    """Optimizer and schedule of one training stage (an SFT or a DPO round)."""
-
-    __pydantic_config__ = _STRICT
-
-    learning_rate: float = field(default=1e-4, metadata={"help": "Peak learning rate."})
-    num_train_epochs: float = field(default=1.0, metadata={"help": "Passes over the stage's examples."})
-    max_steps: int = field(default=-1, metadata={"help": "Stop after this many optimizer steps (-1: use epochs)."})
-    per_device_train_batch_size: int = field(default=4, metadata={"help": "Examples (DPO: pairs) per step."})
-    gradient_accumulation_steps: int = field(default=1, metadata={"help": "Steps accumulated per optimizer update."})
-    warmup_ratio: float = field(default=0.05, metadata={"help": "Fraction of steps with linear warmup."})
-    lr_scheduler_type: str = field(default="cosine", metadata={"help": "transformers scheduler name."})
-    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
-    max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})
+def stage_optimizer(**settings: Any) -> OptimizerConfig:
+    """The default optimizer block of a judge training stage (warmup 5% unless `settings` say otherwise)."""
+    return OptimizerConfig(**{"warmup_ratio": 0.05, **settings})
 
 
 @dataclass
 class JudgeSampling:
-    """How the current judge writes rationales in a self-training round (HFEngine: one prefill, k samples)."""
+    """How the current judge writes rationales in a self-training round (HFEngine: one prefill, K samples)."""
 
     __pydantic_config__ = _STRICT
 
-    samples_per_prompt: int = field(default=4, metadata={"help": "Rationale+verdict samples per judge prompt (K)."})
+    num_samples: int = field(default=4, metadata={"help": "Rationale+verdict samples per judge prompt (K)."})
     temperature: float = field(default=0.8, metadata={"help": "Sampling temperature (> 0: the samples must differ)."})
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass (1.0 = off)."})
     max_new_tokens: int = field(default=128, metadata={"help": "Token budget of one rationale plus its verdict."})
@@ -50,8 +39,8 @@ class JudgeSampling:
     )
 
     def __post_init__(self) -> None:
-        if self.samples_per_prompt < 1 or self.prompts_per_call < 1 or self.max_new_tokens < 1:
-            raise ValueError("sampling: samples_per_prompt, prompts_per_call and max_new_tokens must be >= 1")
+        if self.num_samples < 1 or self.prompts_per_call < 1 or self.max_new_tokens < 1:
+            raise ValueError("sampling: num_samples, prompts_per_call and max_new_tokens must be >= 1")
         if self.temperature <= 0:
             raise ValueError(f"sampling.temperature must be > 0 to draw different rationales, got {self.temperature}")
 
@@ -83,9 +72,7 @@ class JudgeRecipe:
         default=768,
         metadata={"help": "Tokens per judge prompt + target; longer examples are dropped and counted, never cut."},
     )
-    precision: Literal["auto", "bf16", "fp32"] = field(
-        default="auto", metadata={"help": "'auto': bf16 where the hardware supports it, else fp32."}
-    )
+    precision: Precision = field(default="auto", metadata={"help": PRECISION_HELP})
     logging_steps: int = field(default=5, metadata={"help": "Log the training loss every N steps."})
     seed: int = field(default=42, metadata={"help": "Seed of data order, A/B orders, subsampling and sampling."})
 
@@ -122,7 +109,7 @@ class PairwiseJudgeRecipe(JudgeRecipe):
         default_factory=lambda: list(MASTER_KEYS),
         metadata={"help": "Content-free answers used as master-key negatives (default: the probe's list)."},
     )
-    training: StageSettings = field(default_factory=StageSettings, metadata={"help": "Optimizer of each round."})
+    training: OptimizerConfig = field(default_factory=stage_optimizer, metadata={"help": "Optimizer of each round."})
 
     def __post_init__(self) -> None:
         self.train = [DataSource(path=entry) if isinstance(entry, str) else entry for entry in self.train]
@@ -147,7 +134,7 @@ class StarConfig(PairwiseJudgeRecipe):
 
     rounds: int = field(default=2, metadata={"help": "Self-training rounds, each sampling from the current model."})
     sampling: JudgeSampling = field(default_factory=JudgeSampling, metadata={"help": "Rationale sampling settings."})
-    inference_k: int = field(
+    inference_num_samples: int = field(
         default=1, metadata={"help": "Votes per judged prompt the saved judge uses by default (sample mode)."}
     )
     balance_labels: bool = field(
@@ -231,9 +218,9 @@ class SelfRationalizeConfig(JudgeRecipe):
         metadata={"help": "The rejected rating must be this much farther from gold than the chosen one."},
     )
     beta: float = field(default=0.1, metadata={"help": "DPO beta."})
-    sft: StageSettings = field(default_factory=StageSettings, metadata={"help": "Optimizer of the SFT stage."})
-    dpo: StageSettings = field(
-        default_factory=lambda: StageSettings(learning_rate=2e-5, per_device_train_batch_size=2),
+    sft: OptimizerConfig = field(default_factory=stage_optimizer, metadata={"help": "Optimizer of the SFT stage."})
+    dpo: OptimizerConfig = field(
+        default_factory=lambda: stage_optimizer(learning_rate=2e-5, per_device_train_batch_size=2),
         metadata={"help": "Optimizer of each DPO round."},
     )
     evaluate_stages: bool = field(

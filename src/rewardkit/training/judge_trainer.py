@@ -27,11 +27,14 @@ from transformers import PreTrainedTokenizerBase, set_seed
 from rewardkit.families.generative import GenerativeJudge, WrittenJudgement, write_judge_manifest
 from rewardkit.families.judge_templates import JudgeTemplate, load_template_file
 from rewardkit.families.registry import MANIFEST_NAME
-from rewardkit.inference.hf_engine import HFEngine, resolve_dtype
+from rewardkit.inference.hf_engine import HFEngine
 from rewardkit.models.device import pick_device
 from rewardkit.models.loading import load_causal_lm, load_tokenizer
-from rewardkit.training.bt import JsonlLogCallback, use_bf16
-from rewardkit.training.judge_config import JudgeRecipe, JudgeSampling, StageSettings
+from rewardkit.models.precision import precision_dtype
+from rewardkit.training.arguments import training_arguments
+from rewardkit.training.bt import JsonlLogCallback
+from rewardkit.training.config import OptimizerConfig
+from rewardkit.training.judge_config import JudgeRecipe, JudgeSampling
 
 logger = logging.getLogger(__name__)
 
@@ -141,10 +144,12 @@ class JudgeRun:
     def engine(self) -> HFEngine:
         """An engine over the current weights: a bf16 copy where bf16 is fast (decoding recasts nothing)."""
         if self._engine is None:
-            dtype = resolve_dtype(self.config.precision, self.device)
+            dtype = precision_dtype(self.config.precision, self.device)
             weights = self.model if dtype == torch.float32 else copy.deepcopy(self.model).to(dtype)
             eos = [self.tokenizer.eos_token_id] if self.tokenizer.eos_token_id is not None else []
-            self._engine = HFEngine(weights, eos, self.tokenizer.pad_token_id, self.device)
+            self._engine = HFEngine(
+                weights, eos, self.tokenizer.pad_token_id, self.device, precision=self.config.precision
+            )
         return self._engine
 
     def judge(
@@ -161,7 +166,7 @@ class JudgeRun:
         }
         if sampling is not None:
             defaults |= {
-                "k": sampling.samples_per_prompt,
+                "num_samples": sampling.num_samples,
                 "temperature": sampling.temperature,
                 "top_p": sampling.top_p,
                 "max_new_tokens": sampling.max_new_tokens,
@@ -180,20 +185,20 @@ class JudgeRun:
         return samples, sampling_stats(samples, time.monotonic() - started)
 
     # ---- training stages --------------------------------------------------------------------------------------
-    def sft(self, records: Sequence[dict[str, str]], stage: StageSettings, name: str) -> StageReport:
+    def sft(self, records: Sequence[dict[str, str]], stage: OptimizerConfig, name: str) -> StageReport:
         """Supervised fine-tuning on prompt/completion records, loss on the completion only (TRL SFTTrainer)."""
         from trl import SFTConfig, SFTTrainer
 
         return self._train(SFTTrainer, SFTConfig, records, stage, name, completion_only_loss=True)
 
-    def dpo(self, records: Sequence[dict[str, str]], stage: StageSettings, name: str, beta: float) -> StageReport:
+    def dpo(self, records: Sequence[dict[str, str]], stage: OptimizerConfig, name: str, beta: float) -> StageReport:
         """DPO on prompt/chosen/rejected records (Rafailov et al. 2023, arXiv 2305.18290; TRL DPOTrainer); with LoRA
         the reference model is the current weights with the adapter switched off."""
         from trl import DPOConfig, DPOTrainer
 
         return self._train(DPOTrainer, DPOConfig, records, stage, name, beta=beta)
 
-    def _train(self, trainer_class, args_class, records, stage: StageSettings, name: str, **options) -> StageReport:
+    def _train(self, trainer_class, args_class, records, stage: OptimizerConfig, name: str, **options) -> StageReport:
         kept, dropped = within_length(records, self.tokenizer, self.config.max_length)
         if dropped:
             logger.warning(
@@ -209,7 +214,18 @@ class JudgeRun:
             return report
         trainer = trainer_class(
             model=self.model,
-            args=args_class(**self._arguments(stage, name), max_length=self.config.max_length, **options),
+            args=training_arguments(
+                stage,
+                self.output / "trainer" / name,
+                precision=self.config.precision,
+                logging_steps=self.config.logging_steps,
+                seed=self.config.seed,
+                arguments_class=args_class,
+                activation_checkpointing=False,
+                save_strategy="no",
+                max_length=self.config.max_length,
+                **options,
+            ),
             train_dataset=Dataset.from_list(list(kept)),
             processing_class=self.tokenizer,
             peft_config=self._lora_config(),
@@ -223,27 +239,6 @@ class JudgeRun:
         self.model = (trained.merge_and_unload() if self.config.adapter == "lora" else trained).eval()
         self._engine = None
         return report
-
-    def _arguments(self, stage: StageSettings, name: str) -> dict[str, Any]:
-        return {
-            "output_dir": str(self.output / "trainer" / name),
-            "learning_rate": stage.learning_rate,
-            "num_train_epochs": stage.num_train_epochs,
-            "max_steps": stage.max_steps,
-            "per_device_train_batch_size": stage.per_device_train_batch_size,
-            "gradient_accumulation_steps": stage.gradient_accumulation_steps,
-            "warmup_steps": stage.warmup_ratio,
-            "lr_scheduler_type": stage.lr_scheduler_type,
-            "weight_decay": stage.weight_decay,
-            "max_grad_norm": stage.max_grad_norm,
-            "activation_checkpointing": False,
-            "bf16": use_bf16(self.config),
-            "use_cpu": not torch.cuda.is_available(),
-            "logging_steps": self.config.logging_steps,
-            "save_strategy": "no",
-            "seed": self.config.seed,
-            "report_to": "none",
-        }
 
     def _lora_config(self):
         if self.config.adapter != "lora":

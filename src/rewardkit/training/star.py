@@ -171,7 +171,7 @@ def _rationalized(run, config, template, examples, samples, round_index) -> tupl
     unsolved = [ex for ex, rows in zip(examples, samples, strict=True) if not agreeing(rows, ex.label)]
     if not unsolved:
         return [], {"hinted_prompts": 0, "hinted_solved": 0}
-    sampling = dataclasses.replace(config.sampling, samples_per_prompt=config.hint_samples)
+    sampling = dataclasses.replace(config.sampling, num_samples=config.hint_samples)
     seed = config.seed + 10_000 * round_index + 5_000
     hinted = hinted_samples(run, template, unsolved, sampling, seed, config.verdict_after_rationale)
     records = star_sft_records(template, unsolved, hinted, config.keep_per_prompt)
@@ -217,7 +217,7 @@ def train_star(config: StarConfig) -> JudgeTrainResult:
         run.log_round(one_round(run, config, examples, round_index))
     return run.save(
         mode="sample",
-        k=config.inference_k,
+        num_samples=config.inference_num_samples,
         max_new_tokens=config.sampling.max_new_tokens,
         verdict_after_rationale=config.verdict_after_rationale,
     )
