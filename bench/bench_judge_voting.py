@@ -1,8 +1,8 @@
 """Judge voting throughput: K votes per pair in both orders, rewardkit's shared-prefill engine vs a naive HF loop.
 
-rewardkit: GenerativeJudge(k=K, both_orders=True): each prompt is prefilled once (the two orders share their common
-prefix), the KV cache is expanded to K sample rows, prompts are decoded together in batches, and a prompt's
-remaining samples are dropped once the majority is settled. Naive: for each pair and each order, HF
+rewardkit: GenerativeJudge(num_samples=K, both_orders=True): each prompt is prefilled once (the two orders share
+their common prefix), the KV cache is expanded to K sample rows, prompts are decoded together in batches, and a
+prompt's remaining samples are dropped once the majority is settled. Naive: for each pair and each order, HF
 `model.generate(num_return_sequences=K)` (which prefills the prompt K times), parse, majority vote.
 Both use the same model weights, prompts, sampling settings and verdict parser.
 
@@ -39,7 +39,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--model", default="default", help="Judge model spec.")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="Preference pairs (JSONL).")
     parser.add_argument("--pairs", type=int, default=100, help="First N pairs of the data.")
-    parser.add_argument("--k", type=int, default=8, help="Votes per order.")
+    parser.add_argument("--num-samples", "--k", type=int, default=8, help="Votes per order (--k: older name).")
     parser.add_argument("--max-new-tokens", type=int, default=64, help="Token budget of one judgement.")
     parser.add_argument("--max-field-tokens", type=int, default=384, help="Cut question/answers to this.")
     parser.add_argument("--temperature", type=float, default=0.7)
@@ -73,7 +73,7 @@ def naive_order_reading(judge: GenerativeJudge, text: str, args: argparse.Namesp
             temperature=args.temperature,
             top_p=1.0,
             top_k=0,
-            num_return_sequences=args.k,
+            num_return_sequences=args.num_samples,
             max_new_tokens=args.max_new_tokens,
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=tokenizer.eos_token_id,
@@ -102,7 +102,7 @@ def run_rewardkit(judge: GenerativeJudge, prompts, responses_a, responses_b) -> 
     return preferences, time.perf_counter() - started
 
 
-def summarize(name: str, preferences, seconds: float, chosen_first: np.ndarray, k: int) -> dict:
+def summarize(name: str, preferences, seconds: float, chosen_first: np.ndarray, num_samples: int) -> dict:
     p_a = [preference.p_a_better for preference in preferences]
     samples = [sum(preference.meta["samples_used_by_order"]) for preference in preferences]
     result = {
@@ -116,7 +116,7 @@ def summarize(name: str, preferences, seconds: float, chosen_first: np.ndarray, 
     print(
         f"{name:>9}: {result['pairs_per_s']:.4f} pairs/s ({seconds:.1f} s), accuracy {result['accuracy']:.3f}, "
         f"consistency {result['position_consistency']:.2f}, parse failures {result['parse_failure_rate']:.2f}, "
-        f"samples/pair {result['samples_per_pair']:.1f} of {2 * k}"
+        f"samples/pair {result['samples_per_pair']:.1f} of {2 * num_samples}"
     )
     return result
 
@@ -130,15 +130,16 @@ def main() -> None:
     judge = GenerativeJudge(
         args.model,
         template=args.template,
-        k=args.k,
+        num_samples=args.num_samples,
         both_orders=True,
         max_new_tokens=args.max_new_tokens,
         max_field_tokens=args.max_field_tokens,
         temperature=args.temperature,
         seed=args.seed,
     )
-    ours = summarize("rewardkit", *run_rewardkit(judge, prompts, responses_a, responses_b), chosen_first, args.k)
-    naive = summarize("naive", *run_naive(judge, prompts, responses_a, responses_b, args), chosen_first, args.k)
+    votes = args.num_samples
+    ours = summarize("rewardkit", *run_rewardkit(judge, prompts, responses_a, responses_b), chosen_first, votes)
+    naive = summarize("naive", *run_naive(judge, prompts, responses_a, responses_b, args), chosen_first, votes)
     speedup = ours["pairs_per_s"] / naive["pairs_per_s"]
     print(f"speedup: {speedup:.2f}x")
     record = {
@@ -146,7 +147,7 @@ def main() -> None:
         "model": args.model,
         "data": str(args.data),
         "pairs": len(pairs),
-        "k": args.k,
+        "num_samples": args.num_samples,
         "max_new_tokens": args.max_new_tokens,
         "max_field_tokens": args.max_field_tokens,
         "rewardkit": ours,

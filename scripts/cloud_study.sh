@@ -41,14 +41,14 @@ evaluate() {  # evaluate NAME SPEC [MASTER-KEY-ROWS]: one report on the slice in
 
 lane_a() {
   train cloud cloud cloud
-  evaluate cloud_k1 "cloud:runs/cloud?k=1"
+  evaluate cloud_k1 "cloud:runs/cloud?num_samples=1"
 }
 
 lane_b() {
   train bt_cloud_pairs bt bt_cloud_pairs
   evaluate bt_cloud_pairs runs/bt_cloud_pairs
   train cloud_oracle cloud cloud_oracle
-  evaluate cloud_oracle_k1 "cloud:runs/cloud_oracle?k=1"
+  evaluate cloud_oracle_k1 "cloud:runs/cloud_oracle?num_samples=1"
 }
 
 train cloud_sft cloud-sft cloud_sft
@@ -59,7 +59,7 @@ OMP_NUM_THREADS=1 lane_a & a=$!
 OMP_NUM_THREADS=1 lane_b & b=$!
 failed=0; wait $a || failed=1; wait $b || failed=1
 [ "$failed" -eq 0 ] || { echo "a lane failed: see reports/cloud/*.log" >&2; exit 1; }
-evaluate cloud_k4 "cloud:runs/cloud?k=4&temperature=0.7" 0
+evaluate cloud_k4 "cloud:runs/cloud?num_samples=4&temperature=0.7" 0
 rewardkit compare "classic BT=reports/cloud/bt_cloud_pairs" "CLoud K=1=reports/cloud/cloud_k1" \
   "CLoud K=4=reports/cloud/cloud_k4" "CLoud oracle critiques K=1=reports/cloud/cloud_oracle_k1" \
   --output reports/cloud/comparison.md

@@ -57,7 +57,7 @@ evaluate() {  # evaluate NAME SPEC [MASTER-KEY-ROWS] [PER-CATEGORY]: one report 
 }
 
 ZERO_SHOT="judge:default?template=pairwise&max_new_tokens=64&max_field_tokens=128&verdict_after_rationale=1"
-VOTES="k=8&temperature=0.7"
+VOTES="num_samples=8&temperature=0.7"
 
 lane_a() {
   train genrm genrm genrm
@@ -93,7 +93,7 @@ lane_b() {
 
 last() {
   step bench_judge_voting python bench/bench_judge_voting.py --model runs/genrm --template pairwise-direct \
-    --pairs 100 --k 8 --max-new-tokens 8 --max-field-tokens 128
+    --pairs 100 --num-samples 8 --max-new-tokens 8 --max-field-tokens 128
   rows=()
   for name in zero_shot_logprob zero_shot_direct_k8 zero_shot_sample_k1 zero_shot_sample_k8 genrm_k1 genrm_k8 genrm_mk_k1 \
       star_sft_k1 star_sft_k8 star_sft_mk_k1 star_dpo_k1 star_dpo_k8 star_dpo_mk_k1 star_rationalizer_k1; do

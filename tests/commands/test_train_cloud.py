@@ -18,7 +18,7 @@ TRAINER = {"precision": "fp32", "max_steps": 2, "per_device_train_batch_size": 2
 @pytest.fixture(autouse=True)
 def tiny_model_settings(monkeypatch):
     """fp32 (no bf16 autocast) and one torch thread: on a shared 2-core machine more threads only contend."""
-    monkeypatch.setenv("REWARDKIT_BF16", "0")
+    monkeypatch.setenv("REWARDKIT_PRECISION", "fp32")
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

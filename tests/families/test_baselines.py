@@ -72,7 +72,7 @@ def test_loaders_parse_arguments_through_the_registry():
 
 @pytest.fixture
 def fp32_loglik(tiny_model_dir, monkeypatch) -> LogLikelihoodRewardModel:
-    monkeypatch.setenv("REWARDKIT_BF16", "0")
+    monkeypatch.setenv("REWARDKIT_PRECISION", "fp32")
     return load_loglik(str(tiny_model_dir))
 
 

@@ -21,7 +21,7 @@ def single_thread_fp32():
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("REWARDKIT_BF16", "0")
+        patch.setenv("REWARDKIT_PRECISION", "fp32")
         yield
     torch.set_num_threads(previous)
 

@@ -215,7 +215,7 @@ def test_verdict_after_rationale_reads_multi_token_ratings_on_the_scale(tiny_mod
 
 
 def test_logprob_mode_matches_a_manual_forward(tiny_model_dir, monkeypatch):
-    monkeypatch.setenv("REWARDKIT_BF16", "0")  # fp32 throughout, so the comparison can be tight
+    monkeypatch.setenv("REWARDKIT_PRECISION", "fp32")  # fp32 throughout, so the comparison can be tight
     judge = GenerativeJudge(
         str(tiny_model_dir), template="pairwise-direct", mode="logprob", engine_options={"precision": "fp32"}
     )

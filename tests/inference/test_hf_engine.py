@@ -1,5 +1,8 @@
+import warnings
+
 import pytest
 import torch
+from transformers import DynamicCache
 
 from rewardkit.inference.engine import SamplingParams, create_engine
 from rewardkit.inference.hf_engine import HFEngine, PrefixGroup, group_by_shared_prefix, left_pad
@@ -12,7 +15,7 @@ GREEDY = SamplingParams(max_new_tokens=6, temperature=0.0)
 def fp32_compute():
     """No bf16 autocast, so batched and single results can be compared to 1e-4."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("REWARDKIT_BF16", "0")
+        patch.setenv("REWARDKIT_PRECISION", "fp32")
         yield
 
 
@@ -78,6 +81,23 @@ def test_k_samples_share_one_prefill(engine, prompts, monkeypatch):
     assert sum(rows * length for rows, length in read[:first_decode]) == len(prompts[2])  # one prefill, one row
     assert all(length == 1 for _, length in read[first_decode:])
     assert sum(rows * length for rows, length in read) <= len(prompts[2]) + 2 * 8  # not 8 * len(prompt)
+
+
+def test_the_cache_is_a_config_built_cache_object_and_decoding_warns_nothing(engine, prompts, monkeypatch):
+    caches = []
+    forward = engine._forward
+
+    def recording_forward(input_ids, attention_mask, position_ids, cache):
+        caches.append((cache, len(cache.layers)))
+        return forward(input_ids, attention_mask, position_ids, cache)
+
+    monkeypatch.setattr(engine, "_forward", recording_forward)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        engine.generate(prompts, num_samples=2, params=SamplingParams(max_new_tokens=4, temperature=1.0, seed=0))
+    assert caches and all(isinstance(cache, DynamicCache) for cache, _ in caches)
+    assert caches[0][1] == engine.model.config.num_hidden_layers  # built from the config before the first forward
+    assert [str(warning.message) for warning in caught] == []
 
 
 def test_shared_prefix_is_read_once_for_prompts_that_share_it(engine, prompts, monkeypatch):

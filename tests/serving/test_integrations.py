@@ -111,7 +111,7 @@ def test_a_real_grpo_step_calls_the_reward_function_and_logs_it(tiny_model_dir, 
 def test_verl_compute_score_loads_a_saved_model_once_and_matches_it(tiny_model_dir, tmp_path, monkeypatch):
     from rewardkit.families.scalar import ScalarRewardModel
 
-    monkeypatch.setenv("REWARDKIT_BF16", "0")  # the loaded copy runs in fp32 too, so the numbers can match exactly
+    monkeypatch.setenv("REWARDKIT_PRECISION", "fp32")  # the loaded copy runs in fp32 too: the numbers match exactly
 
     model = ScalarRewardModel.from_backbone(str(tiny_model_dir), seed=0, precision="fp32")
     saved = str(model.save(tmp_path / "bt"))

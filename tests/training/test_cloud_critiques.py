@@ -24,7 +24,7 @@ PAIRS = [
 @pytest.fixture(autouse=True, scope="module")
 def no_bf16():
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("REWARDKIT_BF16", "0")
+        patch.setenv("REWARDKIT_PRECISION", "fp32")
         yield
 
 

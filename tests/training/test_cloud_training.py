@@ -36,7 +36,7 @@ TRAINER_SETTINGS = {"precision": "fp32", "logging_steps": 1, "eval_steps": 2, "s
 @pytest.fixture(autouse=True, scope="module")
 def no_bf16():
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("REWARDKIT_BF16", "0")
+        patch.setenv("REWARDKIT_PRECISION", "fp32")
         yield
 
 

@@ -30,7 +30,7 @@ def _p_a_by_order(judge: GenerativeJudge) -> list[float]:
 
 
 def test_a_saved_judge_reloads_with_the_same_verdict_logprobs(tiny_model_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("REWARDKIT_BF16", "0")  # fp32 on both sides, so the comparison can be tight
+    monkeypatch.setenv("REWARDKIT_PRECISION", "fp32")  # fp32 on both sides, so the comparison can be tight
     output = tmp_path / "judge"
     config = build_config(
         {"model": str(tiny_model_dir), "output_dir": str(output), "lora": SMALL_LORA, "precision": "fp32"},

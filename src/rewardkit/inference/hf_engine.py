@@ -1,7 +1,9 @@
 """transformers engine with its own decode loop: one prefill per prompt, the KV cache expanded to K sample rows.
 
 HF `generate(num_return_sequences=K)` repeats the prompt K times and prefills each copy; here the prompt runs once
-and `DynamicCache.batch_repeat_interleave` copies its keys/values to K rows (as nanochat's engine does). Prompts
+and `DynamicCache.batch_repeat_interleave` copies its keys/values to K rows (as nanochat's engine does). The cache
+is a `DynamicCache` built from the model config (transformers' Cache API: per-layer types, sliding windows included)
+and passed as `past_key_values`; it is never a tuple of tensors. Prompts
 that share a prefix (the two orders of a judged pair share system text and question) prefill that prefix once;
 rows whose samples are finished, or no longer needed (early stopping), leave the batch.
 """
@@ -207,7 +209,7 @@ class HFEngine:
         prefix_ids, prefix_mask = left_pad(
             [prompts[g.members[0]][: g.prefix_length] for g in groups], self.pad_token_id
         )
-        cache = DynamicCache()
+        cache = DynamicCache(config=self.model.config)
         if prefix_ids.shape[1] > 0:
             self._forward(prefix_ids, prefix_mask, _positions(prefix_mask), cache)
         row_group = torch.tensor([g_index for g_index, group in enumerate(groups) for _ in group.members])
