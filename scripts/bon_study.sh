@@ -23,7 +23,7 @@ lane_a() {
 }
 
 lane_b() {
-  { time rewardkit generate --data "$SHARED/bon/gsm8k_test_candidates_dev.jsonl" --limit 200 --n 16 \
+  { time rewardkit generate --data "$SHARED/bon/gsm8k_test_candidates_dev.jsonl" --limit 200 --num-samples 16 \
       --out runs/gen/gsm8k_test200_smollm2_n16.jsonl ; } > reports/bon/generate.log 2>&1
 }
 

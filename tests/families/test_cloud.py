@@ -137,7 +137,10 @@ def test_registry_spec_sets_sampling_and_rejects_bad_options(saved_dir):
 
 
 def test_older_spec_keys_still_work_with_a_deprecation_note(saved_dir):
-    with pytest.warns(FutureWarning, match="'k' is deprecated, write 'num_samples'"):
+    with (
+        pytest.warns(FutureWarning, match="'k' is deprecated, write 'num_samples'"),
+        pytest.warns(FutureWarning, match="'dtype' is deprecated, write 'precision'"),
+    ):
         model = load_cloud(f"{saved_dir}?k=2&temperature=0.7&max_new_tokens=4&dtype=fp32")
     assert (model.sampling.num_samples, model.precision) == (2, "fp32")
     manifest_path = saved_dir / "rewardkit.json"

@@ -214,18 +214,7 @@ class JudgeRun:
             return report
         trainer = trainer_class(
             model=self.model,
-            args=training_arguments(
-                stage,
-                self.output / "trainer" / name,
-                precision=self.config.precision,
-                logging_steps=self.config.logging_steps,
-                seed=self.config.seed,
-                arguments_class=args_class,
-                activation_checkpointing=False,
-                save_strategy="no",
-                max_length=self.config.max_length,
-                **options,
-            ),
+            args=self._arguments(args_class, stage, name, **options),
             train_dataset=Dataset.from_list(list(kept)),
             processing_class=self.tokenizer,
             peft_config=self._lora_config(),
@@ -239,6 +228,21 @@ class JudgeRun:
         self.model = (trained.merge_and_unload() if self.config.adapter == "lora" else trained).eval()
         self._engine = None
         return report
+
+    def _arguments(self, args_class, stage: OptimizerConfig, name: str, **options):
+        """TRL's SFTConfig/DPOConfig for one stage: no checkpoints (a stage is short and its result is saved)."""
+        return training_arguments(
+            stage,
+            self.output / "trainer" / name,
+            precision=self.config.precision,
+            logging_steps=self.config.logging_steps,
+            seed=self.config.seed,
+            arguments_class=args_class,
+            activation_checkpointing=False,
+            save_strategy="no",
+            max_length=self.config.max_length,
+            **options,
+        )
 
     def _lora_config(self):
         if self.config.adapter != "lora":
