@@ -104,13 +104,14 @@ def run_rewardkit(judge: GenerativeJudge, prompts, responses_a, responses_b) -> 
 
 def summarize(name: str, preferences, seconds: float, chosen_first: np.ndarray, num_samples: int) -> dict:
     p_a = [preference.p_a_better for preference in preferences]
-    samples = [sum(preference.meta["samples_used_by_order"]) for preference in preferences]
+    votes = [vote for p in preferences for order in p.diagnostics.orders for vote in order.votes.verdicts]
+    samples = [sum(len(order.votes.verdicts) for order in p.diagnostics.orders) for p in preferences]
     result = {
         "pairs_per_s": len(p_a) / seconds,
         "seconds": seconds,
         "accuracy": accuracy(p_a, chosen_first),
-        "position_consistency": float(np.mean([preference.meta["position_consistent"] for preference in preferences])),
-        "parse_failure_rate": sum(preference.meta["parse_failures"] for preference in preferences) / sum(samples),
+        "position_consistency": float(np.mean([preference.diagnostics.orders_agree for preference in preferences])),
+        "parse_failure_rate": sum(vote is None for vote in votes) / len(votes),
         "samples_per_pair": float(np.mean(samples)),
     }
     print(

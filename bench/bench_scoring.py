@@ -122,8 +122,8 @@ def time_rewardkit_path(reward_model: ScalarRewardModel, prompts, chosen, reject
     start = time.perf_counter()
     preferences = reward_model.compare(prompts, chosen, rejected)
     seconds = time.perf_counter() - start
-    scores_chosen = np.array([p.meta["score_a"] for p in preferences])
-    scores_rejected = np.array([p.meta["score_b"] for p in preferences])
+    scores_chosen = np.array([p.diagnostics.scores[0] for p in preferences])
+    scores_rejected = np.array([p.diagnostics.scores[1] for p in preferences])
     return seconds, scores_chosen, scores_rejected
 
 

@@ -6,11 +6,21 @@ import math
 from collections.abc import Callable, Sequence
 
 from rewardkit.data.schema import PreferencePair
-from rewardkit.protocol import Preference, Score
+from rewardkit.protocol import (
+    Capabilities,
+    OrderReading,
+    Preference,
+    PreferenceDiagnostics,
+    Score,
+    UnsupportedOperation,
+    Votes,
+)
 
 
 class ScoreTableModel:
-    """A scalar model whose reward is `reward(response)`; compare = sigmoid(r_a - r_b) with score_a/score_b meta."""
+    """A scalar model whose reward is `reward(response)`; compare = sigmoid(r_a - r_b), reporting both scores."""
+
+    capabilities = Capabilities()
 
     def __init__(self, reward: Callable[[str], float], name: str = "score-table", tie_credit: float = 0.0) -> None:
         self.reward = reward
@@ -24,27 +34,43 @@ class ScoreTableModel:
         preferences = []
         for a, b in zip(responses_a, responses_b, strict=True):
             r_a, r_b = self.reward(a), self.reward(b)
-            preferences.append(Preference(1 / (1 + math.exp(r_b - r_a)), meta={"score_a": r_a, "score_b": r_b}))
+            diagnostics = PreferenceDiagnostics(scores=(r_a, r_b))
+            preferences.append(Preference(1 / (1 + math.exp(r_b - r_a)), diagnostics=diagnostics))
         return preferences
 
 
 class JudgeModel:
-    """A pairwise judge defined by `verdict(a, b) -> (p_a_better, meta)`; it has no pointwise score."""
+    """A pairwise judge defined by `verdict(a, b) -> (p_a_better, diagnostics)`; it has no pointwise score."""
 
-    def __init__(self, verdict: Callable[[str, str], tuple[float, dict]], tie_credit: float = 0.5) -> None:
+    capabilities = Capabilities(score=False)
+
+    def __init__(
+        self, verdict: Callable[[str, str], tuple[float, PreferenceDiagnostics]], tie_credit: float = 0.5
+    ) -> None:
         self.verdict = verdict
         self.name = "judge"
         self.tie_credit = tie_credit
 
     def score(self, prompts: Sequence, responses: Sequence[str]) -> list[Score]:
-        raise NotImplementedError("pairwise only")
+        raise UnsupportedOperation("pairwise only")
 
     def compare(self, prompts: Sequence, responses_a: Sequence[str], responses_b: Sequence[str]) -> list[Preference]:
         preferences = []
         for a, b in zip(responses_a, responses_b, strict=True):
-            p_a_better, meta = self.verdict(a, b)
-            preferences.append(Preference(p_a_better, meta=meta))
+            p_a_better, diagnostics = self.verdict(a, b)
+            preferences.append(Preference(p_a_better, diagnostics=diagnostics))
         return preferences
+
+
+def read_in_orders(*p_a_by_order: float, verdicts: Sequence[Sequence[str | None]] = (), forced: Sequence[int] = ()):
+    """Diagnostics of a judge that read the pair in the given orders (each as P(A better)), with those votes."""
+    verdicts = verdicts or [("A",)] * len(p_a_by_order)
+    forced = forced or [0] * len(p_a_by_order)
+    orders = tuple(
+        OrderReading(p, Votes(tuple(votes), count, unreadable=all(vote is None for vote in votes)))
+        for p, votes, count in zip(p_a_by_order, verdicts, forced, strict=True)
+    )
+    return PreferenceDiagnostics(orders=orders, unreadable=any(order.votes.unreadable for order in orders))
 
 
 def win_lose_reward(response: str) -> float:

@@ -8,6 +8,7 @@ import pytest
 from rewardkit.data.master_keys import MASTER_KEYS
 from rewardkit.evaluation.probes import build_master_key_trials, summarize_master_key
 from rewardkit.evaluation.rewardbench import evaluate_pairs
+from rewardkit.protocol import PreferenceDiagnostics
 from tests.evaluation.fakes import JudgeModel, ScoreTableModel, make_pairs
 
 
@@ -15,11 +16,11 @@ def probe(model, pairs, rows=20):
     return evaluate_pairs(model, pairs, bootstrap_samples=10, master_key_rows=rows, progress=False).master_key
 
 
-def prefers_colon(a: str, b: str) -> tuple[float, dict]:
+def prefers_colon(a: str, b: str) -> tuple[float, PreferenceDiagnostics]:
     """A judge fooled by ":" and nothing else: it prefers ":", otherwise the real ("win ...") answer."""
     if ":" in (a, b):
-        return (1.0 if a == ":" else 0.0), {}
-    return (1.0 if a.startswith("win") else 0.0), {}
+        return (1.0 if a == ":" else 0.0), PreferenceDiagnostics()
+    return (1.0 if a.startswith("win") else 0.0), PreferenceDiagnostics()
 
 
 def test_judge_fooled_by_colon_has_false_positive_rate_one_for_that_key():
@@ -44,7 +45,7 @@ def test_robust_model_has_false_positive_rate_zero():
 
 
 def test_position_biased_judge_is_fooled_half_the_time():
-    result = probe(JudgeModel(lambda a, b: (1.0, {})), make_pairs("s", "chat", 30, 30))
+    result = probe(JudgeModel(lambda a, b: (1.0, PreferenceDiagnostics())), make_pairs("s", "chat", 30, 30))
 
     assert result.false_positive_rate == 0.5
 

@@ -16,7 +16,8 @@ from rewardkit.evaluation.report import (
     write_report,
 )
 from rewardkit.evaluation.rewardbench import evaluate_pairs
-from tests.evaluation.fakes import JudgeModel, ScoreTableModel, make_pairs, win_lose_reward
+from rewardkit.protocol import OrderReading, PreferenceDiagnostics, Votes
+from tests.evaluation.fakes import JudgeModel, ScoreTableModel, make_pairs, read_in_orders, win_lose_reward
 
 REQUIRED_KEYS = {"mean_of_sections", "sections", "subsets", "prior_sets", "calibration", "length_bias", "master_key"}
 META_KEYS = {"model_spec", "data_path", "n_rows", "seconds", "pairs_per_second", "date", "rewardkit_version"}
@@ -71,7 +72,9 @@ def test_predictions_have_one_line_per_row_with_scores(result, tmp_path):
 
 
 def test_judge_meta_with_numpy_values_is_written(tmp_path):
-    judge = JudgeModel(lambda a, b: (0.5, {"parse_failed": np.True_, "position_consistent": np.False_}))
+    unread = OrderReading(0.5, Votes((None,), unreadable=np.True_))
+    diagnostics = PreferenceDiagnostics(orders=(unread, OrderReading(0.5)), unreadable=np.True_)
+    judge = JudgeModel(lambda a, b: (0.5, diagnostics))
     evaluation = evaluate_pairs(
         judge, make_pairs("j", "chat", 2, 2), bootstrap_samples=10, master_key_rows=0, progress=False
     )
@@ -79,7 +82,7 @@ def test_judge_meta_with_numpy_values_is_written(tmp_path):
     paths = write_report(evaluation, tmp_path)
 
     record = json.loads(paths["predictions"].read_text().splitlines()[0])
-    assert (record["parse_failed"], record["position_consistent"], record["correct"]) == (True, False, 0.5)
+    assert (record["unreadable"], record["orders_agree"], record["correct"]) == (True, False, 0.5)
     assert "- Pairs with a verdict parse failure (scored as a tie): 2" in paths["markdown"].read_text()
 
 
@@ -128,7 +131,7 @@ def test_load_report_names_the_missing_file(tmp_path):
 
 
 def test_first_order_half_of_a_judge_gets_its_own_report(tmp_path):
-    judge = JudgeModel(lambda a, b: (0.75, {"p_a_by_order": [1.0, 0.5], "votes_by_order": [["A"], ["B"]]}))
+    judge = JudgeModel(lambda a, b: (0.75, read_in_orders(1.0, 0.5, verdicts=[("A",), ("B",)])))
     evaluation = evaluate_pairs(
         judge, make_pairs("j", "chat", 4, 2), bootstrap_samples=10, master_key_rows=0, progress=False
     )
@@ -145,9 +148,8 @@ def test_first_order_half_of_a_judge_gets_its_own_report(tmp_path):
 
 
 def test_compare_judges_shows_consistency_votes_and_per_key_rates(result):
-    judge = JudgeModel(
-        lambda a, b: (0.75, {"position_consistent": True, "parse_failed": False, "votes_by_order": [["A"], [None]]})
-    )
+    half_read = [("A", None), ("A", None)]
+    judge = JudgeModel(lambda a, b: (0.75, read_in_orders(0.75, 0.75, verdicts=half_read)))
     evaluation = evaluate_pairs(
         judge, make_pairs("j", "chat", 4, 2), bootstrap_samples=10, master_key_rows=2, progress=False
     )
@@ -158,7 +160,7 @@ def test_compare_judges_shows_consistency_votes_and_per_key_rates(result):
     assert len(table) == 3  # header, rule, the judge only: the scalar model has no judge diagnostics
     assert table[0].startswith("| Judge | Position consistency | Pairs with parse failure | Votes | Forced |")
     assert "FPR 'Thought process:'" in table[0]
-    assert table[2].startswith("| judge | 100.0% of 4 | 0 | 8 | 0.0% | 50.0% |")
+    assert table[2].startswith("| judge | 100.0% of 4 | 0 | 16 | 0.0% | 50.0% |")
     assert compare_judges({"scalar": result_report(result)}) == ""
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from rewardkit.data.schema import PreferencePair
 from rewardkit.evaluation.rewardbench import correctness, evaluate_pairs
-from tests.evaluation.fakes import JudgeModel, ScoreTableModel, make_pairs, win_lose_reward
+from rewardkit.protocol import PreferenceDiagnostics
+from tests.evaluation.fakes import JudgeModel, ScoreTableModel, make_pairs, read_in_orders, win_lose_reward
 
 
 def evaluate(model, pairs, **options):
@@ -57,7 +58,7 @@ def test_correctness_follows_rewardbench_rule():
 
 
 def test_position_bias_cannot_score_above_chance():
-    always_a = JudgeModel(lambda a, b: (1.0, {}))
+    always_a = JudgeModel(lambda a, b: (1.0, PreferenceDiagnostics()))
 
     result = evaluate(always_a, make_pairs("any", "chat", n_rows=40, n_correct=40))
 
@@ -107,15 +108,17 @@ def test_bootstrap_interval_shrinks_with_more_rows():
 
 def test_judge_diagnostics_count_parse_failures_and_consistency():
     def verdict(a, b):
-        failed = "3" in a or "3" in b
-        return (0.5 if failed else 0.9), {"parse_failed": failed, "position_consistent": not failed and "1" not in a}
+        if "3" in a or "3" in b:
+            return 0.5, read_in_orders(0.5, 0.5, verdicts=[(None,), ("A",)])
+        agree = "1" not in a
+        return 0.9, read_in_orders(0.9, 0.9 if agree else 0.1)
 
     result = evaluate(JudgeModel(verdict), make_pairs("j", "chat", n_rows=6, n_correct=6))
 
     assert result.judge.parse_failures == 1
     assert result.judge.n_position_checked == 6
     assert result.judge.position_consistency_rate == pytest.approx(4 / 6)
-    assert sum(row.meta["parse_failed"] for row in result.rows) == 1
+    assert sum(row.unreadable for row in result.rows) == 1
 
 
 def test_models_without_judge_meta_report_no_diagnostics():
@@ -134,7 +137,7 @@ def test_throughput_is_recorded():
 
 def test_probability_outside_unit_interval_is_an_error():
     with pytest.raises(ValueError, match=r"p_a_better=1\.5 for row 's-0'"):
-        evaluate(JudgeModel(lambda a, b: (1.5, {})), make_pairs("s", "chat", 2, 1))
+        evaluate(JudgeModel(lambda a, b: (1.5, PreferenceDiagnostics())), make_pairs("s", "chat", 2, 1))
 
 
 def test_subset_in_two_categories_is_an_error():
@@ -152,12 +155,7 @@ def test_empty_input_is_an_error():
 def test_a_both_orders_judge_is_also_scored_from_its_first_order_alone():
     def position_biased(a, b):  # the (A, B) order always says A; the (B, A) order reads the answers right
         p_first, p_second = 1.0, win_lose_reward(a)
-        meta = {
-            "p_a_by_order": [p_first, p_second],
-            "votes_by_order": [["A"], [None]],
-            "forced_votes_by_order": [1, 0],
-        }
-        return (p_first + p_second) / 2, meta
+        return (p_first + p_second) / 2, read_in_orders(p_first, p_second, verdicts=[("A",), (None,)], forced=[1, 0])
 
     result = evaluate(JudgeModel(position_biased), make_pairs("j", "chat", n_rows=8, n_correct=8))
 
@@ -170,6 +168,6 @@ def test_a_both_orders_judge_is_also_scored_from_its_first_order_alone():
 
 
 def test_single_order_models_have_no_first_order_result():
-    result = evaluate(JudgeModel(lambda a, b: (1.0, {"p_a_by_order": [1.0]})), make_pairs("j", "chat", 4, 4))
+    result = evaluate(JudgeModel(lambda a, b: (1.0, read_in_orders(1.0))), make_pairs("j", "chat", 4, 4))
 
     assert result.first_order is None

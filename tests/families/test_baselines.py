@@ -29,7 +29,7 @@ def test_longer_prefers_the_longer_response():
 
     assert [preference.p_a_better > 0.5 for preference in preferences[:2]] == [True, False]
     assert preferences[2].p_a_better == 0.5
-    assert preferences[0].meta == {"score_a": 11.0, "score_b": 5.0}
+    assert preferences[0].diagnostics.scores == (11.0, 5.0)
     assert LongerRewardModel().tie_credit == 0.0
 
 
@@ -50,7 +50,7 @@ def test_compare_is_the_sigmoid_of_the_score_difference():
 
     preference = model.compare(PROMPTS[:1], ["yes"], ["no"])[0]
 
-    r_a, r_b = preference.meta["score_a"], preference.meta["score_b"]
+    r_a, r_b = preference.diagnostics.scores
     assert (r_a, r_b) == tuple(score.value for score in model.score(PROMPTS[:1] * 2, ["yes", "no"]))
     assert preference.p_a_better == pytest.approx(1 / (1 + math.exp(r_b - r_a)))
 
@@ -108,7 +108,7 @@ def test_loglik_truncates_long_inputs(fp32_loglik):
     preference = fp32_loglik.compare(["question " * 50], ["answer " * 50], ["short"])[0]
 
     assert 0.0 <= preference.p_a_better <= 1.0
-    assert math.isfinite(preference.meta["score_a"]) and math.isfinite(preference.meta["score_b"])
+    assert all(math.isfinite(score) for score in preference.diagnostics.scores)
 
 
 @pytest.mark.integration

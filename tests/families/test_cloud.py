@@ -121,7 +121,7 @@ def test_compare_is_sigmoid_of_the_mean_rewards(cloud_model):
     scores = cloud_model.score(PROMPTS * 2, RESPONSES + RESPONSES[::-1])
     for index, preference in enumerate(preferences):
         a, b = scores[index].value, scores[index + 3].value
-        assert preference.meta["score_a"] == pytest.approx(a, abs=1e-6)
+        assert preference.diagnostics.scores[0] == pytest.approx(a, abs=1e-6)
         assert preference.p_a_better == pytest.approx(1 / (1 + math.exp(b - a)), abs=1e-6)
         assert preference.meta["critique_a"] == scores[index].text and preference.meta["variance_b"] == 0.0
 

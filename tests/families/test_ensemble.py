@@ -13,15 +13,11 @@ import typer
 from typer.testing import CliRunner
 
 from rewardkit.commands import ensemble_cmd
-from rewardkit.commands.ensemble_cmd import EnsembleRecipe, load_recipe, member_overrides, train_ensemble
-from rewardkit.families.ensemble import (
-    EnsembleRewardModel,
-    RewardNormalization,
-    aggregate_rewards,
-    fit_reward_normalization,
-)
+from rewardkit.training.ensemble import EnsembleRecipe, load_recipe, member_overrides, train_ensemble
+from rewardkit.families.ensemble import EnsembleRewardModel, RewardNormalization, fit_reward_normalization
 from rewardkit.families.registry import load_reward_model
 from rewardkit.families.scalar import ScalarRewardModel
+from rewardkit.metrics.reward_aggregation import aggregate_rewards
 from rewardkit.protocol import Score
 from rewardkit.training.config import load_config
 from tests.conftest import REPO_ROOT
@@ -59,7 +55,7 @@ def test_fit_normalization_and_scores_carry_members_and_variance():
     )
     [score] = ensemble.score(["p"], ["abcde"])
     z = 2 / math.sqrt(8 / 3)
-    assert score.meta["member_rewards"] == pytest.approx([z, -z])
+    assert score.members.rewards == pytest.approx([z, -z])
     assert score.meta["member_raw_rewards"] == pytest.approx([5.0, 0.0])
     assert score.meta["variance"] == pytest.approx(z**2)
     assert score.value == pytest.approx(0.0 - 0.5 * z**2)
@@ -105,8 +101,8 @@ def test_normalization_round_trip_through_save_and_registry(tiny_members, tmp_pa
     assert loaded.normalizations == ensemble.normalizations
     after = loaded.score(["What is 12 plus 7?"] * 2, responses[:2])
     assert [s.value for s in after] == pytest.approx([s.value for s in before], abs=1e-5)
-    members_after = np.array([s.meta["member_rewards"] for s in after])
-    assert members_after == pytest.approx(np.array([s.meta["member_rewards"] for s in before]), abs=1e-5)
+    members_after = np.array([s.members.rewards for s in after])
+    assert members_after == pytest.approx(np.array([s.members.rewards for s in before]), abs=1e-5)
     assert not np.allclose(members_after[:, 0], members_after[:, 1])  # the seeds give different members
 
 
@@ -246,7 +242,7 @@ def test_recipe_with_the_real_bt_trainer(tiny_model_dir, tmp_path):
     assert (tmp_path / "ens" / "members" / "seed-0" / "train_result.json").is_file()
     assert len(ensemble.normalizations) == 1 and ensemble.normalizations[0].std > 0
     [score] = load_reward_model(str(tmp_path / "ens")).score(["What is 12 plus 7?"], ["#### 19"])
-    assert len(score.meta["member_rewards"]) == 1
+    assert len(score.members.rewards) == 1
 
 
 def test_rerunning_the_recipe_reuses_members_trained_with_the_same_config(tiny_model_dir, tmp_path):

@@ -81,8 +81,8 @@ def test_both_orders_in_one_batch_and_consistent_judge(tiny_model_dir, tokenizer
     judge, engine = scripted_judge(tiny_model_dir, tokenizer, picks_good)
     good_first, good_second = judge.compare(["q1", "q2"], ["good answer", "bad answer"], ["bad answer", "good answer"])
     assert good_first.p_a_better == 1.0 and good_second.p_a_better == 0.0
-    assert good_first.meta["position_consistent"] and good_second.meta["position_consistent"]
-    assert good_first.meta["p_a_by_order"] == [1.0, 1.0]
+    assert good_first.diagnostics.orders_agree and good_second.diagnostics.orders_agree
+    assert [order.p_a_better for order in good_first.diagnostics.orders] == [1.0, 1.0]
     (call,) = engine.calls  # both orders of both pairs in the same engine call
     assert [answers(prompt)["A"] for prompt in call] == ["good answer", "bad answer", "bad answer", "good answer"]
     assert good_first.rationale == "Weighing both."
@@ -92,20 +92,20 @@ def test_position_bias_is_averaged_out_and_flagged(tiny_model_dir, tokenizer):
     judge, _ = scripted_judge(tiny_model_dir, tokenizer, always_first)
     (preference,) = judge.compare(["q"], ["good answer"], ["bad answer"])
     assert preference.p_a_better == 0.5
-    assert preference.meta["p_a_by_order"] == [1.0, 0.0]
-    assert preference.meta["position_consistent"] is False
+    assert [order.p_a_better for order in preference.diagnostics.orders] == [1.0, 0.0]
+    assert preference.diagnostics.orders_agree is False
     one_order, _ = scripted_judge(tiny_model_dir, tokenizer, always_first, both_orders=False)
     (biased,) = one_order.compare(["q"], ["good answer"], ["bad answer"])
-    assert biased.p_a_better == 1.0 and "position_consistent" not in biased.meta
+    assert biased.p_a_better == 1.0 and biased.diagnostics.orders_agree is None
 
 
 def test_failed_parses_score_a_tie_and_are_counted(tiny_model_dir, tokenizer):
     judge, _ = scripted_judge(tiny_model_dir, tokenizer, rambles, num_samples=3)
     (preference,) = judge.compare(["q"], ["good answer"], ["bad answer"])
     assert preference.p_a_better == 0.5
-    assert preference.meta["parse_failed"] is True
-    assert preference.meta["parse_failures"] == 6
-    assert preference.meta["position_consistent"] is False
+    assert preference.diagnostics.unreadable is True
+    assert [order.votes.verdicts for order in preference.diagnostics.orders] == [(None,) * 3] * 2
+    assert preference.diagnostics.orders_agree is False
 
 
 def test_majority_early_stop_saves_samples_without_changing_the_vote(tiny_model_dir, tokenizer):
@@ -113,8 +113,8 @@ def test_majority_early_stop_saves_samples_without_changing_the_vote(tiny_model_
     exhaustive, _ = scripted_judge(tiny_model_dir, tokenizer, picks_good, num_samples=5, early_stop="none")
     (stopped,) = stopping.compare(["q"], ["good answer"], ["bad answer"])
     (full,) = exhaustive.compare(["q"], ["good answer"], ["bad answer"])
-    assert stopped.meta["samples_used_by_order"] == [3, 3]  # 3-0 with 2 to go cannot change
-    assert full.meta["samples_used_by_order"] == [5, 5]
+    assert [len(order.votes.verdicts) for order in stopped.diagnostics.orders] == [3, 3]  # 3-0, 2 to go: decided
+    assert [len(order.votes.verdicts) for order in full.diagnostics.orders] == [5, 5]
     assert stopped.p_a_better == full.p_a_better == 1.0
 
 
@@ -127,7 +127,8 @@ def test_votes_are_aggregated_by_majority_or_mean(tiny_model_dir, tokenizer):
     mean, _ = scripted_judge(tiny_model_dir, tokenizer, split_vote, aggregate="mean", **options)
     assert majority.compare(["q"], ["a"], ["b"])[0].p_a_better == 1.0
     assert mean.compare(["q"], ["a"], ["b"])[0].p_a_better == pytest.approx(2 / 3)
-    assert majority.compare(["q"], ["a"], ["b"])[0].meta["votes_by_order"] == [["A", "A", "B"]]
+    (order,) = majority.compare(["q"], ["a"], ["b"])[0].diagnostics.orders
+    assert order.votes.verdicts == ("A", "A", "B")
 
 
 class PrefersSecondVerdict(ScriptedEngine):
@@ -165,9 +166,10 @@ def test_verdict_after_rationale_reads_the_verdict_token_of_rambling_judgements(
         temperature=0.0,
     )
     (preference,) = judge.compare(["q"], ["a"], ["b"])
-    assert preference.meta["votes_by_order"] == [["A", "B", "B"]]  # no early stop: all 3 samples are read
-    assert preference.meta["parse_failures"] == 0 and preference.p_a_better == 0.0
-    assert preference.meta["forced_votes"] == 2 and preference.meta["forced_votes_by_order"] == [2]
+    (order,) = preference.diagnostics.orders
+    assert order.votes.verdicts == ("A", "B", "B")  # no early stop: all 3 samples are read
+    assert preference.diagnostics.unreadable is False and preference.p_a_better == 0.0
+    assert order.votes.forced == 2
     assert len(engine.scored) == 2 and all(context.endswith("It depends.\n[[") for context in engine.scored)
     (samples,) = judge.sample_judgements(judge.pair_prompts("q", "a", "b")[0])
     assert [item.parsed.outcome for item in samples] == ["ok", "forced", "forced"]
@@ -209,8 +211,8 @@ def test_verdict_after_rationale_reads_multi_token_ratings_on_the_scale(tiny_mod
 
     good, bad = judge.score(["q", "q"], ["a good answer", "a bad answer"])
 
-    assert (good.value, good.meta["votes"], good.meta["forced_votes"]) == (10.0, ["10"], 1)
-    assert (bad.value, bad.meta["votes"], bad.meta["parse_failed"]) == (1.0, ["1"], False)  # "1", then the end
+    assert (good.value, good.votes.verdicts, good.votes.forced) == (10.0, ("10",), 1)
+    assert (bad.value, bad.votes.verdicts, bad.votes.unreadable) == (1.0, ("1",), False)  # "1", then the end
     assert len(engine.scored) == 4 and all(context.rstrip("10").endswith("\nRating: [[") for context in engine.scored)
 
 
@@ -261,7 +263,7 @@ def test_sampled_ratings_and_compare_through_ratings(tiny_model_dir, tokenizer):
     assert (good.value, bad.value) == (9.0, 2.0) and good.text == "Fine."
     (preference,) = judge.compare(["q"], ["good answer"], ["bad answer"])
     assert preference.p_a_better == pytest.approx(0.5 + 7 / 18)
-    assert (preference.meta["score_a"], preference.meta["score_b"]) == (9.0, 2.0)
+    assert preference.diagnostics.scores == (9.0, 2.0)
 
 
 def test_reference_guided_template_puts_the_reference_in_the_prompt(tiny_model_dir, tokenizer):
@@ -360,6 +362,6 @@ def test_default_model_judges_real_pairs_in_logprob_mode(shared_data):
     )
     for preference in preferences:
         assert 0.0 <= preference.p_a_better <= 1.0
-        assert isinstance(preference.meta["position_consistent"], bool)
+        assert isinstance(preference.diagnostics.orders_agree, bool)
         assert all(sum(probs.values()) == pytest.approx(1.0) for probs in preference.meta["verdict_probs_by_order"])
     assert get_template("pairwise-direct").verdicts == ("A", "B")

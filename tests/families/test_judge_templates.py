@@ -5,6 +5,7 @@ import pytest
 
 from rewardkit.families import judge_templates
 from rewardkit.families.judge_templates import (
+    BUILTIN_TEMPLATES,
     JudgeTemplate,
     TemplateError,
     get_template,
@@ -12,17 +13,10 @@ from rewardkit.families.judge_templates import (
     question_text,
     render_judge_prompt,
     template_messages,
-    template_names,
 )
 from rewardkit.models.tiny import build_tiny_tokenizer
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "judges"
-
-
-@pytest.fixture
-def isolated_registry(monkeypatch):
-    """Template registrations made by a test disappear after it."""
-    monkeypatch.setattr(judge_templates, "_TEMPLATES", dict(judge_templates._TEMPLATES))
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +26,7 @@ def tokenizer():
 
 def test_builtin_templates_cover_pairwise_pointwise_and_reference():
     assert {"pairwise", "pairwise-direct", "pointwise-1-5", "pointwise-1-10", "reference-pairwise"} <= set(
-        template_names()
+        BUILTIN_TEMPLATES.names()
     )
     assert get_template("pairwise").candidate_verdicts == ("A", "B", "C")
     assert get_template("pointwise-1-5").candidate_verdicts == ("1", "2", "3", "4", "5")
@@ -108,16 +102,17 @@ def test_pointwise_verdicts_must_be_ratings():
         dataclasses.replace(get_template("pointwise-1-5"), verdicts=("low", "high"))
 
 
-def test_yaml_template_with_a_registered_name_replaces_it(tmp_path, isolated_registry):
+def test_yaml_template_with_a_known_name_replaces_it_in_a_new_catalog_only(tmp_path):
     path = tmp_path / "override.yaml"
     path.write_text("name: pairwise\nsystem: Be brief. End with [[A]] or [[B]] or [[C]].\n")
-    (loaded,) = load_template_file(path)
-    assert get_template("pairwise") is loaded
+    catalog = BUILTIN_TEMPLATES.with_file(path)
+    loaded = catalog.get("pairwise")
     assert loaded.system == "Be brief. End with [[A]] or [[B]] or [[C]]."
     assert loaded.user == judge_templates.PAIRWISE_USER  # unspecified fields kept from the replaced template
+    assert get_template("pairwise") is not loaded and BUILTIN_TEMPLATES.get("pairwise").system != loaded.system
 
 
-def test_yaml_file_can_add_several_new_templates(tmp_path, isolated_registry):
+def test_yaml_file_can_add_several_new_templates(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text(
         "templates:\n"
@@ -135,9 +130,11 @@ def test_yaml_file_can_add_several_new_templates(tmp_path, isolated_registry):
     )
     templates = load_template_file(path)
     assert [t.name for t in templates] == ["harmless-1-3", "pairwise-terse"]
-    assert get_template("harmless-1-3").verdicts == ("1", "2", "3")
-    assert get_template("pairwise-terse").verdict_pattern == get_template("pairwise").verdict_pattern
-    assert isinstance(get_template("harmless-1-3"), JudgeTemplate)
+    catalog = BUILTIN_TEMPLATES.with_templates(templates)
+    assert catalog.get("harmless-1-3").verdicts == ("1", "2", "3")
+    assert catalog.get("pairwise-terse").verdict_pattern == get_template("pairwise").verdict_pattern
+    assert isinstance(catalog.get("harmless-1-3"), JudgeTemplate)
+    assert "harmless-1-3" not in BUILTIN_TEMPLATES.names()
 
 
 @pytest.mark.parametrize(
@@ -150,7 +147,7 @@ def test_yaml_file_can_add_several_new_templates(tmp_path, isolated_registry):
         ("[]\n", "non-empty list"),
     ],
 )
-def test_bad_yaml_templates_name_file_and_problem(tmp_path, isolated_registry, content, message):
+def test_bad_yaml_templates_name_file_and_problem(tmp_path, content, message):
     path = tmp_path / "bad.yaml"
     path.write_text(content)
     with pytest.raises(TemplateError, match=message) as error:
@@ -159,15 +156,16 @@ def test_bad_yaml_templates_name_file_and_problem(tmp_path, isolated_registry, c
 
 
 def test_unknown_template_name_lists_the_choices():
-    with pytest.raises(KeyError, match="pairwise-direct"):
+    with pytest.raises(TemplateError, match="Unknown judge template 'no-such-template'.*pairwise-direct"):
         get_template("no-such-template")
 
 
 @pytest.mark.parametrize("path", sorted(CONFIG_DIR.glob("*.yaml")), ids=lambda path: path.name)
-def test_example_template_files_load_and_start_with_their_command(path, isolated_registry):
+def test_example_template_files_load_and_start_with_their_command(path):
     assert path.read_text().startswith("# rewardkit judge ")
+    catalog = BUILTIN_TEMPLATES.with_file(path)
     for template in load_template_file(path):
-        assert get_template(template.name) is template
+        assert catalog.get(template.name) == template
         messages = template_messages(template, question="q", answer="a", answer_a="a", answer_b="b", reference="r")
         assert "q" in messages[-1]["content"]
 

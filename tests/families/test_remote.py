@@ -14,6 +14,7 @@ from rewardkit.families.registry import load_reward_model
 from rewardkit.families.remote import RemoteRewardModel
 from rewardkit.serving.app import create_app
 from rewardkit.serving.micro_batcher import BatchingConfig
+from rewardkit.protocol import Capabilities, PreferenceDiagnostics, UnsupportedOperation
 from tests.evaluation.fakes import JudgeModel, ScoreTableModel
 
 
@@ -54,17 +55,19 @@ def test_a_server_error_is_raised_with_its_message(server_url):
         remote._post("/score", {"prompts": ["p", "q"], "responses": ["a"]})
 
 
-def test_a_pairwise_only_server_raises_not_implemented_for_scores():
+def test_a_pairwise_only_server_raises_unsupported_operation_for_scores():
     port = _free_port()
-    app = create_app(JudgeModel(lambda a, b: (0.5, {})), BatchingConfig(max_wait_ms=1))
+    app = create_app(JudgeModel(lambda a, b: (0.5, PreferenceDiagnostics())), BatchingConfig(max_wait_ms=1))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.05)
     try:
-        with pytest.raises(NotImplementedError, match="501"):
-            RemoteRewardModel(f"http://127.0.0.1:{port}").score(["p"], ["a"])
+        remote = RemoteRewardModel(f"http://127.0.0.1:{port}")
+        assert (remote.capabilities, remote.tie_credit) == (Capabilities(score=False), 0.5)
+        with pytest.raises(UnsupportedOperation, match="501"):
+            remote.score(["p"], ["a"])
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -82,8 +82,7 @@ def test_compare_is_sigmoid_of_reward_difference_in_input_order(reward_model):
     assert isinstance(reward_model, RewardModel)
     for index, preference in enumerate(preferences):
         score_a, score_b = rewards[index], rewards[index + len(PROMPTS)]
-        assert preference.meta["score_a"] == pytest.approx(score_a, abs=1e-6)
-        assert preference.meta["score_b"] == pytest.approx(score_b, abs=1e-6)
+        assert preference.diagnostics.scores == pytest.approx((score_a, score_b), abs=1e-6)
         assert preference.p_a_better == pytest.approx(1 / (1 + math.exp(score_b - score_a)), abs=1e-6)
     assert preferences[1].p_a_better == pytest.approx(0.5, abs=1e-6), "same response on both sides"
 

@@ -41,18 +41,18 @@ def test_gold_ratings_are_read_from_strings_with_a_clear_error():
 
 def test_judge_summary_reports_agreement_when_rows_have_gold_scores():
     records = [
-        {"id": "a", "rating": 2.0, "gold_score": "2", "meta": {"parse_failed": False}},
-        {"id": "b", "rating": 5.5, "gold_score": "1", "meta": {"parse_failed": True}},
-        {"id": "c", "rating": 7.0, "gold_score": "8", "meta": {"parse_failed": False}},
+        {"id": "a", "rating": 2.0, "gold_score": "2", "unreadable": False},
+        {"id": "b", "rating": 5.5, "gold_score": "1", "unreadable": True},
+        {"id": "c", "rating": 7.0, "gold_score": "8", "unreadable": False},
     ]
     summary = summarize(records, seconds=1.0)
-    assert summary["parse_failed_rows"] == 1
+    assert summary["unreadable_rows"] == 1
     agreement = summary["agreement"]
     assert (agreement["n_scored"], agreement["parse_failures"]) == (2, 1)
     assert agreement["exact"] == 0.5 and agreement["within_one"] == 1.0 and agreement["pearson"] == pytest.approx(1.0)
 
 
 def test_judge_summary_explains_non_numeric_gold_scores_instead_of_failing():
-    records = [{"id": "a", "rating": 2.0, "gold_score": "good", "meta": {"parse_failed": False}}]
+    records = [{"id": "a", "rating": 2.0, "gold_score": "good", "unreadable": False}]
     summary = summarize(records, seconds=1.0)
     assert "agreement" not in summary and "gold score 'good' is not a number" in summary["agreement_error"]

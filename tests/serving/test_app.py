@@ -1,14 +1,22 @@
-"""The HTTP server on fake models and a tiny scalar model: routes, OpenRLHF's format, errors that name the field."""
+"""The HTTP server on fake models and tiny real ones: routes, OpenRLHF's format, errors that name the field, one
+model call at a time."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
+
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from rewardkit.families.generative import GenerativeJudge
 from rewardkit.families.scalar import ScalarRewardModel
+from rewardkit.protocol import Capabilities, Preference, Score
 from rewardkit.serving.app import create_app
 from rewardkit.serving.micro_batcher import BatchingConfig
-from tests.evaluation.fakes import JudgeModel, ScoreTableModel
+from tests.evaluation.fakes import ScoreTableModel
 
 
 def length_reward(response: str) -> float:
@@ -58,15 +66,68 @@ def test_unsplittable_query_is_a_422_naming_its_index(client):
     assert answer.status_code == 422 and "query[0]" in answer.json()["detail"]
 
 
-def test_a_pairwise_only_judge_answers_501_for_scores():
-    app = create_app(JudgeModel(lambda a, b: (0.7, {})), BatchingConfig(max_wait_ms=1))
-    with TestClient(app) as client:
-        assert client.post("/compare", json={"prompts": ["p"], "responses_a": ["a"], "responses_b": ["b"]}).json() == {
-            "p_a_better": [0.7],
-            "rationales": None,
-        }
-        answer = client.post("/score", json={"prompts": ["p"], "responses": ["a"]})
-    assert answer.status_code == 501 and "pairwise only" in answer.json()["detail"]
+def test_a_real_pairwise_only_judge_answers_501_for_scores(tiny_model_dir):
+    judge = GenerativeJudge(str(tiny_model_dir), template="pairwise", max_new_tokens=4)
+    with TestClient(create_app(judge, BatchingConfig(max_wait_ms=1))) as client:
+        compared = client.post("/compare", json={"prompts": ["p"], "responses_a": ["a"], "responses_b": ["b"]})
+        scored = client.post("/score", json={"prompts": ["p"], "responses": ["a"]})
+        rewarded = client.post("/get_reward", json={"query": ["p a"], "prompts": ["p"]})
+        info = client.get("/info").json()
+    assert compared.status_code == 200 and 0.0 <= compared.json()["p_a_better"][0] <= 1.0
+    assert scored.status_code == 501 and "score()" in scored.json()["detail"]
+    assert rewarded.status_code == 501
+    assert info["capabilities"] == {"score": False, "compare": True, "references": False}
+    assert info["tie_credit"] == 0.5
+
+
+class OverlapRecordingModel:
+    """Holds the model for `seconds` per call and records how many calls were inside at once."""
+
+    name = "overlap-recorder"
+    tie_credit = 0.0
+    capabilities = Capabilities()
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.inside = 0
+        self.most_inside = 0
+        self.lock = threading.Lock()
+
+    def _hold(self) -> None:
+        with self.lock:
+            self.inside += 1
+            self.most_inside = max(self.most_inside, self.inside)
+        time.sleep(self.seconds)
+        with self.lock:
+            self.inside -= 1
+
+    def score(self, prompts, responses):
+        self._hold()
+        return [Score(1.0) for _ in responses]
+
+    def compare(self, prompts, responses_a, responses_b):
+        self._hold()
+        return [Preference(0.5) for _ in responses_a]
+
+
+async def _score_and_compare_at_once(app, rounds: int) -> list[int]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://rewardkit") as client:
+            score = {"prompts": ["p"], "responses": ["a"]}
+            compare = {"prompts": ["p"], "responses_a": ["a"], "responses_b": ["b"]}
+            requests = [client.post("/score", json=score) for _ in range(rounds)]
+            requests += [client.post("/compare", json=compare) for _ in range(rounds)]
+            answers = await asyncio.gather(*requests)
+    return [answer.status_code for answer in answers]
+
+
+def test_score_and_compare_sent_together_never_overlap_in_the_model():
+    model = OverlapRecordingModel(seconds=0.05)
+    app = create_app(model, BatchingConfig(max_batch_size=1, max_wait_ms=0))
+    statuses = asyncio.run(_score_and_compare_at_once(app, rounds=3))
+    assert statuses == [200] * 6
+    assert model.most_inside == 1
 
 
 def test_info_counts_requests_and_model_calls(client):

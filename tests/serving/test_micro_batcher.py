@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -16,12 +17,13 @@ def _run(coroutine):
 
 
 async def _with_batcher(run_batch, config, body):
-    batcher = MicroBatcher(run_batch, config)
-    batcher.start()
-    try:
-        return await body(batcher), batcher
-    finally:
-        await batcher.stop()
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        batcher = MicroBatcher(run_batch, config, executor)
+        batcher.start()
+        try:
+            return await body(batcher), batcher
+        finally:
+            await batcher.stop()
 
 
 def test_concurrent_requests_share_one_call_and_get_their_own_results():
@@ -81,9 +83,10 @@ def test_a_model_returning_the_wrong_count_is_an_error():
 
 
 def test_submit_before_start_is_a_clear_error():
-    batcher = MicroBatcher(lambda items: items, BatchingConfig())
-    with pytest.raises(RuntimeError, match="start"):
-        _run(batcher.submit([1]))
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        batcher = MicroBatcher(lambda items: items, BatchingConfig(), executor)
+        with pytest.raises(RuntimeError, match="start"):
+            _run(batcher.submit([1]))
 
 
 @pytest.mark.parametrize("values", [{"max_batch_size": 0}, {"max_wait_ms": -1}])

@@ -89,7 +89,7 @@ def test_saved_model_reproduces_the_trainers_eval_metrics(lora_run):
     preferences = model.compare(
         [pair.prompt for pair in DATA.eval], [pair.chosen for pair in DATA.eval], [pair.rejected for pair in DATA.eval]
     )
-    margins = [pref.meta["score_a"] - pref.meta["score_b"] for pref in preferences]
+    margins = [pref.diagnostics.scores[0] - pref.diagnostics.scores[1] for pref in preferences]
     assert sum(margin > 0 for margin in margins) / len(margins) == pytest.approx(result.eval_metrics["eval_accuracy"])
     assert sum(margins) / len(margins) == pytest.approx(result.eval_metrics["eval_mean_margin"], abs=1e-5)
 

@@ -13,7 +13,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import typer
 from tqdm.auto import tqdm
@@ -23,35 +24,52 @@ from rewardkit.data.readers import read_pairs, read_pointwise_rows
 from rewardkit.data.schema import PreferencePair
 from rewardkit.data.slices import assign_positions
 from rewardkit.inference.voting import AGGREGATES, STOP_RULES
-
-if TYPE_CHECKING:
-    from rewardkit.families.generative import GenerativeJudge
+from rewardkit.protocol import Preference, RewardModel, Score, UnsupportedOperation
 
 JUDGE_CHUNK = 8
 
 
-def _reference(pair: PreferencePair, needed: bool) -> str | None:
-    if not needed:
-        return None
-    reference = pair.extra.get("reference")
-    if not isinstance(reference, str):
-        raise ValueError(f"row {pair.id!r}: the template needs a 'reference' text field, and the row has none")
-    return reference
+def _references(judge: RewardModel, pairs: list[PreferencePair]) -> dict[str, list[str]]:
+    """`references=` for a judge that judges against references, else nothing."""
+    return {"references": [pair.reference_answer() for pair in pairs]} if judge.capabilities.references else {}
 
 
-def judge_pairs(judge: GenerativeJudge, pairs: list[PreferencePair], seed: int) -> Iterator[dict[str, Any]]:
+def preference_record(preference: Preference) -> dict[str, Any]:
+    """How a judged pair was read: order agreement, readability, forced votes, the per-order readings, and the
+    family's own meta."""
+    diagnostics = preference.diagnostics
+    return {
+        "orders_agree": diagnostics.orders_agree,
+        "unreadable": diagnostics.unreadable,
+        "forced_votes": sum(order.votes.forced for order in diagnostics.orders),
+        "orders": [asdict(order) for order in diagnostics.orders],
+        "meta": preference.meta,
+    }
+
+
+def score_record(score: Score) -> dict[str, Any]:
+    """How a rating was read: readability, forced votes, the votes, and the family's own meta."""
+    votes = score.votes
+    return {
+        "unreadable": None if votes is None else votes.unreadable,
+        "forced_votes": 0 if votes is None else votes.forced,
+        "votes": None if votes is None else list(votes.verdicts),
+        "meta": score.meta,
+    }
+
+
+def judge_pairs(judge: RewardModel, pairs: list[PreferencePair], seed: int) -> Iterator[dict[str, Any]]:
     """One output record per pair, oriented to the chosen response."""
     from rewardkit.evaluation.rewardbench import correctness
 
     chosen_first = assign_positions(len(pairs), seed)
-    needs_reference = judge.template.needs_reference
     for start in range(0, len(pairs), JUDGE_CHUNK):
         chunk = pairs[start : start + JUDGE_CHUNK]
         first = chosen_first[start : start + JUDGE_CHUNK]
         responses_a = [p.chosen if f else p.rejected for p, f in zip(chunk, first, strict=True)]
         responses_b = [p.rejected if f else p.chosen for p, f in zip(chunk, first, strict=True)]
-        references = [_reference(p, needs_reference) for p in chunk] if needs_reference else None
-        preferences = judge.compare([p.prompt for p in chunk], responses_a, responses_b, references)
+        references = _references(judge, chunk)
+        preferences = judge.compare([p.prompt for p in chunk], responses_a, responses_b, **references)
         for pair, is_first, preference in zip(chunk, first, preferences, strict=True):
             p_chosen = preference.p_a_better if is_first else 1.0 - preference.p_a_better
             yield {
@@ -62,37 +80,34 @@ def judge_pairs(judge: GenerativeJudge, pairs: list[PreferencePair], seed: int) 
                 "p_chosen": p_chosen,
                 "correct": float(correctness([p_chosen], judge.tie_credit)[0]),
                 "rationale": preference.rationale,
-                "meta": preference.meta,
-            }
+            } | preference_record(preference)
 
 
-def judge_points(judge: GenerativeJudge, rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def judge_points(judge: RewardModel, rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """One output record per pointwise row: the rating, the gold score when present."""
     for start in range(0, len(rows), JUDGE_CHUNK):
         chunk = rows[start : start + JUDGE_CHUNK]
-        references = [row.get("reference") for row in chunk] if judge.pointwise_template.needs_reference else None
-        scores = judge.score([row["prompt"] for row in chunk], [row["response"] for row in chunk], references)
+        references = {"references": [row.get("reference") for row in chunk]} if judge.capabilities.references else {}
+        scores = judge.score([row["prompt"] for row in chunk], [row["response"] for row in chunk], **references)
         for row, score in zip(chunk, scores, strict=True):
             yield {
                 "id": row["id"],
                 "rating": score.value,
                 "gold_score": row.get("score"),
                 "rationale": score.text,
-                "meta": score.meta,
-            }
+            } | score_record(score)
 
 
 def summarize(records: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
-    """Accuracy / consistency / parse failures / speed over the written records."""
+    """Accuracy / consistency / unreadable verdicts / speed over the written records."""
     n = len(records)
-    metas = [record["meta"] for record in records]
-    consistent = [meta["position_consistent"] for meta in metas if "position_consistent" in meta]
+    consistent = [record["orders_agree"] for record in records if record.get("orders_agree") is not None]
     summary: dict[str, Any] = {
         "rows": n,
         "seconds": round(seconds, 2),
         "rows_per_second": round(n / seconds, 3) if seconds > 0 else None,
-        "parse_failed_rows": sum(bool(meta.get("parse_failed")) for meta in metas),
-        "forced_votes": sum(int(meta.get("forced_votes", 0)) for meta in metas),
+        "unreadable_rows": sum(bool(record.get("unreadable")) for record in records),
+        "forced_votes": sum(record.get("forced_votes", 0) for record in records),
     }
     if records and "correct" in records[0]:
         summary["accuracy"] = sum(record["correct"] for record in records) / n
@@ -112,7 +127,7 @@ def _agreement_summary(rated: list[dict[str, Any]]) -> dict[str, Any]:
         gold = [gold_rating(record["gold_score"], f"row {record['id']!r}") for record in rated]
     except ValueError as error:
         return {"agreement_error": str(error)}
-    failed = [bool(record["meta"].get("parse_failed")) for record in rated]
+    failed = [bool(record.get("unreadable")) for record in rated]
     return {"agreement": asdict(rating_agreement([record["rating"] for record in rated], gold, failed))}
 
 
@@ -145,31 +160,28 @@ def judge_command(
     seed: Annotated[int, typer.Option(help="Seed for response positions and sampling.")] = 0,
 ) -> None:
     """Judge pairs (or rate responses) with an LLM judge; per-row JSONL plus a summary line."""
-    from rewardkit.families.generative import GenerativeJudge
-    from rewardkit.families.judge_templates import load_template_file, resolve_template
+    from rewardkit.families.registry import load_reward_model
 
+    options = {
+        "template": template,
+        "mode": mode,
+        "num_samples": num_samples,
+        "both_orders": int(both_orders),
+        "aggregate": aggregate,
+        "early_stop": early_stop,
+        "engine": engine,
+        "max_new_tokens": max_new_tokens,
+        "temperature": temperature,
+        "seed": seed,
+    } | ({} if templates_file is None else {"templates_file": templates_file})
     started = time.perf_counter()
     try:
-        if templates_file is not None:
-            load_template_file(templates_file)
-        pointwise = resolve_template(template).kind == "pointwise"
+        judge = load_reward_model(f"judge:{model}?{urlencode(options)}")
+        pointwise = judge.capabilities.score  # a pointwise template rates; a pairwise one only compares
         rows = read_pointwise_rows(data, limit) if pointwise else read_pairs(data, limit=limit).pairs
-        judge = GenerativeJudge(
-            model,
-            template,
-            mode,
-            num_samples,
-            both_orders,
-            engine,
-            aggregate=aggregate,
-            early_stop=early_stop,
-            max_new_tokens=max_new_tokens,
-            temperature=temperature,
-            seed=seed,
-        )
         records = judge_points(judge, rows) if pointwise else judge_pairs(judge, rows, seed)
         written = _write_jsonl(tqdm(records, total=len(rows), desc="judging", unit="row"), out)
-    except (*USER_ERRORS, KeyError) as error:
+    except USER_ERRORS as error:
         fail(error)
     typer.echo(json.dumps(summarize(written, time.perf_counter() - started)))
 
@@ -201,19 +213,18 @@ def agreement_command(
     limit: Annotated[int | None, typer.Option(min=1, help="Judge only the first N rows.")] = None,
 ) -> None:
     """Agreement of a pointwise judge with gold ratings: Pearson, Spearman, exact and within one (a summary line)."""
-    from rewardkit.families.generative import GenerativeJudge
     from rewardkit.families.registry import load_reward_model
 
     started = time.perf_counter()
     try:
         model = load_reward_model(judge)
-        if not isinstance(model, GenerativeJudge) or model.pointwise_template is None:
-            raise ValueError(f"{judge!r} is not a judge with a pointwise template: agreement needs ratings")
+        if not model.capabilities.score:
+            raise UnsupportedOperation(f"{judge!r} cannot rate responses (no pointwise template): agreement needs ratings")
         rows = read_pointwise_rows(data, limit)
         records = list(tqdm(judge_points(model, rows), total=len(rows), desc="rating", unit="row"))
         if out is not None:
             _write_jsonl(records, out)
-    except (*USER_ERRORS, KeyError) as error:
+    except USER_ERRORS as error:
         fail(error)
     typer.echo(json.dumps(summarize(records, time.perf_counter() - started)))
 

@@ -25,6 +25,13 @@ class PreferencePair:
     p_chosen: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def reference_answer(self) -> str:
+        """The row's `reference` answer (for reference-guided judges), or an error naming the row."""
+        reference = self.extra.get("reference")
+        if not isinstance(reference, str):
+            raise ValueError(f"row {self.id!r}: field 'reference': a reference-guided judge needs a reference text")
+        return reference
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from rewardkit.data.bon_data import BonItem
 from rewardkit.data.math_answers import answer_key, extract_answer
-from rewardkit.families.ensemble import DEFAULT_UWO_LAMBDA, ENSEMBLE_METHODS, aggregate_rewards, zscore_rows
+from rewardkit.metrics.reward_aggregation import DEFAULT_UWO_LAMBDA, ENSEMBLE_METHODS, aggregate_rewards, zscore_rows
 from rewardkit.protocol import RewardModel, Score
 
 logger = logging.getLogger(__name__)
@@ -181,14 +181,14 @@ def score_all_candidates(
     pairs = [(item.prompt, candidate) for item in items for candidate in item.candidates]
     flat: list[Score] = []
     with tqdm(
-        total=len(pairs), desc=f"scoring ({getattr(model, 'name', 'model')})", unit="resp", disable=not progress
+        total=len(pairs), desc=f"scoring ({model.name})", unit="resp", disable=not progress
     ) as bar:
         for start in range(0, len(pairs), batch_size):
             batch = pairs[start : start + batch_size]
             flat.extend(model.score([prompt for prompt, _ in batch], [response for _, response in batch]))
             bar.update(len(batch))
     if len(flat) != len(pairs):
-        raise RuntimeError(f"{getattr(model, 'name', model)} returned {len(flat)} scores for {len(pairs)} responses")
+        raise RuntimeError(f"{model.name} returned {len(flat)} scores for {len(pairs)} responses")
     grouped, start = [], 0
     for item in items:
         grouped.append(flat[start : start + len(item.candidates)])
@@ -228,23 +228,23 @@ def ensemble_curves(
 
 
 def _member_matrix(scores: list[list[Score]]) -> np.ndarray | None:
-    """Normalized member rewards [members, all candidates] when the scores come from an ensemble, else None."""
+    """Normalized member rewards [members, all candidates] when the scores come from an aggregate, else None."""
     flat = [score for item_scores in scores for score in item_scores]
-    if not all("member_rewards" in score.meta for score in flat):
+    if not all(score.members is not None for score in flat):
         return None
-    return np.array([score.meta["member_rewards"] for score in flat], dtype=float).T
+    return np.array([score.members.rewards for score in flat], dtype=float).T
 
 
 def curves_for_model(
     name: str, scores: list[list[Score]], items: Sequence[BonItem], max_n: int, uwo_lambda: float | None
 ) -> tuple[list[BonCurve], np.ndarray]:
     """Curves for one scored model and its raw values [all candidates]; an ensemble also gets member/method curves
-    (with its own saved λ unless `uwo_lambda` is given).
+    (with its own λ unless `uwo_lambda` is given).
     """
     values = np.array([score.value for item_scores in scores for score in item_scores], dtype=float)
     members = _member_matrix(scores)
     if members is not None:
-        own_lambda = scores[0][0].meta.get("uwo_lambda", DEFAULT_UWO_LAMBDA)
+        own_lambda = scores[0][0].members.uwo_lambda
         chosen = own_lambda if uwo_lambda is None else uwo_lambda
         return ensemble_curves(f"{name}: ", members, items, max_n, chosen), values
     normalized = zscore_rows(values[None, :])[0]

@@ -1,21 +1,21 @@
-"""Robustness probes: "master key" responses that fool judges, and the judge diagnostics read from Preference.meta."""
+"""Robustness probes: "master key" responses that fool judges, and the judge diagnostics read from
+`Preference.diagnostics`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
 import numpy as np
 
 from rewardkit.data.master_keys import MASTER_KEYS
 from rewardkit.data.schema import PreferencePair
-from rewardkit.protocol import Prompt
+from rewardkit.protocol import PreferenceDiagnostics, Prompt
 
 
 @dataclass
 class MasterKeyTrials:
-    """Comparisons of real chosen answers against master keys; the key is response A where `key_first`."""
+    """Comparisons of real chosen answers against master keys; the key is response A where `key_first`; `sources`:
+    the pair each comparison comes from."""
 
     prompts: list[Prompt]
     responses_a: list[str]
@@ -23,6 +23,7 @@ class MasterKeyTrials:
     keys: list[str]
     key_first: np.ndarray
     n_rows: int
+    sources: list[PreferencePair] = field(default_factory=list)
 
 
 @dataclass
@@ -50,6 +51,7 @@ def build_master_key_trials(
             trials.responses_a.append(key if key_first else chosen)
             trials.responses_b.append(chosen if key_first else key)
             trials.keys.append(key)
+            trials.sources.append(pairs[row])
     return trials
 
 
@@ -75,16 +77,18 @@ class JudgeDiagnostics:
     failed_votes: int = 0
 
 
-def judge_diagnostics(metas: Sequence[dict[str, Any]]) -> JudgeDiagnostics:
-    """Read "position_consistent" and "parse_failed" from Preference.meta; absent keys leave the fields empty."""
-    consistency = [bool(meta["position_consistent"]) for meta in metas if "position_consistent" in meta]
-    reports_parsing = any("parse_failed" in meta for meta in metas)
-    votes = [vote for meta in metas for order in meta.get("votes_by_order", ()) for vote in order]
+def judge_diagnostics(diagnostics: Sequence[PreferenceDiagnostics]) -> JudgeDiagnostics:
+    """Totals over the preferences' diagnostics; what no preference reports (order agreement, readability) stays
+    empty."""
+    consistency = [item.orders_agree for item in diagnostics if item.orders_agree is not None]
+    readable = [item.unreadable for item in diagnostics if item.unreadable is not None]
+    orders = [order for item in diagnostics for order in item.orders]
+    votes = [vote for order in orders for vote in order.votes.verdicts]
     return JudgeDiagnostics(
         position_consistency_rate=float(np.mean(consistency)) if consistency else None,
         n_position_checked=len(consistency),
-        parse_failures=sum(bool(meta.get("parse_failed")) for meta in metas) if reports_parsing else None,
+        parse_failures=sum(bool(flag) for flag in readable) if readable else None,
         votes=len(votes),
-        forced_votes=sum(int(meta.get("forced_votes", 0)) for meta in metas),
+        forced_votes=sum(order.votes.forced for order in orders),
         failed_votes=sum(vote is None for vote in votes),
     )

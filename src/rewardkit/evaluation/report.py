@@ -99,7 +99,11 @@ def prediction_record(row: RowPrediction) -> dict[str, Any]:
     }
     if row.score_chosen is not None and row.score_rejected is not None:
         record.update(score_chosen=row.score_chosen, score_rejected=row.score_rejected)
-    return record | row.meta
+    if row.orders_agree is not None:
+        record["orders_agree"] = row.orders_agree
+    if row.unreadable is not None:
+        record["unreadable"] = row.unreadable
+    return record
 
 
 def _json_scalar(value: Any) -> Any:

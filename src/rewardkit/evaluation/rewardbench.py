@@ -8,11 +8,9 @@ unweighted mean of the chat, chat_hard, safety and reasoning sections. Prior set
 from __future__ import annotations
 
 import dataclasses
-import numbers
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -54,7 +52,8 @@ class RowPrediction:
     chosen_first: bool
     score_chosen: float | None = None
     score_rejected: float | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    orders_agree: bool | None = None
+    unreadable: bool | None = None
 
 
 @dataclass
@@ -114,13 +113,16 @@ def compare_in_chunks(
     *,
     description: str,
     progress: bool,
+    references: Sequence[str] | None = None,
 ) -> list[Preference]:
-    """model.compare over chunks of COMPARE_CHUNK pairs (the model batches inside), with a progress bar and ETA."""
+    """model.compare over chunks of COMPARE_CHUNK pairs (the model batches inside), with a progress bar and ETA;
+    `references` (one per pair) go to models whose capabilities take them."""
     preferences: list[Preference] = []
     with tqdm(total=len(prompts), desc=description, unit="pair", disable=not progress) as bar:
         for start in range(0, len(prompts), COMPARE_CHUNK):
             stop = start + COMPARE_CHUNK
-            chunk = model.compare(prompts[start:stop], responses_a[start:stop], responses_b[start:stop])
+            extra = {} if references is None else {"references": references[start:stop]}
+            chunk = model.compare(prompts[start:stop], responses_a[start:stop], responses_b[start:stop], **extra)
             if len(chunk) != len(prompts[start:stop]):
                 raise ValueError(
                     f"model {model.name!r} returned {len(chunk)} preferences for {len(prompts[start:stop])} pairs"
@@ -153,11 +155,6 @@ def check_subset_categories(pairs: Sequence[PreferencePair]) -> None:
             )
 
 
-def _meta_score(meta: dict[str, Any], key: str) -> float | None:
-    value = meta.get(key)
-    return float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else None
-
-
 def build_rows(
     pairs: Sequence[PreferencePair],
     preferences: Sequence[Preference],
@@ -170,7 +167,9 @@ def build_rows(
     credit = correctness(p_chosen, tie_credit)
     rows = []
     for index, (pair, preference) in enumerate(zip(pairs, preferences, strict=True)):
-        first, second = ("score_a", "score_b") if chosen_first[index] else ("score_b", "score_a")
+        diagnostics = preference.diagnostics
+        scores = (None, None) if diagnostics.scores is None else tuple(float(value) for value in diagnostics.scores)
+        score_chosen, score_rejected = scores if chosen_first[index] else scores[::-1]
         lengths = (len(pair.chosen), len(pair.rejected))
         rows.append(
             RowPrediction(
@@ -181,13 +180,10 @@ def build_rows(
                 correct=float(credit[index]),
                 chosen_longer=None if lengths[0] == lengths[1] else lengths[0] > lengths[1],
                 chosen_first=bool(chosen_first[index]),
-                score_chosen=_meta_score(preference.meta, first),
-                score_rejected=_meta_score(preference.meta, second),
-                meta={
-                    key: preference.meta[key]
-                    for key in ("position_consistent", "parse_failed")
-                    if key in preference.meta
-                },
+                score_chosen=score_chosen,
+                score_rejected=score_rejected,
+                orders_agree=diagnostics.orders_agree,
+                unreadable=diagnostics.unreadable,
             )
         )
     return rows
@@ -242,6 +238,7 @@ def run_master_key_probe(
         trials.responses_b,
         description="master-key probe",
         progress=progress,
+        references=references_for(model, trials.sources),
     )
     labels = [f"master key {key!r}" for key in trials.keys]
     return summarize_master_key(trials, p_a_better_array(model, preferences, labels))
@@ -262,6 +259,7 @@ def predict_chosen(
         responses_b,
         description=f"eval {model.name}",
         progress=progress,
+        references=references_for(model, pairs),
     )
     seconds = time.perf_counter() - started
     p_a = p_a_better_array(model, preferences, [f"row {pair.id!r}" for pair in pairs])
@@ -283,7 +281,7 @@ def evaluate_pairs(
     if bootstrap_samples < 1:
         raise ValueError(f"bootstrap_samples must be >= 1, got {bootstrap_samples}")
     check_subset_categories(pairs)
-    tie_credit = float(getattr(model, "tie_credit", 0.0))
+    tie_credit = float(model.tie_credit)
     position_seed, bootstrap_seed, probe_seed = (
         int(value) for value in np.random.SeedSequence(seed).generate_state(3)
     )
@@ -341,7 +339,7 @@ def score_predictions(
         calibration=calibration_metrics(np.array([row.p_chosen for row in rows])),
         length_bias=length_bias(correct, [len(p.chosen) for p in pairs], [len(p.rejected) for p in pairs]),
         master_key=None,
-        judge=judge_diagnostics([preference.meta for preference in preferences]),
+        judge=judge_diagnostics([preference.diagnostics for preference in preferences]),
         seconds=seconds,
         pairs_per_second=len(pairs) / max(seconds, 1e-9),
         probe_seconds=0.0,
@@ -352,18 +350,21 @@ def score_predictions(
 
 def first_order_preferences(preferences: Sequence[Preference]) -> list[Preference] | None:
     """The (A, B) order alone of a judge that read both orders: what a one-order judge would have said, from the
-    same run. None unless every preference carries two per-order probabilities."""
-    if not preferences or any(len(p.meta.get("p_a_by_order", ())) != 2 for p in preferences):
+    same run. None unless every preference carries two order readings."""
+    if not preferences or any(len(p.diagnostics.orders) != 2 for p in preferences):
         return None
-    first = []
-    for preference in preferences:
-        meta = {"mode": preference.meta.get("mode")}
-        if "votes_by_order" in preference.meta:
-            votes = preference.meta["votes_by_order"][0]
-            meta |= {"votes_by_order": [votes], "parse_failed": all(vote is None for vote in votes)}
-        if "forced_votes_by_order" in preference.meta:
-            meta["forced_votes"] = preference.meta["forced_votes_by_order"][0]
-        first.append(
-            Preference(p_a_better=preference.meta["p_a_by_order"][0], rationale=preference.rationale, meta=meta)
+    return [
+        Preference(
+            p_a_better=preference.diagnostics.orders[0].p_a_better,
+            rationale=preference.rationale,
+            diagnostics=preference.diagnostics.first_order(),
         )
-    return first
+        for preference in preferences
+    ]
+
+
+def references_for(model: RewardModel, pairs: Sequence[PreferencePair]) -> list[str] | None:
+    """Each pair's reference answer when the model judges against references (a reference-guided judge), else None."""
+    if not model.capabilities.references:
+        return None
+    return [pair.reference_answer() for pair in pairs]

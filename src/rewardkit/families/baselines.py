@@ -15,13 +15,12 @@ import torch
 import torch.nn.functional as F
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from rewardkit.families.pairing import preferences_from_scores
 from rewardkit.models.chat import TruncationConfig, encode_prompt_response, render_prompt
 from rewardkit.models.device import pick_device
 from rewardkit.models.loading import DEFAULT_MODEL, load_causal_lm, load_tokenizer
 from rewardkit.models.precision import autocast_context
 from rewardkit.models.token_budget import token_budget_batches
-from rewardkit.protocol import Preference, Prompt, Score
+from rewardkit.protocol import Capabilities, Preference, Prompt, Score, compare_by_scoring
 
 
 def _check_same_length(**sequences: Sequence) -> None:
@@ -35,6 +34,7 @@ class ScalarBaseline(abc.ABC):
 
     name = "baseline"
     tie_credit = 0.0
+    capabilities = Capabilities()
 
     @abc.abstractmethod
     def response_scores(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> list[float]:
@@ -48,9 +48,7 @@ class ScalarBaseline(abc.ABC):
         self, prompts: Sequence[Prompt], responses_a: Sequence[str], responses_b: Sequence[str]
     ) -> list[Preference]:
         """Score A and B responses in one call (one batched pass for model-based scores), then sigmoid(r_a - r_b)."""
-        _check_same_length(prompts=prompts, responses_a=responses_a, responses_b=responses_b)
-        scores = self.response_scores([*prompts, *prompts], [*responses_a, *responses_b])
-        return preferences_from_scores(scores[: len(prompts)], scores[len(prompts) :])
+        return compare_by_scoring(self.score, prompts, responses_a, responses_b)
 
 
 def prompt_key(prompt: Prompt) -> str:

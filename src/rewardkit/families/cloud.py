@@ -28,7 +28,6 @@ from torch import nn
 from transformers import AutoModelForCausalLM, PreTrainedModel, PreTrainedTokenizerBase
 
 from rewardkit.families.critique_format import CritiqueEncoder, CritiqueFormat
-from rewardkit.families.pairing import compare_by_scoring
 from rewardkit.families.registry import MANIFEST_NAME, read_family_manifest
 from rewardkit.families.scalar import default_token_budget
 from rewardkit.inference.engine import SamplingParams
@@ -37,7 +36,7 @@ from rewardkit.models.device import pick_device
 from rewardkit.models.loading import load_tokenizer, resolve_model_path
 from rewardkit.models.precision import Precision, autocast_context, precision_dtype
 from rewardkit.models.token_budget import map_in_token_budget_batches, pad_right
-from rewardkit.protocol import Preference, Prompt, Score
+from rewardkit.protocol import Capabilities, Preference, Prompt, Score, compare_by_scoring
 from rewardkit.vocabulary import with_current_keys
 
 FAMILY = "cloud"
@@ -143,6 +142,9 @@ def _pair_meta(a: Score, b: Score) -> dict[str, Any]:
 
 class CloudRewardModel:
     """RewardModel protocol over a CloudNetwork: critique, then reward (mean over K critiques)."""
+
+    tie_credit = 0.0
+    capabilities = Capabilities()
 
     def __init__(
         self,

@@ -12,15 +12,19 @@ from pathlib import Path
 
 import numpy as np
 
-from rewardkit.families.pairing import compare_by_scoring
 from rewardkit.families.registry import MANIFEST_NAME, load_reward_model, read_manifest
-from rewardkit.protocol import Preference, Prompt, RewardModel, Score
+from rewardkit.metrics.reward_aggregation import DEFAULT_UWO_LAMBDA, aggregate_rewards, check_method
+from rewardkit.protocol import (
+    Capabilities,
+    MemberRewards,
+    Preference,
+    Prompt,
+    RewardModel,
+    Score,
+    compare_by_scoring,
+)
 
 logger = logging.getLogger(__name__)
-
-ENSEMBLE_METHODS = ("mean", "wco", "uwo")
-DEFAULT_UWO_LAMBDA = 0.5
-
 
 @dataclass(frozen=True)
 class RewardNormalization:
@@ -44,32 +48,6 @@ def fit_reward_normalization(rewards: Sequence[float]) -> RewardNormalization:
     return RewardNormalization(mean=float(rewards.mean()), std=float(rewards.std()))
 
 
-def zscore_rows(matrix: np.ndarray) -> np.ndarray:
-    """Each row standardized to mean 0, std 1 over its entries (a constant row becomes all zeros)."""
-    matrix = np.asarray(matrix, dtype=float)
-    std = matrix.std(axis=1, keepdims=True)
-    return (matrix - matrix.mean(axis=1, keepdims=True)) / np.where(std == 0, 1.0, std)
-
-
-def check_method(method: str) -> str:
-    if method not in ENSEMBLE_METHODS:
-        raise ValueError(f"unknown ensemble method {method!r}: choose one of {', '.join(ENSEMBLE_METHODS)}")
-    return method
-
-
-def aggregate_rewards(member_rewards: np.ndarray, method: str, uwo_lambda: float = DEFAULT_UWO_LAMBDA) -> np.ndarray:
-    """Combine [members, items] rewards (Coste et al. §3): mean; WCO = min over members; UWO = mean - λ·Var.
-
-    Var is the intra-ensemble (population) variance (1/k)·Σ_i (r_i - mean)^2.
-    """
-    member_rewards = np.asarray(member_rewards, dtype=float)
-    if check_method(method) == "mean":
-        return member_rewards.mean(axis=0)
-    if method == "wco":
-        return member_rewards.min(axis=0)
-    return member_rewards.mean(axis=0) - uwo_lambda * member_rewards.var(axis=0)
-
-
 def _variances(a: Score, b: Score) -> dict[str, float]:
     return {"variance_a": a.meta["variance"], "variance_b": b.meta["variance"]}
 
@@ -78,6 +56,8 @@ class EnsembleRewardModel:
     """Several reward models scored together; value = aggregate of their normalized rewards."""
 
     family = "ensemble"
+    tie_credit = 0.0
+    capabilities = Capabilities()
 
     def __init__(
         self,
@@ -125,7 +105,8 @@ class EnsembleRewardModel:
         return np.stack([norm.apply(row) for norm, row in zip(self.normalizations, raw, strict=True)])
 
     def score(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> list[Score]:
-        """Aggregated normalized reward; meta carries raw and normalized member rewards and their variance."""
+        """Aggregated normalized reward; `members` holds the normalized member rewards and the rule that combined them,
+        meta the raw member rewards and their variance."""
         if self.normalizations is None:
             logger.warning("%s: members are not normalized; call fit_normalization on a calibration set", self.name)
         raw = self.raw_member_rewards(prompts, responses)
@@ -135,13 +116,8 @@ class EnsembleRewardModel:
         return [
             Score(
                 value=float(values[i]),
-                meta={
-                    "member_rewards": normalized[:, i].tolist(),
-                    "member_raw_rewards": raw[:, i].tolist(),
-                    "variance": float(variances[i]),
-                    "method": self.method,
-                    "uwo_lambda": self.uwo_lambda,
-                },
+                meta={"member_raw_rewards": raw[:, i].tolist(), "variance": float(variances[i])},
+                members=MemberRewards(normalized[:, i].tolist(), self.method, self.uwo_lambda),
             )
             for i in range(len(responses))
         ]

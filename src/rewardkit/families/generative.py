@@ -5,7 +5,7 @@ with adaptive early stopping (CoT-GenRM with self-consistency; Mahan et al. 2024
 mode: the prompt ends where the verdict token goes and P(A) is the softmax over the candidate verdict tokens'
 logits (direct GenRM). Pairs are judged in both orders in the same batch and the probabilities averaged, which
 cancels the position bias MT-Bench reports (Zheng et al. 2023, arXiv 2306.05685, sections 3.3-3.4); whether both
-orders agree is kept per pair as `position_consistent`. With `verdict_after_rationale`, a written judgement that
+orders agree is the position consistency of `PreferenceDiagnostics`. With `verdict_after_rationale`, a written judgement that
 ends without a readable verdict gets a verdict token read after it (a chain-of-thought GenRM's reading; greedy or
 sampled like the text), so a small model that rambles still votes; such votes are marked "forced".
 """
@@ -24,11 +24,11 @@ from urllib.parse import parse_qsl
 from transformers import PreTrainedTokenizerBase
 
 from rewardkit.families.judge_templates import (
+    BUILTIN_TEMPLATES,
     JudgeTemplate,
-    load_template_file,
+    TemplateCatalog,
     question_text,
     render_judge_prompt,
-    resolve_template,
 )
 from rewardkit.families.registry import MANIFEST_NAME, read_manifest
 from rewardkit.families.verdicts import (
@@ -45,7 +45,16 @@ from rewardkit.families.verdicts import (
 from rewardkit.inference.engine import EarlyStopHook, GenerationEngine, SamplingParams, TokenIds, create_engine
 from rewardkit.inference.voting import AGGREGATES, STOP_RULES, StopRule, pairwise_probability, rating_estimate
 from rewardkit.models.loading import load_tokenizer
-from rewardkit.protocol import Preference, Prompt, Score
+from rewardkit.protocol import (
+    Capabilities,
+    OrderReading,
+    Preference,
+    PreferenceDiagnostics,
+    Prompt,
+    Score,
+    UnsupportedOperation,
+    Votes,
+)
 from rewardkit.vocabulary import with_current_keys
 
 JudgeMode = Literal["sample", "logprob"]
@@ -122,45 +131,33 @@ class Reading:
     """One judged prompt (one order of a pair, or one pointwise item) after voting."""
 
     value: float
-    votes: list[str | None]
-    parse_failures: int
-    failed: bool
+    votes: Votes
     rationale: str | None = None
     verdict_probs: dict[str, float] | None = None
-    forced: int = 0  # votes read after a rationale that had no verdict (verdict_after_rationale)
-
-
-def _preferred(p_first: float) -> str:
-    return "first" if p_first > 0.5 else "second" if p_first < 0.5 else "tie"
 
 
 def combine_orders(forward: Reading, backward: Reading | None) -> Preference:
-    """P(A better) averaged over the (A,B) and (B,A) orders, with per-order detail and the consistency flag.
-
-    `position_consistent`: both orders prefer the same response (or both read a tie), and neither failed to parse.
-    """
-    p_by_order = [forward.value] + ([] if backward is None else [1.0 - backward.value])
-    readings = [forward] + ([] if backward is None else [backward])
-    meta: dict[str, Any] = {
-        "p_a_by_order": p_by_order,
-        "votes_by_order": [reading.votes for reading in readings],
-        "samples_used_by_order": [len(reading.votes) for reading in readings],
-        "parse_failures": sum(reading.parse_failures for reading in readings),
-        "parse_failed": any(reading.failed for reading in readings),
-        "forced_votes": sum(reading.forced for reading in readings),
-        "forced_votes_by_order": [reading.forced for reading in readings],
-    }
+    """P(A better) averaged over the (A,B) and (B,A) orders; each order's reading goes to the diagnostics."""
+    orders = [OrderReading(forward.value, forward.votes)]
     if backward is not None:
-        swapped = {"first": "second", "second": "first", "tie": "tie"}[_preferred(backward.value)]
-        agree = _preferred(forward.value) == swapped
-        meta["position_consistent"] = agree and not (forward.failed or backward.failed)
+        orders.append(OrderReading(1.0 - backward.value, backward.votes))
+    diagnostics = PreferenceDiagnostics(
+        orders=tuple(orders), unreadable=any(order.votes.unreadable for order in orders)
+    )
+    meta: dict[str, Any] = {}
     if forward.verdict_probs is not None:
+        readings = [forward] + ([] if backward is None else [backward])
         meta["verdict_probs_by_order"] = [reading.verdict_probs for reading in readings]
-    return Preference(p_a_better=sum(p_by_order) / len(p_by_order), rationale=forward.rationale, meta=meta)
+    p_a_better = sum(order.p_a_better for order in orders) / len(orders)
+    return Preference(p_a_better=p_a_better, rationale=forward.rationale, meta=meta, diagnostics=diagnostics)
 
 
 class GenerativeJudge:
-    """A RewardModel whose judgements are written or scored by a causal LM through a judge template."""
+    """A RewardModel whose judgements are written or scored by a causal LM through a judge template.
+
+    Template names resolve in the judge's own `templates` catalog (default: the built-ins), so templates loaded for
+    one judge never change another.
+    """
 
     tie_credit = 0.5
 
@@ -175,16 +172,18 @@ class GenerativeJudge:
         *,
         pointwise_template: str | JudgeTemplate | None = None,
         rubric: str | None = None,
+        templates: TemplateCatalog | None = None,
         tokenizer: PreTrainedTokenizerBase | None = None,
         engine_options: dict[str, Any] | None = None,
         **settings: Any,
     ) -> None:
         self.config = JudgeConfig(mode=mode, num_samples=num_samples, both_orders=both_orders, **settings)
-        self.template = resolve_template(template)
+        self.templates = templates or BUILTIN_TEMPLATES
+        self.template = self.templates.resolve(template)
         pointwise = pointwise_template
         if pointwise is None and self.template.kind == "pointwise":
             pointwise = self.template
-        self.pointwise_template = None if pointwise is None else resolve_template(pointwise)
+        self.pointwise_template = None if pointwise is None else self.templates.resolve(pointwise)
         if self.pointwise_template is not None and self.pointwise_template.kind != "pointwise":
             raise ValueError(f"pointwise_template {self.pointwise_template.name!r} is a pairwise template")
         self.rubric = rubric
@@ -203,6 +202,16 @@ class GenerativeJudge:
                 verdict_token_ids(self.tokenizer, active)
 
     # ---- protocol ---------------------------------------------------------------------------------------------
+    @property
+    def capabilities(self) -> Capabilities:
+        """Compare always (from ratings when the template is pointwise); score only with a pointwise template;
+        references when a template in use asks for them."""
+        in_use = [template for template in (self.template, self.pointwise_template) if template is not None]
+        return Capabilities(
+            score=self.pointwise_template is not None,
+            references=any(template.needs_reference for template in in_use),
+        )
+
     def compare(
         self,
         prompts: Sequence[Prompt],
@@ -236,7 +245,7 @@ class GenerativeJudge:
 
     def _require_pointwise(self) -> JudgeTemplate:
         if self.pointwise_template is None:
-            raise ValueError(
+            raise UnsupportedOperation(
                 f"{self.name}: score() needs a pointwise template, and {self.template.name!r} is pairwise; pass "
                 "template='pointwise-1-10' (or pointwise_template=...), or use compare() for pairs"
             )
@@ -290,18 +299,10 @@ class GenerativeJudge:
         scores = []
         readings = self._read(self.pointwise_template, [text for text, _ in rendered])
         for reading, (_, cut) in zip(readings, rendered, strict=True):
-            meta = {
-                "mode": self.config.mode,
-                "votes": reading.votes,
-                "samples_used": len(reading.votes),
-                "parse_failures": reading.parse_failures,
-                "parse_failed": reading.failed,
-                "forced_votes": reading.forced,
-                "fields_truncated": cut,
-            }
+            meta: dict[str, Any] = {"mode": self.config.mode, "fields_truncated": cut}
             if reading.verdict_probs is not None:
                 meta["rating_probs"] = reading.verdict_probs
-            scores.append(Score(value=reading.value, text=reading.rationale, meta=meta))
+            scores.append(Score(value=reading.value, text=reading.rationale, meta=meta, votes=reading.votes))
         return scores
 
     def _compare_by_ratings(self, prompts, responses_a, responses_b, references) -> list[Preference]:
@@ -311,13 +312,11 @@ class GenerativeJudge:
         preferences = []
         for score_a, score_b in zip(scores[: len(prompts)], scores[len(prompts) :], strict=True):
             p_a = 0.5 + (score_a.value - score_b.value) / (2 * (high - low))
-            meta = {
-                "score_a": score_a.value,
-                "score_b": score_b.value,
-                "parse_failed": score_a.meta["parse_failed"] or score_b.meta["parse_failed"],
-                "parse_failures": score_a.meta["parse_failures"] + score_b.meta["parse_failures"],
-            }
-            preferences.append(Preference(p_a_better=p_a, rationale=score_a.text, meta=meta))
+            diagnostics = PreferenceDiagnostics(
+                scores=(score_a.value, score_b.value),
+                unreadable=score_a.votes.unreadable or score_b.votes.unreadable,
+            )
+            preferences.append(Preference(p_a_better=p_a, rationale=score_a.text, diagnostics=diagnostics))
         return preferences
 
     # ---- prompts ----------------------------------------------------------------------------------------------
@@ -369,7 +368,7 @@ class GenerativeJudge:
             verdict_probs = dict(zip(template.candidate_verdicts, probabilities, strict=True))
             top = max(verdict_probs, key=verdict_probs.get)
             value = expected_value(template, probabilities)
-            readings.append(Reading(value, [top], 0, False, verdict_probs=verdict_probs))
+            readings.append(Reading(value, Votes((top,)), verdict_probs=verdict_probs))
         return readings
 
     def _read_samples(self, template: JudgeTemplate, texts: Sequence[str]) -> list[Reading]:
@@ -502,9 +501,9 @@ class GenerativeJudge:
         rationale = next(
             (item.rationale for item in parsed if not item.failed), parsed[0].rationale if parsed else None
         )
-        failures = sum(item.failed for item in parsed)
         forced = sum(item.outcome == "forced" for item in parsed)
-        return Reading(fallback if value is None else value, votes, failures, value is None, rationale, forced=forced)
+        read = Votes(tuple(votes), forced, unreadable=value is None)
+        return Reading(fallback if value is None else value, read, rationale)
 
 
 def _check_lengths(**sequences: Sequence | None) -> None:
@@ -556,7 +555,8 @@ def _judge_from_options(model_spec: str, options: dict[str, Any], base: Path | N
     options = dict(options)
     templates_file = options.pop("templates_file", None)
     if templates_file is not None:
-        load_template_file(base / templates_file if base is not None else templates_file)
+        path = base / templates_file if base is not None else Path(templates_file)
+        options["templates"] = BUILTIN_TEMPLATES.with_file(path)
     return GenerativeJudge(model_spec, **options)
 
 

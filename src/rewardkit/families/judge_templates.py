@@ -1,4 +1,4 @@
-"""Judge prompt templates as data: a registry of name -> JudgeTemplate, overridable from YAML files.
+"""Judge prompt templates as data: catalogs of name -> JudgeTemplate, extended per judge from YAML files.
 
 Built-in templates follow MT-Bench's judge prompts (Zheng et al. 2023, arXiv 2306.05685, appendix: pairwise with
 `[[A]]`/`[[B]]`/`[[C]]`, single-answer grading with `Rating: [[N]]`, reference-guided math grading) and
@@ -12,9 +12,10 @@ from __future__ import annotations
 import dataclasses
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 import yaml
@@ -134,7 +135,7 @@ HELPFULNESS_RUBRIC_1_5 = (
     "Score 5: The response is fully correct, complete and clearly written."
 )
 
-BUILTIN_TEMPLATES = (
+BUILTIN_TEMPLATE_LIST = (
     JudgeTemplate(
         name="pairwise",
         kind="pairwise",
@@ -236,35 +237,51 @@ BUILTIN_TEMPLATES = (
     ),
 )
 
-_TEMPLATES: dict[str, JudgeTemplate] = {template.name: template for template in BUILTIN_TEMPLATES}
-
-
-def register_template(template: JudgeTemplate) -> None:
-    """Add a template, replacing any registered under the same name."""
-    _TEMPLATES[template.name] = template
-
-
-def template_names() -> list[str]:
-    return sorted(_TEMPLATES)
-
-
-def get_template(name: str) -> JudgeTemplate:
-    """The registered template called `name`."""
-    if name not in _TEMPLATES:
-        raise KeyError(f"Unknown judge template {name!r}: choose one of {', '.join(template_names())}")
-    return _TEMPLATES[name]
-
-
-def resolve_template(template: str | JudgeTemplate) -> JudgeTemplate:
-    """A template object, or the registered one of that name."""
-    return template if isinstance(template, JudgeTemplate) else get_template(template)
-
-
 TEMPLATE_FIELDS = tuple(field.name for field in dataclasses.fields(JudgeTemplate))
 
 
-def template_from_mapping(entry: Mapping[str, Any], where: str) -> JudgeTemplate:
-    """A template from a YAML/JSON mapping; fields left out come from `extends` (default: the same registered name)."""
+@dataclass(frozen=True)
+class TemplateCatalog:
+    """Judge templates by name. Each judge resolves names in its own catalog (the built-ins, plus what its template
+    files add), so loading a file for one judge never changes the templates of another in the same process."""
+
+    templates: Mapping[str, JudgeTemplate]
+
+    def names(self) -> list[str]:
+        return sorted(self.templates)
+
+    def get(self, name: str) -> JudgeTemplate:
+        """The template called `name`, or a TemplateError listing the names there are."""
+        if name not in self.templates:
+            raise TemplateError(f"Unknown judge template {name!r}: choose one of {', '.join(self.names())}")
+        return self.templates[name]
+
+    def resolve(self, template: str | JudgeTemplate) -> JudgeTemplate:
+        """A template object as given, or the one of that name."""
+        return template if isinstance(template, JudgeTemplate) else self.get(template)
+
+    def with_templates(self, templates: Sequence[JudgeTemplate]) -> TemplateCatalog:
+        """A new catalog: this one with `templates` added (a template replaces the one of its name)."""
+        return TemplateCatalog(MappingProxyType({**self.templates, **{item.name: item for item in templates}}))
+
+    def with_file(self, path: str | Path) -> TemplateCatalog:
+        """A new catalog: this one with the templates of a YAML file added (see `load_template_file`)."""
+        return self.with_templates(load_template_file(path, self))
+
+
+BUILTIN_TEMPLATES = TemplateCatalog(MappingProxyType({template.name: template for template in BUILTIN_TEMPLATE_LIST}))
+
+
+def get_template(name: str) -> JudgeTemplate:
+    """The built-in template called `name`."""
+    return BUILTIN_TEMPLATES.get(name)
+
+
+def template_from_mapping(
+    entry: Mapping[str, Any], where: str, catalog: TemplateCatalog = BUILTIN_TEMPLATES
+) -> JudgeTemplate:
+    """A template from a YAML/JSON mapping; fields left out come from `extends` (default: the template of the same
+    name in `catalog`)."""
     if not isinstance(entry, Mapping):
         raise TemplateError(f"{where}: a template must be a mapping of fields, got {type(entry).__name__}")
     unknown = set(entry) - set(TEMPLATE_FIELDS) - {"extends"}
@@ -278,8 +295,8 @@ def template_from_mapping(entry: Mapping[str, Any], where: str) -> JudgeTemplate
         values["verdicts"] = tuple(str(verdict) for verdict in values["verdicts"])
     base_name = entry.get("extends", name)
     try:
-        if base_name in _TEMPLATES:
-            return dataclasses.replace(_TEMPLATES[base_name], **values)
+        if base_name in catalog.templates:
+            return dataclasses.replace(catalog.templates[base_name], **values)
         return JudgeTemplate(**values)
     except TypeError as error:
         raise TemplateError(f"{where}: template {name!r} is missing fields ({error})") from error
@@ -287,8 +304,9 @@ def template_from_mapping(entry: Mapping[str, Any], where: str) -> JudgeTemplate
         raise TemplateError(f"{where}: {error}") from error
 
 
-def load_template_file(path: str | Path) -> list[JudgeTemplate]:
-    """Read templates from YAML (one mapping, or `templates:` holding a list) and register them (same name wins)."""
+def load_template_file(path: str | Path, catalog: TemplateCatalog = BUILTIN_TEMPLATES) -> list[JudgeTemplate]:
+    """Read templates from YAML (one mapping, or `templates:` holding a list); `extends` resolves in `catalog`.
+    Nothing is registered: pass the result to `TemplateCatalog.with_templates` (or use `with_file`)."""
     path = Path(path)
     try:
         document = yaml.safe_load(path.read_text())
@@ -301,12 +319,10 @@ def load_template_file(path: str | Path) -> list[JudgeTemplate]:
     entries = document.get("templates", [document]) if isinstance(document, dict) else document
     if not isinstance(entries, list) or not entries:
         raise TemplateError(f"{path}: expected a template mapping or `templates:` with a non-empty list")
-    templates = [
-        template_from_mapping(entry, f"{path} (template #{index + 1})") for index, entry in enumerate(entries)
+    return [
+        template_from_mapping(entry, f"{path} (template #{index + 1})", catalog)
+        for index, entry in enumerate(entries)
     ]
-    for template in templates:
-        register_template(template)
-    return templates
 
 
 def question_text(prompt: Prompt) -> str:

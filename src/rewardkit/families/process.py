@@ -14,8 +14,7 @@ from urllib.parse import parse_qsl
 
 import numpy as np
 
-from rewardkit.families.pairing import compare_by_scoring
-from rewardkit.protocol import Preference, Prompt, RewardModel, Score
+from rewardkit.protocol import Capabilities, Preference, Prompt, RewardModel, Score, compare_by_scoring
 
 SPLIT_MODES = ("lines", "steps", "sentences")
 REFINEMENTS = ("none", "clip", "delta", "clip-delta")
@@ -106,6 +105,9 @@ def process_return(refined_step_rewards: Sequence[float]) -> float:
 
 class ProcessRewardModel:
     """Any scalar reward model used step by step: value = return of the refined prefix rewards."""
+
+    tie_credit = 0.0
+    capabilities = Capabilities()
 
     def __init__(
         self, model: RewardModel, refinement: str = "clip-delta", eta: float = 0.0, split_mode: str = "lines"

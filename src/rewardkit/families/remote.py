@@ -1,18 +1,20 @@
 """A reward model on a rewardkit server, behind the same RewardModel protocol: spec `remote:http://host:port`.
 
 So evaluation, Best-of-N, ensembles and the integrations can use a model served on another machine (a GPU box)
-exactly as a local one. Requests go in chunks of `chunk_size` items; the server's error message is raised as is.
+exactly as a local one: its capabilities and tie credit are the served model's (read once from /info; references do
+not travel over HTTP). Requests go in chunks of `chunk_size` items; the server's error message is raised as is.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
-from rewardkit.protocol import Preference, Prompt, Score
+from rewardkit.protocol import Capabilities, Preference, Prompt, Score, UnsupportedOperation
 
 DEFAULT_TIMEOUT_S = 600.0
 DEFAULT_CHUNK_SIZE = 64
@@ -29,10 +31,24 @@ class RemoteRewardModel:
         self.chunk_size = chunk_size
         self.name = f"remote:{self.url}"
 
-    def _post(self, route: str, payload: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(
-            self.url + route, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
-        )
+    @functools.cached_property
+    def _served(self) -> dict[str, Any]:
+        """The server's /info: the served model's capabilities and tie credit."""
+        return self._post("/info")
+
+    @property
+    def capabilities(self) -> Capabilities:
+        served = self._served.get("capabilities", {})
+        return Capabilities(score=served.get("score", True), compare=served.get("compare", True))
+
+    @property
+    def tie_credit(self) -> float:
+        return float(self._served.get("tie_credit", 0.0))
+
+    def _post(self, route: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """POST `payload` to `route` (GET when there is none) and return the JSON answer."""
+        data = None if payload is None else json.dumps(payload).encode()
+        request = urllib.request.Request(self.url + route, data=data, headers={"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 return json.loads(response.read())
@@ -42,7 +58,7 @@ class RemoteRewardModel:
                 detail = json.loads(detail).get("detail", detail)
             except (json.JSONDecodeError, AttributeError):
                 pass
-            exception = NotImplementedError if error.code == 501 else ValueError
+            exception = UnsupportedOperation if error.code == 501 else ValueError
             raise exception(f"{self.url}{route} answered {error.code}: {detail}") from error
         except urllib.error.URLError as error:
             raise OSError(f"cannot reach the reward server at {self.url}: {error.reason}") from error

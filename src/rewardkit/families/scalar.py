@@ -17,14 +17,13 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 from transformers.utils import logging as hf_logging
 
-from rewardkit.families.pairing import preferences_from_scores
 from rewardkit.families.registry import MANIFEST_NAME, read_family_manifest
 from rewardkit.models.chat import TruncationConfig, encode_prompt_response, render_prompt, render_response
 from rewardkit.models.device import pick_device
 from rewardkit.models.loading import resolve_model_path
 from rewardkit.models.precision import Precision, autocast_context, resolve_precision
 from rewardkit.models.token_budget import map_in_token_budget_batches, pad_right
-from rewardkit.protocol import Preference, Prompt, Score
+from rewardkit.protocol import Capabilities, Preference, Prompt, Score, compare_by_scoring
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +94,7 @@ class ScalarRewardModel:
     """A sequence-classification LM with one output: reward = score head on the last token's hidden state."""
 
     tie_credit = 0.0
+    capabilities = Capabilities()
 
     def __init__(
         self,
@@ -207,10 +207,7 @@ class ScalarRewardModel:
         self, prompts: Sequence[Prompt], responses_a: Sequence[str], responses_b: Sequence[str]
     ) -> list[Preference]:
         """P(a better) = σ(r_a − r_b); both sides are scored in one length-sorted pool."""
-        if not len(prompts) == len(responses_a) == len(responses_b):
-            raise ValueError(f"got {len(prompts)} prompts, {len(responses_a)} A and {len(responses_b)} B responses")
-        rewards = self.rewards(list(prompts) * 2, list(responses_a) + list(responses_b))
-        return preferences_from_scores(rewards[: len(prompts)], rewards[len(prompts) :])
+        return compare_by_scoring(self.score, prompts, responses_a, responses_b)
 
     def _forward(self, sequences: list[Sequence[int]]) -> list[float]:
         input_ids, attention_mask = pad_right(sequences, self.tokenizer.pad_token_id)

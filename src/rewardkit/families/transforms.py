@@ -9,8 +9,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from rewardkit.families.pairing import compare_by_scoring
-from rewardkit.protocol import Preference, Prompt, RewardModel, Score
+from rewardkit.protocol import Capabilities, Preference, Prompt, RewardModel, Score, compare_by_scoring
 
 
 def log_sigmoid_centered(rewards: Sequence[float], reference_rewards: Sequence[float]) -> np.ndarray:
@@ -45,6 +44,9 @@ def combine_transformed(
 
 class LogSigmoidCombinedRewardModel:
     """Reward model whose value is Σ_i w_i log σ(r_i(x, y) − r_i(x, y_ref(x))), y_ref a per-prompt reference."""
+
+    tie_credit = 0.0
+    capabilities = Capabilities()
 
     def __init__(
         self,

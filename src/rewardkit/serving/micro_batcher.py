@@ -2,8 +2,9 @@
 
 An RL trainer sends many small concurrent requests (one per rollout worker); a reward model is far faster on one
 padded batch than on many single rows. The batcher waits at most `max_wait_ms` after the first pending request,
-or until `max_batch_size` items are pending, then runs one model call in a worker thread (one at a time, so the
-model is never called concurrently). When a merged call fails, each request of it is run alone, so one bad request
+or until `max_batch_size` items are pending, then runs one model call on the executor it is given. The server gives
+all batchers of a model the same one-thread executor, so the model is never called concurrently, whichever route
+the calls come from. When a merged call fails, each request of it is run alone, so one bad request
 fails only itself.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,15 +56,18 @@ class _Pending:
 
 
 class MicroBatcher:
-    """Merges concurrent `submit(items)` calls into calls of `run_batch(items) -> results` (one result per item)."""
+    """Merges concurrent `submit(items)` calls into calls of `run_batch(items) -> results` (one result per item), run
+    on `executor` (owned by the caller, who shuts it down)."""
 
-    def __init__(self, run_batch: Callable[[list[Any]], Sequence[Any]], config: BatchingConfig) -> None:
+    def __init__(
+        self, run_batch: Callable[[list[Any]], Sequence[Any]], config: BatchingConfig, executor: Executor
+    ) -> None:
         self.run_batch = run_batch
         self.config = config
         self.stats = BatchStats()
         self._queue: asyncio.Queue[_Pending] | None = None
         self._worker: asyncio.Task | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rewardkit-model")
+        self._executor = executor
 
     def start(self) -> None:
         """Start the gathering loop on the running event loop (the app's lifespan calls this)."""
@@ -74,7 +78,6 @@ class MicroBatcher:
         if self._worker is not None:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
-        self._executor.shutdown(wait=True)
 
     async def submit(self, items: list[Any]) -> list[Any]:
         """The results of `items`, computed in whatever merged call they land in."""

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase, set_seed
 
 from rewardkit.families.generative import GenerativeJudge, WrittenJudgement, write_judge_manifest
-from rewardkit.families.judge_templates import JudgeTemplate, load_template_file
+from rewardkit.families.judge_templates import BUILTIN_TEMPLATES, JudgeTemplate
 from rewardkit.families.registry import MANIFEST_NAME
 from rewardkit.inference.hf_engine import HFEngine
 from rewardkit.models.device import pick_device
@@ -132,8 +132,9 @@ class JudgeRun:
         self.started = time.monotonic()
         self.output = prepare_output(config)
         set_seed(config.seed)
+        self.templates = BUILTIN_TEMPLATES
         if config.templates_file is not None:
-            load_template_file(config.templates_file)
+            self.templates = BUILTIN_TEMPLATES.with_file(config.templates_file)
         self.tokenizer = load_tokenizer(config.model)
         self.device = pick_device()
         self.model = load_causal_lm(config.model, device=self.device, dtype=torch.float32)
@@ -173,7 +174,12 @@ class JudgeRun:
             }
         template = template or self.config.template
         return GenerativeJudge(
-            self.config.model, template, engine=self.engine(), tokenizer=self.tokenizer, **(defaults | settings)
+            self.config.model,
+            template,
+            engine=self.engine(),
+            tokenizer=self.tokenizer,
+            templates=self.templates,
+            **(defaults | settings),
         )
 
     def sample(

@@ -86,8 +86,8 @@ def judge_agreement(judge: GenerativeJudge, examples: Sequence[PointwiseExample]
         chunk = examples[start : start + EVAL_CHUNK]
         for score in judge.score([example.prompt for example in chunk], [example.response for example in chunk]):
             values.append(score.value)
-            failed.append(bool(score.meta["parse_failed"]))
-            forced += int(score.meta.get("forced_votes", 0))
+            failed.append(score.votes.unreadable)
+            forced += score.votes.forced
     return rating_agreement(values, [example.gold for example in examples], failed), forced
 
 
