@@ -98,6 +98,23 @@ def test_column_map_renames_columns(tmp_path):
     assert json.loads((tmp_path / "out" / "report.json").read_text())["other_sections"]["train"]["accuracy"] == 1.0
 
 
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("template=pairwize", "error: Unknown judge template 'pairwize': choose one of pairwise, pairwise-direct,"),
+        ("templates_file=missing.yaml", "error: missing.yaml: cannot read the template file"),
+    ],
+)
+def test_a_bad_judge_template_is_one_clear_line(data_file, tmp_path, tiny_model_dir, option, message):
+    result = run_eval(
+        "--model", f"judge:{tiny_model_dir}?{option}", "--data", str(data_file), "--report", str(tmp_path)
+    )
+
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [result.output.strip()]
+    assert result.output.startswith(message)
+
+
 def test_compare_puts_reports_side_by_side(data_file, tmp_path):
     for model in ("longer", "random"):
         assert run_eval("--model", model, "--data", str(data_file), "--report", str(tmp_path / model)).exit_code == 0

@@ -13,13 +13,13 @@ import typer
 from typer.testing import CliRunner
 
 from rewardkit.commands import ensemble_cmd
-from rewardkit.training.ensemble import EnsembleRecipe, load_recipe, member_overrides, train_ensemble
 from rewardkit.families.ensemble import EnsembleRewardModel, RewardNormalization, fit_reward_normalization
 from rewardkit.families.registry import load_reward_model
 from rewardkit.families.scalar import ScalarRewardModel
 from rewardkit.metrics.reward_aggregation import aggregate_rewards
 from rewardkit.protocol import Score
 from rewardkit.training.config import load_config
+from rewardkit.training.ensemble import EnsembleRecipe, load_recipe, member_overrides, train_ensemble
 from tests.conftest import REPO_ROOT
 
 

@@ -7,12 +7,16 @@ import typer
 from typer.testing import CliRunner
 
 from rewardkit.commands import judge_cmd
+from rewardkit.data.master_keys import MASTER_KEYS
+from rewardkit.data.schema import PreferencePair
+from rewardkit.evaluation.rewardbench import evaluate_pairs
 from rewardkit.families.generative import GenerativeJudge, JudgeConfig, parse_judge_options, write_judge_manifest
 from rewardkit.families.judge_templates import get_template
 from rewardkit.families.registry import load_reward_model
 from rewardkit.families.verdicts import verdict_token_ids
 from rewardkit.models.loading import load_tokenizer
-from rewardkit.protocol import RewardModel
+from rewardkit.protocol import Capabilities, RewardModel, UnsupportedOperation
+from tests.conftest import REPO_ROOT
 
 ANSWER = re.compile(r"\[The Start of Assistant (A|B)'s Answer\]\n(.*?)\n\[The End", re.S)
 
@@ -250,7 +254,8 @@ def test_logprob_pointwise_score_is_the_expected_rating(tiny_model_dir):
 
 def test_score_needs_a_pointwise_template(tiny_model_dir, tokenizer):
     judge, _ = scripted_judge(tiny_model_dir, tokenizer, picks_good)
-    with pytest.raises(ValueError, match="score\\(\\) needs a pointwise template"):
+    assert judge.capabilities == Capabilities(score=False, compare=True, references=False)
+    with pytest.raises(UnsupportedOperation, match="score\\(\\) needs a pointwise template"):
         judge.score(["q"], ["a"])
 
 
@@ -272,6 +277,35 @@ def test_reference_guided_template_puts_the_reference_in_the_prompt(tiny_model_d
         judge.compare(["2+2?"], ["4"], ["5"])
     judge.compare(["2+2?"], ["good: 4"], ["5"], references=["The answer is 4."])
     assert all("[The Start of Reference Answer]\nThe answer is 4." in prompt for prompt in engine.calls[0])
+
+
+def test_reference_guided_judging_works_in_evaluation(tiny_model_dir, tokenizer):
+    judge, engine = scripted_judge(tiny_model_dir, tokenizer, picks_good, template="reference-pairwise")
+    assert judge.capabilities == Capabilities(score=False, compare=True, references=True)
+    pairs = [
+        PreferencePair(f"r{index}", "2+2?", "good: 4", "5", "math", "reasoning", extra={"reference": "It is 4."})
+        for index in range(4)
+    ]
+    result = evaluate_pairs(judge, pairs, bootstrap_samples=10, master_key_rows=2, progress=False)
+    assert result.sections["reasoning"].accuracy == 1.0
+    prompts = [prompt for call in engine.calls for prompt in call]
+    assert len(prompts) == 2 * (4 + 2 * len(MASTER_KEYS))  # both orders of every pair and probe trial
+    assert all("[The Start of Reference Answer]\nIt is 4." in prompt for prompt in prompts)
+    pairs[2].extra = {}
+    with pytest.raises(ValueError, match="row 'r2': field 'reference'"):
+        evaluate_pairs(judge, pairs, bootstrap_samples=10, master_key_rows=0, progress=False)
+
+
+def test_templates_loaded_for_one_judge_leave_judges_built_later_unchanged(tiny_model_dir, tmp_path):
+    strict_file = tmp_path / "pairwise_strict.yaml"
+    strict_file.write_text((REPO_ROOT / "configs" / "judges" / "pairwise_strict.yaml").read_text())
+    write_judge_manifest(tmp_path, model=str(tiny_model_dir), templates_file=strict_file.name)
+    strict = load_reward_model(str(tmp_path))
+    plain = GenerativeJudge(str(tiny_model_dir))
+    assert strict.template.name == plain.template.name == "pairwise"
+    assert strict.template.system.startswith("You are a strict, impartial judge.")
+    assert plain.template is get_template("pairwise") and not plain.template.system.startswith("You are a strict")
+    assert load_reward_model(f"judge:{tiny_model_dir}").template is get_template("pairwise")
 
 
 def test_long_fields_are_cut_and_reported(tiny_model_dir, tokenizer):

@@ -12,9 +12,9 @@ import uvicorn
 
 from rewardkit.families.registry import load_reward_model
 from rewardkit.families.remote import RemoteRewardModel
+from rewardkit.protocol import Capabilities, PreferenceDiagnostics, UnsupportedOperation
 from rewardkit.serving.app import create_app
 from rewardkit.serving.micro_batcher import BatchingConfig
-from rewardkit.protocol import Capabilities, PreferenceDiagnostics, UnsupportedOperation
 from tests.evaluation.fakes import JudgeModel, ScoreTableModel
 
 

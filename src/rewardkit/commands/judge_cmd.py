@@ -219,7 +219,9 @@ def agreement_command(
     try:
         model = load_reward_model(judge)
         if not model.capabilities.score:
-            raise UnsupportedOperation(f"{judge!r} cannot rate responses (no pointwise template): agreement needs ratings")
+            raise UnsupportedOperation(
+                f"{judge!r} cannot rate responses (no pointwise template): agreement needs ratings"
+            )
         rows = read_pointwise_rows(data, limit)
         records = list(tqdm(judge_points(model, rows), total=len(rows), desc="rating", unit="row"))
         if out is not None:

@@ -180,9 +180,7 @@ def score_all_candidates(
     """Score every candidate exactly once through model.score, in batches; returns Scores grouped per item."""
     pairs = [(item.prompt, candidate) for item in items for candidate in item.candidates]
     flat: list[Score] = []
-    with tqdm(
-        total=len(pairs), desc=f"scoring ({model.name})", unit="resp", disable=not progress
-    ) as bar:
+    with tqdm(total=len(pairs), desc=f"scoring ({model.name})", unit="resp", disable=not progress) as bar:
         for start in range(0, len(pairs), batch_size):
             batch = pairs[start : start + batch_size]
             flat.extend(model.score([prompt for prompt, _ in batch], [response for _, response in batch]))

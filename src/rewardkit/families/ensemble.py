@@ -26,6 +26,7 @@ from rewardkit.protocol import (
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class RewardNormalization:
     """Affine map r -> (r - mean) / std that puts a member's rewards on a common scale."""

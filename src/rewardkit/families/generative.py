@@ -4,10 +4,11 @@
 with adaptive early stopping (CoT-GenRM with self-consistency; Mahan et al. 2024, arXiv 2410.12832). `logprob`
 mode: the prompt ends where the verdict token goes and P(A) is the softmax over the candidate verdict tokens'
 logits (direct GenRM). Pairs are judged in both orders in the same batch and the probabilities averaged, which
-cancels the position bias MT-Bench reports (Zheng et al. 2023, arXiv 2306.05685, sections 3.3-3.4); whether both
-orders agree is the position consistency of `PreferenceDiagnostics`. With `verdict_after_rationale`, a written judgement that
-ends without a readable verdict gets a verdict token read after it (a chain-of-thought GenRM's reading; greedy or
-sampled like the text), so a small model that rambles still votes; such votes are marked "forced".
+cancels the position bias MT-Bench reports (Zheng et al. 2023, arXiv 2306.05685, sections 3.3-3.4); each order's
+reading goes to `Preference.diagnostics`, which says whether the orders agree. With `verdict_after_rationale`, a
+written judgement that ends without a readable verdict gets a verdict token read after it (a chain-of-thought
+GenRM's reading; greedy or sampled like the text), so a small model that rambles still votes; such votes are
+marked "forced".
 """
 
 from __future__ import annotations

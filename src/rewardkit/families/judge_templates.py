@@ -320,8 +320,7 @@ def load_template_file(path: str | Path, catalog: TemplateCatalog = BUILTIN_TEMP
     if not isinstance(entries, list) or not entries:
         raise TemplateError(f"{path}: expected a template mapping or `templates:` with a non-empty list")
     return [
-        template_from_mapping(entry, f"{path} (template #{index + 1})", catalog)
-        for index, entry in enumerate(entries)
+        template_from_mapping(entry, f"{path} (template #{index + 1})", catalog) for index, entry in enumerate(entries)
     ]
 
 

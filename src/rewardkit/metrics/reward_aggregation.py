@@ -35,5 +35,3 @@ def aggregate_rewards(member_rewards: np.ndarray, method: str, uwo_lambda: float
     if method == "wco":
         return member_rewards.min(axis=0)
     return member_rewards.mean(axis=0) - uwo_lambda * member_rewards.var(axis=0)
-
-
