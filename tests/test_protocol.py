@@ -20,7 +20,7 @@ from tests.test_architecture import PACKAGE_ROOT
 
 FAMILY_BLIND_PARTS = ("evaluation", "serving", "commands")
 # Meta keys judges wrote before the protocol carried them as typed fields.
-RETIRED_META_KEYS = ("p_a_by_order", "votes_by_order", "position_consistent", "parse_failed", "score_a", "score_b")
+RETIRED_META_KEYS = ("p_a_by_order", "votes_by_order", "position_consistent", "parse_failed")
 
 
 def family_classes() -> dict[str, list[str]]:

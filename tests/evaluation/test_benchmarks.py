@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 from rewardkit.cli import app
 from rewardkit.data.schema import NWayPreference
 from rewardkit.evaluation.benchmarks import BENCHMARKS, evaluate_benchmark, judge_rows
+from rewardkit.protocol import PreferenceDiagnostics
 from tests.data.sample_files import write_jsonl
-from tests.evaluation.fakes import JudgeModel, ScoreTableModel
+from tests.evaluation.fakes import JudgeModel, ScoreTableModel, read_in_orders
 
 JUDGEBENCH_ROWS = [
     {
@@ -42,10 +43,10 @@ JUDGEBENCH_ROWS = [
 ]
 
 
-def longer_wins(a: str, b: str) -> tuple[float, dict]:
+def longer_wins(a: str, b: str) -> tuple[float, PreferenceDiagnostics]:
     """A both-orders judge that prefers the longer answer and reads a tie for equal lengths."""
     p = 0.5 if len(a) == len(b) else float(len(a) > len(b))
-    return p, {"p_a_by_order": [p, p], "votes_by_order": [["A"], ["B"]]}
+    return p, read_in_orders(p, p, verdicts=[("A",), ("B",)])
 
 
 def test_a_pairwise_judge_is_asked_in_both_orders_and_scored_by_judgebench_rule():
@@ -61,7 +62,7 @@ def test_a_pairwise_judge_is_asked_in_both_orders_and_scored_by_judgebench_rule(
     assert judged.judging == "pairs"
     assert [outcome.values for outcome in judged.outcomes] == [[1, 1], [1, 1], [-1, -1], [0, 0]]
     assert [outcome.credit for outcome in judged.outcomes] == [1, 1, 0, 0]
-    assert judged.judge.position_consistency_rate is None and judged.judge.votes == 8
+    assert judged.judge.position_consistency_rate == 1.0 and judged.judge.votes == 8
 
 
 def test_round_robin_of_a_pairwise_judge_gives_best_of_four_credit():

@@ -12,7 +12,6 @@ in a seeded order (either response first) so a judge's position bias cannot scor
 from __future__ import annotations
 
 import itertools
-import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,8 +40,6 @@ from rewardkit.evaluation.rewardbench import compare_in_chunks, p_a_better_array
 from rewardkit.evaluation.rewardbench2 import rewardbench2_outcome, rewardbench2_statistics
 from rewardkit.evaluation.rmbench import cells_from_scores, rmbench_outcome, rmbench_statistics
 from rewardkit.protocol import Preference, Prompt, RewardModel
-
-logger = logging.getLogger(__name__)
 
 Judging = Literal["auto", "scores", "pairs"]
 SCORE_CHUNK = 64
@@ -227,14 +224,10 @@ def judgebench_by_scores(model: RewardModel, rows: Sequence[NWayPreference], pro
 def order_probabilities(preference: Preference) -> list[float | None]:
     """P(A better) as read from each order the judge read (None where that order's verdict was unreadable); a
     judge that reports no per-order reading counts as one order."""
-    by_order = preference.meta.get("p_a_by_order")
-    if by_order is None:
-        return [None if preference.meta.get("parse_failed") else preference.p_a_better]
-    votes = preference.meta.get("votes_by_order", [[]] * len(by_order))
-    return [
-        None if order_votes and all(vote is None for vote in order_votes) else p
-        for p, order_votes in zip(by_order, votes, strict=True)
-    ]
+    diagnostics = preference.diagnostics
+    if not diagnostics.orders:
+        return [None if diagnostics.unreadable else preference.p_a_better]
+    return [None if order.votes.unreadable else order.p_a_better for order in diagnostics.orders]
 
 
 def judgebench_by_pairs(
@@ -311,16 +304,6 @@ def benchmark_named(name: str) -> Benchmark:
     return BENCHMARKS[name]
 
 
-def scores_pointwise(model: RewardModel, row: NWayPreference) -> bool:
-    """Whether `model.score` works, tried on one completion; a model without pointwise scoring raises."""
-    try:
-        model.score([row.prompt], [row.chosen[0]])
-    except (NotImplementedError, ValueError) as error:
-        logger.info("%s cannot score pointwise (%s): judging pairs", model.name, error)
-        return False
-    return True
-
-
 def judge_rows(
     benchmark: Benchmark,
     model: RewardModel,
@@ -331,13 +314,13 @@ def judge_rows(
 ) -> Judged:
     """Ask the model about every row the way `judging` says (auto: scores when the model can score pointwise)."""
     if judging == "auto":
-        judging = "scores" if scores_pointwise(model, rows[0]) else "pairs"
+        judging = "scores" if model.capabilities.score else "pairs"
     if judging == "scores":
         return Judged(benchmark.judge_by_scores(model, rows, progress), "scores")
     if judging != "pairs":
         raise ValueError(f"judging must be auto, scores or pairs, got {judging!r}")
     outcomes, preferences = benchmark.judge_by_pairs(model, rows, seed, progress)
-    return Judged(outcomes, "pairs", judge_diagnostics([preference.meta for preference in preferences]))
+    return Judged(outcomes, "pairs", judge_diagnostics([preference.diagnostics for preference in preferences]))
 
 
 def score_outcomes(
