@@ -7,9 +7,9 @@ from pathlib import Path
 import torch
 
 from rewardkit.families.cloud import CloudRewardModel
-from rewardkit.families.critique_format import CritiqueFormat
+from rewardkit.families.critique_format import CritiqueFormatConfig
 
-TINY_FORMAT = CritiqueFormat(request="Critique it.", max_new_tokens=8, max_length=128, max_response_length=24)
+TINY_FORMAT = CritiqueFormatConfig(request="Critique it.", max_new_tokens=8, max_length=128, max_response_length=24)
 PROMPTS = [
     "What is 12 plus 7?",
     [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Reverse the string abc."}],

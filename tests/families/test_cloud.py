@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from rewardkit.families.cloud import CloudRewardModel, CritiqueSampling, load_cloud, self_consistent_score
+from rewardkit.families.cloud import CloudRewardModel, CritiqueSamplingConfig, load_cloud, self_consistent_score
 from rewardkit.families.registry import load_reward_model
 from rewardkit.protocol import RewardModel
 from tests.families.cloud_helpers import PROMPTS, RESPONSES, tiny_cloud_model
@@ -67,12 +67,12 @@ def test_self_consistent_score_is_the_mean_with_the_variance_as_uncertainty():
 
 
 def test_k_sampled_critiques_are_averaged(cloud_model):
-    sampling = CritiqueSampling(num_samples=4, temperature=1.0, seed=3)
+    sampling = CritiqueSamplingConfig(num_samples=4, temperature=1.0, seed=3)
     cloud_model.sampling = sampling
     try:
         scores = cloud_model.score(PROMPTS, RESPONSES)
     finally:
-        cloud_model.sampling = CritiqueSampling()
+        cloud_model.sampling = CritiqueSamplingConfig()
     for prompt, response, score in zip(PROMPTS, RESPONSES, scores, strict=True):
         critiques = score.meta["critiques"]
         assert len(critiques) == 4 and len(set(critiques)) > 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rewardkit.families.critique_format import CritiqueEncoder, CritiqueFormat, critique_request_text
+from rewardkit.families.critique_format import CritiqueEncoder, CritiqueFormatConfig, critique_request_text
 from rewardkit.models.tiny import build_tiny_tokenizer
 from tests.families.cloud_helpers import TINY_FORMAT
 
@@ -51,6 +51,6 @@ def test_long_prompts_and_responses_are_cut_to_the_budget(encoder):
 
 def test_budgets_that_leave_no_room_are_a_clear_error(tokenizer):
     with pytest.raises(ValueError, match="raise max_length or lower max_response_length"):
-        CritiqueEncoder(tokenizer, CritiqueFormat(request="Critique it.", max_new_tokens=64, max_length=96))
+        CritiqueEncoder(tokenizer, CritiqueFormatConfig(request="Critique it.", max_new_tokens=64, max_length=96))
     with pytest.raises(ValueError, match="max_new_tokens must be >= 1"):
-        CritiqueFormat(max_new_tokens=0)
+        CritiqueFormatConfig(max_new_tokens=0)

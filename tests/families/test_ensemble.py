@@ -19,7 +19,7 @@ from rewardkit.families.scalar import ScalarRewardModel
 from rewardkit.metrics.reward_aggregation import aggregate_rewards
 from rewardkit.protocol import Score
 from rewardkit.training.config import load_config
-from rewardkit.training.ensemble import EnsembleRecipe, load_recipe, member_overrides, train_ensemble
+from rewardkit.training.ensemble import EnsembleConfig, load_recipe, member_overrides, train_ensemble
 from tests.conftest import REPO_ROOT
 
 
@@ -168,7 +168,7 @@ def test_recipe_trains_one_member_per_seed_with_an_injected_trainer(tiny_model_d
 def test_member_overrides_validate_against_the_real_bt_config(tmp_path):
     from rewardkit.training.config import load_config
 
-    recipe = EnsembleRecipe(
+    recipe = EnsembleConfig(
         member_config=str(write_recipe(tmp_path).parent / "bt.yaml"), member_overrides=["max_steps=2"]
     )
     config = load_config(recipe.member_config, member_overrides(7, tmp_path / "members" / "seed-7", recipe))
@@ -237,7 +237,7 @@ def test_recipe_with_the_real_bt_trainer(tiny_model_dir, tmp_path):
             for i, s in enumerate(["#### 19", "The answer is 19.", "12 plus 7 is 19, so #### 19"])
         )
     )
-    recipe = EnsembleRecipe(member_config=str(tmp_path / "bt.yaml"), seeds=[0], calibration_data=str(calibration))
+    recipe = EnsembleConfig(member_config=str(tmp_path / "bt.yaml"), seeds=[0], calibration_data=str(calibration))
     ensemble = train_ensemble(recipe, tmp_path / "ens")
     assert (tmp_path / "ens" / "members" / "seed-0" / "train_result.json").is_file()
     assert len(ensemble.normalizations) == 1 and ensemble.normalizations[0].std > 0
@@ -250,7 +250,7 @@ def test_rerunning_the_recipe_reuses_members_trained_with_the_same_config(tiny_m
         f"model: {json.dumps(str(tiny_model_dir))}\nadapter: full\nsynthetic: {{n: 8, seed: 0}}\nmax_steps: 1\n"
         "eval_fraction: 0.25\neval_steps: 0\nsave_steps: 1000\nmax_length: 64\nmax_response_length: 32\n"
     )
-    first = EnsembleRecipe(member_config=str(tmp_path / "bt.yaml"), seeds=[0])
+    first = EnsembleConfig(member_config=str(tmp_path / "bt.yaml"), seeds=[0])
     train_ensemble(first, tmp_path / "ens")
     retrained = []
 
@@ -260,12 +260,12 @@ def test_rerunning_the_recipe_reuses_members_trained_with_the_same_config(tiny_m
 
         return train_bt(config)
 
-    more_seeds = EnsembleRecipe(member_config=str(tmp_path / "bt.yaml"), seeds=[0, 1])
+    more_seeds = EnsembleConfig(member_config=str(tmp_path / "bt.yaml"), seeds=[0, 1])
     ensemble = train_ensemble(
         more_seeds, tmp_path / "ens", load_member_config=load_config, train_member=record_training
     )
     assert retrained == [1] and len(ensemble.members) == 2
-    changed = EnsembleRecipe(member_config=str(tmp_path / "bt.yaml"), seeds=[0], member_overrides=["max_steps=2"])
+    changed = EnsembleConfig(member_config=str(tmp_path / "bt.yaml"), seeds=[0], member_overrides=["max_steps=2"])
     with pytest.raises(FileExistsError, match="already holds checkpoint"):  # never silently overwritten
         train_ensemble(changed, tmp_path / "ens", load_member_config=load_config, train_member=record_training)
     assert retrained == [1, 0]

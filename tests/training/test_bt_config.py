@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rewardkit.training.config import BTConfig, ConfigError, DataSource, apply_overrides, load_config
+from rewardkit.training.config import BTConfig, ConfigError, DataSourceConfig, apply_overrides, load_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,7 +19,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def test_every_field_has_help_text():
-    for config_class in (BTConfig, DataSource):
+    for config_class in (BTConfig, DataSourceConfig):
         for item in dataclasses.fields(config_class):
             assert item.metadata.get("help"), f"{config_class.__name__}.{item.name} has no help"
 
@@ -42,9 +42,12 @@ def test_unknown_nested_key_and_bad_value_are_located(tmp_path):
 def test_plain_paths_become_sources_and_types_are_coerced(tmp_path):
     path = _write(tmp_path, "train:\n  - a.jsonl\n  - {path: g.jsonl, builder: gsm8k, limit: 10}\nlora: {r: '4'}\n")
     config = load_config(path)
-    assert config.train == [DataSource(path="a.jsonl"), DataSource(path="g.jsonl", builder="gsm8k", limit=10)]
+    assert config.train == [
+        DataSourceConfig(path="a.jsonl"),
+        DataSourceConfig(path="g.jsonl", builder="gsm8k", limit=10),
+    ]
     assert config.lora.r == 4
-    assert BTConfig(train=["x.jsonl"]).train == [DataSource(path="x.jsonl")]
+    assert BTConfig(train=["x.jsonl"]).train == [DataSourceConfig(path="x.jsonl")]
 
 
 def test_overrides_set_nested_keys_and_bad_overrides_name_the_flag(tmp_path):

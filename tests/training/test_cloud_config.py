@@ -9,7 +9,7 @@ import pytest
 
 from rewardkit.training.cloud_config import (
     CloudConfig,
-    CritiquedPairSource,
+    CritiquedPairSourceConfig,
     CritiqueGenerationConfig,
     CritiqueSFTConfig,
 )
@@ -36,7 +36,7 @@ def test_shipped_recipes_load_and_start_with_their_command(name):
 
 
 def test_every_field_has_help_text():
-    for config_class in (CritiqueSFTConfig, CritiqueGenerationConfig, CloudConfig, CritiquedPairSource):
+    for config_class in (CritiqueSFTConfig, CritiqueGenerationConfig, CloudConfig, CritiquedPairSourceConfig):
         for item in dataclasses.fields(config_class):
             assert item.metadata.get("help"), f"{config_class.__name__}.{item.name} has no help"
 
@@ -64,7 +64,7 @@ def test_plain_paths_become_critiques_sources_and_overrides_apply(tmp_path):
     path.write_text("train:\n  - runs/x/critiques.jsonl\n")
     overrides = ["lm_weight=0.5", "sampling.num_samples=4", "sampling.temperature=0.7"]
     config = load_config(path, overrides, CloudConfig)
-    assert config.train == [CritiquedPairSource(path="runs/x/critiques.jsonl")]
+    assert config.train == [CritiquedPairSourceConfig(path="runs/x/critiques.jsonl")]
     assert (config.lm_weight, config.sampling.num_samples, config.sampling.temperature) == (0.5, 4, 0.7)
     with pytest.raises(ConfigError, match="greedy critiques would all be the same"):
         load_config(path, ["sampling.num_samples=4"], CloudConfig)

@@ -12,7 +12,7 @@ from rewardkit.data.schema import PreferencePair
 from rewardkit.families.cloud import CloudRewardModel
 from rewardkit.training.cloud_config import CritiqueGenerationConfig
 from rewardkit.training.cloud_critiques import CRITIQUES_FILE, generate_self_critiques, planned_pairs
-from rewardkit.training.config import DataSource
+from rewardkit.training.config import DataSourceConfig
 from tests.families.cloud_helpers import tiny_cloud_model
 
 PAIRS = [
@@ -39,7 +39,11 @@ def pairs_file(tmp_path_factory):
 
 
 def _config(critic_dir, pairs_file, output_dir, **overrides) -> CritiqueGenerationConfig:
-    settings = {"model": str(critic_dir), "output_dir": str(output_dir), "train": [DataSource(path=str(pairs_file))]}
+    settings = {
+        "model": str(critic_dir),
+        "output_dir": str(output_dir),
+        "train": [DataSourceConfig(path=str(pairs_file))],
+    }
     return CritiqueGenerationConfig(**{**settings, "pairs_per_call": 3, "precision": "fp32", **overrides})
 
 
@@ -90,7 +94,7 @@ def test_planned_pairs_are_a_seeded_subsample_with_unique_ids(critic_dir, pairs_
     config = _config(critic_dir, pairs_file, tmp_path, max_pairs=4, seed=1)
     assert [pair.id for pair in planned_pairs(config)] == [pair.id for pair in planned_pairs(config)]
     assert len(planned_pairs(config)) == 4
-    twice = _config(critic_dir, pairs_file, tmp_path, train=[DataSource(path=str(pairs_file))] * 2)
+    twice = _config(critic_dir, pairs_file, tmp_path, train=[DataSourceConfig(path=str(pairs_file))] * 2)
     with pytest.raises(ValueError, match="pair ids repeat across sources"):
         planned_pairs(twice)
 

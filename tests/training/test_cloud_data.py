@@ -12,7 +12,7 @@ from rewardkit.data.schema import PreferencePair
 from rewardkit.models.tiny import build_tiny_tokenizer
 from rewardkit.training.bt_data import build_bt_data
 from rewardkit.training.cloud import critiqued_pair_data
-from rewardkit.training.cloud_config import CloudConfig, CritiquedPairSource
+from rewardkit.training.cloud_config import CloudConfig, CritiquedPairSourceConfig
 from rewardkit.training.cloud_data import CritiqueCollator, oracle_critique_pairs, shorten_critique
 from rewardkit.training.config import BTConfig
 
@@ -107,7 +107,7 @@ def test_oracle_source_builds_shortened_pairs(tmp_path):
     ]
     path = tmp_path / "autoj.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    config = CloudConfig(train=[CritiquedPairSource(path=str(path), builder="oracle")], eval_fraction=0.0)
+    config = CloudConfig(train=[CritiquedPairSourceConfig(path=str(path), builder="oracle")], eval_fraction=0.0)
     train, _, counts = critiqued_pair_data(config, _TinyCritic())
     assert [pair.id for pair in train] == ["a>b"] and counts == {f"{path} (oracle)": 1}
     chosen_critique = train[0].extra["chosen_critique"]

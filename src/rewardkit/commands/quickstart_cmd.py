@@ -40,12 +40,12 @@ class QuickstartConfig:
 
 def quickstart_bt_config(config: QuickstartConfig):
     """The LoRA BT recipe the main job runs (short sequences: synthetic answers are one line)."""
-    from rewardkit.training.config import BTConfig, LoraSettings
+    from rewardkit.training.config import BTConfig, LoraAdapterConfig
 
     return BTConfig(
         model=config.model,
         adapter="lora",
-        lora=LoraSettings(r=16, alpha=32, dropout=0.0),
+        lora=LoraAdapterConfig(r=16, alpha=32, dropout=0.0),
         output_dir=str(config.output / "bt_model"),
         max_length=128,
         max_response_length=64,

@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoModelForCausalLM, PreTrainedModel, PreTrainedTokenizerBase
 
-from rewardkit.families.critique_format import CritiqueEncoder, CritiqueFormat
+from rewardkit.families.critique_format import CritiqueEncoder, CritiqueFormatConfig
 from rewardkit.families.registry import MANIFEST_NAME, read_family_manifest
 from rewardkit.families.scalar import default_token_budget
 from rewardkit.inference.engine import SamplingParams
@@ -44,7 +44,7 @@ REWARD_HEAD_FILE = "reward_head.safetensors"
 
 
 @dataclass
-class CritiqueSampling:
+class CritiqueSamplingConfig:
     """How critiques are drawn at inference: K per response (self-consistency); temperature 0 is greedy."""
 
     __pydantic_config__ = ConfigDict(extra="forbid")
@@ -150,10 +150,10 @@ class CloudRewardModel:
         self,
         network: CloudNetwork,
         tokenizer: PreTrainedTokenizerBase,
-        critique_format: CritiqueFormat,
+        critique_format: CritiqueFormatConfig,
         *,
         base_model: str,
-        sampling: CritiqueSampling | None = None,
+        sampling: CritiqueSamplingConfig | None = None,
         name: str | None = None,
         device: torch.device | str | None = None,
         precision: Precision = "auto",
@@ -165,7 +165,7 @@ class CloudRewardModel:
         self.critique_format = critique_format
         self.encoder = CritiqueEncoder(tokenizer, critique_format)
         self.base_model = base_model
-        self.sampling = sampling or CritiqueSampling()
+        self.sampling = sampling or CritiqueSamplingConfig()
         self.name = name or f"{FAMILY}:{base_model}"
         self.device = pick_device(str(device) if device else None)
         self.precision = precision
@@ -176,14 +176,14 @@ class CloudRewardModel:
 
     @classmethod
     def from_backbone(
-        cls, spec: str, critique_format: CritiqueFormat | None = None, seed: int = 0, **kwargs: Any
+        cls, spec: str, critique_format: CritiqueFormatConfig | None = None, seed: int = 0, **kwargs: Any
     ) -> CloudRewardModel:
         """A causal-LM checkpoint (`default`, a directory, a GGUF file or a Hub id) with a fresh seeded reward head."""
         language_model = AutoModelForCausalLM.from_pretrained(resolve_model_path(spec), dtype=torch.float32)
         torch.manual_seed(seed)
         network = CloudNetwork(language_model)
         base = str(Path(spec).expanduser().resolve()) if Path(spec).expanduser().exists() else spec
-        return cls(network, load_tokenizer(spec), critique_format or CritiqueFormat(), base_model=base, **kwargs)
+        return cls(network, load_tokenizer(spec), critique_format or CritiqueFormatConfig(), base_model=base, **kwargs)
 
     @classmethod
     def load(
@@ -202,7 +202,7 @@ class CloudRewardModel:
         return cls(
             network,
             load_tokenizer(str(path)),
-            CritiqueFormat(**manifest["critique_format"]),
+            CritiqueFormatConfig(**manifest["critique_format"]),
             base_model=manifest["base_model"],
             sampling=build_sampling(sampling, f"{path}: sampling"),
             **kwargs,
@@ -247,7 +247,7 @@ class CloudRewardModel:
         )
 
     def generate_critiques(
-        self, prompts: Sequence[Prompt], responses: Sequence[str], sampling: CritiqueSampling | None = None
+        self, prompts: Sequence[Prompt], responses: Sequence[str], sampling: CritiqueSamplingConfig | None = None
     ) -> list[list[str]]:
         """K critiques per response (one prefill per response, K rows decoded from its copied KV cache)."""
         if len(prompts) != len(responses):
@@ -298,13 +298,13 @@ class CloudRewardModel:
         return compare_by_scoring(self.score, prompts, responses_a, responses_b, meta=_pair_meta)
 
 
-def build_sampling(values: dict[str, Any], where: str) -> CritiqueSampling:
-    """A checked CritiqueSampling from typed values or spec strings; errors name `where` and the allowed keys."""
+def build_sampling(values: dict[str, Any], where: str) -> CritiqueSamplingConfig:
+    """A checked CritiqueSamplingConfig from typed values or spec strings; errors name `where` and the allowed keys."""
     try:
-        return TypeAdapter(CritiqueSampling).validate_python(values)
+        return TypeAdapter(CritiqueSamplingConfig).validate_python(values)
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, item['loc'])) or 'value'}: {item['msg']}" for item in error.errors())
-        allowed = ", ".join(CritiqueSampling.__dataclass_fields__)
+        allowed = ", ".join(CritiqueSamplingConfig.__dataclass_fields__)
         raise ValueError(f"{where}: {problems} (sampling options: {allowed})") from None
 
 

@@ -24,7 +24,7 @@ _PROBE_PROMPT = [{"role": "user", "content": "Q"}]
 
 
 @dataclass
-class CritiqueFormat:
+class CritiqueFormatConfig:
     """The critique request and the token budgets shared by training and inference."""
 
     __pydantic_config__ = ConfigDict(extra="forbid")
@@ -78,7 +78,7 @@ def critique_request_text(tokenizer: PreTrainedTokenizerBase, request: str) -> s
 class CritiqueEncoder:
     """Token ids of the critique context (prompt, response, request) and of whole critiqued sequences."""
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, critique_format: CritiqueFormat) -> None:
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, critique_format: CritiqueFormatConfig) -> None:
         self.tokenizer = tokenizer
         self.format = critique_format
         self.request_ids = self._ids(critique_request_text(tokenizer, critique_format.request))

@@ -27,7 +27,7 @@ from rewardkit.models.chat import TruncationConfig
 from rewardkit.training.arguments import training_arguments
 from rewardkit.training.bt_data import BTData, build_bt_data
 from rewardkit.training.collate import PairwiseCollator, tokenize_pairs
-from rewardkit.training.config import RESOLVED_CONFIG_NAME, BTConfig, TrainerSettings
+from rewardkit.training.config import RESOLVED_CONFIG_NAME, BTConfig, TrainerConfig
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class TrainResult:
     source_counts: dict[str, int] = field(default_factory=dict)
 
 
-def trainer_recipe_arguments(config: TrainerSettings, checkpoints: Path, has_eval: bool) -> TrainingArguments:
+def trainer_recipe_arguments(config: TrainerConfig, checkpoints: Path, has_eval: bool) -> TrainingArguments:
     """TrainingArguments for a Trainer-based run (BT, CLoud): periodic evaluation when there is held-out data,
     resumable checkpoints every save_steps, batches grouped by length."""
     evaluate_periodically = has_eval and config.eval_steps > 0

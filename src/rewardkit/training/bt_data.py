@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from rewardkit.data.schema import PreferencePair
-from rewardkit.training.config import BTConfig, DataSource
+from rewardkit.training.config import BTConfig, DataSourceConfig
 from rewardkit.training.math_pairs import build_math_pairs
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def _read_pairs(path: str, skip_bad_rows: bool) -> list[PreferencePair]:
     return result.pairs
 
 
-def read_source(source: DataSource, *, skip_bad_rows: bool = False, seed: int = 0) -> list[PreferencePair]:
+def read_source(source: DataSourceConfig, *, skip_bad_rows: bool = False, seed: int = 0) -> list[PreferencePair]:
     """The pairs of one source (read as they are, or built from GSM8K rows), subsampled to its limit."""
     if source.builder == "gsm8k":
         pairs = _gsm8k_pairs(source.path, seed)
@@ -88,7 +88,7 @@ def _synthetic_pairs(config: BTConfig) -> list[PreferencePair]:
 def _eval_pairs(config: BTConfig, pool: list[PreferencePair]) -> tuple[list[PreferencePair], list[PreferencePair]]:
     """(train, eval): eval from `eval_file` when set, else a seeded `eval_fraction` of the pool."""
     if config.eval_file:
-        return pool, read_source(DataSource(path=config.eval_file), skip_bad_rows=config.skip_bad_rows)
+        return pool, read_source(DataSourceConfig(path=config.eval_file), skip_bad_rows=config.skip_bad_rows)
     return split_held_out(pool, config.eval_fraction, config.seed)
 
 

@@ -41,7 +41,7 @@ from rewardkit.training.bt import (
     trainer_recipe_arguments,
 )
 from rewardkit.training.bt_data import seeded_subsample, split_held_out
-from rewardkit.training.cloud_config import CloudConfig, CloudRecipe, CritiquedPairSource, CritiqueSFTConfig
+from rewardkit.training.cloud_config import CloudBaseConfig, CloudConfig, CritiquedPairSourceConfig, CritiqueSFTConfig
 from rewardkit.training.cloud_data import (
     CritiqueCollator,
     oracle_critique_pairs,
@@ -176,7 +176,7 @@ class StageResult:
     runtime_s: float
 
 
-def add_lora(network: CloudNetwork, config: CloudRecipe) -> None:
+def add_lora(network: CloudNetwork, config: CloudBaseConfig) -> None:
     """Wrap the backbone in LoRA adapters when `adapter: lora` (the reward head stays a fully trained module)."""
     if config.adapter != "lora":
         return
@@ -209,7 +209,7 @@ def shortened(rows: Sequence[CritiqueRow], reward_model: CloudRewardModel) -> li
 
 
 def _run_stage(
-    config: CloudRecipe,
+    config: CloudBaseConfig,
     reward_model: CloudRewardModel,
     data: StageData,
     trainer_class: type[CloudStageTrainer],
@@ -249,7 +249,7 @@ def _run_stage(
     return result
 
 
-def _checkpoint_to_resume(config: CloudRecipe, resume: bool) -> str | None:
+def _checkpoint_to_resume(config: CloudBaseConfig, resume: bool) -> str | None:
     """Checked before any loading: resuming needs a checkpoint, a fresh run must not overwrite one."""
     return resume_checkpoint(Path(config.output_dir) / CHECKPOINTS_DIR, resume)
 
@@ -307,7 +307,7 @@ def train_critique_sft(
 
 
 def read_critiqued_source(
-    source: CritiquedPairSource, reward_model: CloudRewardModel, skip_bad_rows: bool
+    source: CritiquedPairSourceConfig, reward_model: CloudRewardModel, skip_bad_rows: bool
 ) -> list[PreferencePair]:
     """The critiqued pairs of one source: a critiques.jsonl as written by stage 2, or oracle pairs built from
     pointwise critique rows (critiques shortened to the model's budget)."""

@@ -13,17 +13,17 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict
 
-from rewardkit.families.cloud import CritiqueSampling
-from rewardkit.families.critique_format import CritiqueFormat
+from rewardkit.families.cloud import CritiqueSamplingConfig
+from rewardkit.families.critique_format import CritiqueFormatConfig
 from rewardkit.models.precision import Precision
-from rewardkit.training.config import PRECISION_HELP, DataSource, LoraSettings, TrainerSettings
+from rewardkit.training.config import PRECISION_HELP, DataSourceConfig, LoraAdapterConfig, TrainerConfig
 
 _STRICT = ConfigDict(extra="forbid")
 AUTOJ_CRITIQUES = "../shared/data/train/autoj_critiques.jsonl"
 
 
 @dataclass
-class CloudRecipe(TrainerSettings):
+class CloudBaseConfig(TrainerConfig):
     """What both CLoud training stages share: the starting model, the adapter, the held-out split."""
 
     __pydantic_config__ = _STRICT
@@ -36,7 +36,9 @@ class CloudRecipe(TrainerSettings):
         default="full",
         metadata={"help": "'full': train every weight; 'lora': LoRA adapters (merged into the saved model)."},
     )
-    lora: LoraSettings = field(default_factory=LoraSettings, metadata={"help": "LoRA settings (adapter: lora)."})
+    lora: LoraAdapterConfig = field(
+        default_factory=LoraAdapterConfig, metadata={"help": "LoRA settings (adapter: lora)."}
+    )
     skip_bad_rows: bool = field(
         default=False, metadata={"help": "Skip (and log) unreadable rows instead of stopping at the first one."}
     )
@@ -49,7 +51,7 @@ class CloudRecipe(TrainerSettings):
 
 
 @dataclass
-class CritiqueSFTConfig(CloudRecipe):
+class CritiqueSFTConfig(CloudBaseConfig):
     """Stage 1: teach the backbone to critique (LM loss on oracle critique tokens; prompt and response masked)."""
 
     model: str = field(
@@ -64,8 +66,8 @@ class CritiqueSFTConfig(CloudRecipe):
         default=None, metadata={"help": "Train on at most this many rows (seeded subsample after the split)."}
     )
     max_eval_rows: int | None = field(default=64, metadata={"help": "Cap on held-out rows (seeded subsample)."})
-    critique: CritiqueFormat = field(
-        default_factory=CritiqueFormat,
+    critique: CritiqueFormatConfig = field(
+        default_factory=CritiqueFormatConfig,
         metadata={
             "help": "Critique request and token budgets, saved with the model: stages 2-3 and inference use them."
         },
@@ -92,7 +94,7 @@ class CritiqueGenerationConfig:
             "help": "Gets critiques.jsonl (pair fields + chosen_critique + rejected_critique) and generation.json."
         },
     )
-    train: list[DataSource] = field(
+    train: list[DataSourceConfig] = field(
         default_factory=list,
         metadata={"help": "Preference pair sources: paths (read_pairs formats) or {path, builder, limit} entries."},
     )
@@ -114,7 +116,7 @@ class CritiqueGenerationConfig:
     seed: int = field(default=42, metadata={"help": "Seed of the pair subsample and of sampled critiques."})
 
     def __post_init__(self) -> None:
-        self.train = [DataSource(path=entry) if isinstance(entry, str) else entry for entry in self.train]
+        self.train = [DataSourceConfig(path=entry) if isinstance(entry, str) else entry for entry in self.train]
         if self.pairs_per_call < 1 or self.max_batch_rows < 1:
             raise ValueError("pairs_per_call and max_batch_rows must be >= 1")
 
@@ -123,7 +125,7 @@ class CritiqueGenerationConfig:
 
 
 @dataclass
-class CritiquedPairSource(DataSource):
+class CritiquedPairSourceConfig(DataSourceConfig):
     """One file of preference pairs that carry a critique per response."""
 
     builder: Literal["critiques", "oracle"] = field(
@@ -137,12 +139,12 @@ class CritiquedPairSource(DataSource):
 
 
 @dataclass
-class CloudConfig(CloudRecipe):
+class CloudConfig(CloudBaseConfig):
     """Stage 3: Bradley-Terry loss on the reward head over (prompt, response, critique) + λ·LM loss on critiques."""
 
     model: str = field(default="runs/cloud_sft", metadata={"help": "The critic to train on: a stage-1 directory."})
     output_dir: str = field(default="runs/cloud", metadata={"help": "Where the CLoud reward model is written."})
-    train: list[CritiquedPairSource] = field(
+    train: list[CritiquedPairSourceConfig] = field(
         default_factory=list,
         metadata={"help": "Critiqued pair sources: paths (builder 'critiques') or {path, builder, limit} entries."},
     )
@@ -157,12 +159,14 @@ class CloudConfig(CloudRecipe):
         default=None,
         metadata={"help": "Weight of mean((r_c + r_r)^2), reward centering (Eisenstein et al. 2023, 2312.09244)."},
     )
-    sampling: CritiqueSampling = field(
-        default_factory=CritiqueSampling,
+    sampling: CritiqueSamplingConfig = field(
+        default_factory=CritiqueSamplingConfig,
         metadata={"help": "Default inference sampling saved with the model (num_samples, temperature, top_p, seed)."},
     )
 
     def __post_init__(self) -> None:
-        self.train = [CritiquedPairSource(path=entry) if isinstance(entry, str) else entry for entry in self.train]
+        self.train = [
+            CritiquedPairSourceConfig(path=entry) if isinstance(entry, str) else entry for entry in self.train
+        ]
         if self.lm_weight < 0:
             raise ValueError(f"lm_weight must be >= 0, got {self.lm_weight}")

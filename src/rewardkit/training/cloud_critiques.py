@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from rewardkit.data.critiques import append_critiqued_pairs, read_critiqued_pairs, with_critiques
 from rewardkit.data.schema import PreferencePair
-from rewardkit.families.cloud import CloudRewardModel, CritiqueSampling
+from rewardkit.families.cloud import CloudRewardModel, CritiqueSamplingConfig
 from rewardkit.training.bt_data import read_source, seeded_subsample
 from rewardkit.training.cloud_config import CritiqueGenerationConfig
 
@@ -56,7 +56,7 @@ def planned_pairs(config: CritiqueGenerationConfig) -> list[PreferencePair]:
 
 
 def critique_pairs(
-    critic: CloudRewardModel, pairs: Sequence[PreferencePair], sampling: CritiqueSampling
+    critic: CloudRewardModel, pairs: Sequence[PreferencePair], sampling: CritiqueSamplingConfig
 ) -> list[PreferencePair]:
     """The pairs with one critique per response; chosen and rejected are critiqued in one generation call."""
     count = len(pairs)
@@ -116,7 +116,7 @@ def generate_self_critiques(
     done = _pairs_done(output, settings, planned, resume)
     output.mkdir(parents=True, exist_ok=True)
     (output / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n")
-    sampling = CritiqueSampling(temperature=config.temperature, top_p=config.top_p)
+    sampling = CritiqueSamplingConfig(temperature=config.temperature, top_p=config.top_p)
     step = config.pairs_per_call
     generation_started = time.monotonic()
     with (

@@ -31,7 +31,7 @@ class ConfigError(ValueError):
 
 
 @dataclass
-class DataSource:
+class DataSourceConfig:
     """One training file and how to turn it into preference pairs."""
 
     __pydantic_config__ = _STRICT
@@ -50,7 +50,7 @@ class DataSource:
 
 
 @dataclass
-class SyntheticData:
+class SyntheticDataConfig:
     """Seeded verifiable pairs from rewardkit.data.synthetic (correct vs near-miss answers)."""
 
     __pydantic_config__ = _STRICT
@@ -60,7 +60,7 @@ class SyntheticData:
 
 
 @dataclass
-class LoraSettings:
+class LoraAdapterConfig:
     """peft LoRA settings (Hu et al. 2021, arXiv 2106.09685); the score head is always trained in full."""
 
     __pydantic_config__ = _STRICT
@@ -77,7 +77,7 @@ class LoraSettings:
 @dataclass
 class OptimizerConfig:
     """Optimizer and schedule of one training run or stage, the block every recipe shares (BT and CLoud inherit it
-    through TrainerSettings; the judge recipes hold one per stage)."""
+    through TrainerConfig; the judge recipes hold one per stage)."""
 
     __pydantic_config__ = _STRICT
 
@@ -95,7 +95,7 @@ class OptimizerConfig:
 
 
 @dataclass
-class TrainerSettings(OptimizerConfig):
+class TrainerConfig(OptimizerConfig):
     """transformers-Trainer settings of the Trainer-based recipes (BT, CLoud): the optimizer block plus precision,
     logging, evaluation and checkpoints."""
 
@@ -119,7 +119,7 @@ class TrainerSettings(OptimizerConfig):
 
 
 @dataclass
-class BTConfig(TrainerSettings):
+class BTConfig(TrainerConfig):
     """Bradley-Terry reward-model training: data, model, loss and trainer settings."""
 
     __pydantic_config__ = _STRICT
@@ -134,13 +134,16 @@ class BTConfig(TrainerSettings):
     adapter: Literal["lora", "full"] = field(
         default="lora", metadata={"help": "'lora': train LoRA adapters + score head; 'full': train every weight."}
     )
-    lora: LoraSettings = field(default_factory=LoraSettings, metadata={"help": "LoRA settings (adapter: lora)."})
-    train: list[DataSource] = field(
+    lora: LoraAdapterConfig = field(
+        default_factory=LoraAdapterConfig, metadata={"help": "LoRA settings (adapter: lora)."}
+    )
+    train: list[DataSourceConfig] = field(
         default_factory=list,
         metadata={"help": "Training sources: paths (read_pairs formats) or {path, builder, limit} entries."},
     )
-    synthetic: SyntheticData = field(
-        default_factory=SyntheticData, metadata={"help": "Synthetic verifiable pairs added to the training data."}
+    synthetic: SyntheticDataConfig = field(
+        default_factory=SyntheticDataConfig,
+        metadata={"help": "Synthetic verifiable pairs added to the training data."},
     )
     eval_file: str | None = field(
         default=None, metadata={"help": "Held-out pairs file; when unset, eval_fraction of the training pairs."}
@@ -172,7 +175,7 @@ class BTConfig(TrainerSettings):
     )
 
     def __post_init__(self) -> None:
-        self.train = [DataSource(path=entry) if isinstance(entry, str) else entry for entry in self.train]
+        self.train = [DataSourceConfig(path=entry) if isinstance(entry, str) else entry for entry in self.train]
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

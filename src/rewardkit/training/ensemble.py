@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class EnsembleRecipe:
+class EnsembleConfig:
     """An ensemble of Bradley-Terry reward models trained with different seeds, then normalized and combined."""
 
     member_config: str = field(metadata={"help": "BT recipe YAML each member trains with (relative to this file)."})
@@ -53,7 +53,7 @@ class EnsembleRecipe:
             raise ValueError(f"seeds must be a non-empty list of distinct integers, got {self.seeds}")
 
 
-def load_recipe(path: str | Path) -> EnsembleRecipe:
+def load_recipe(path: str | Path) -> EnsembleConfig:
     """Read an ensemble recipe YAML: member_config is relative to the YAML file, data paths to the working dir."""
     path = Path(path)
     try:
@@ -62,18 +62,18 @@ def load_recipe(path: str | Path) -> EnsembleRecipe:
         raise ValueError(f"{path}: invalid YAML ({error})") from error
     if not isinstance(values, dict):
         raise ValueError(f"{path}: expected a mapping of recipe fields, got {type(values).__name__}")
-    known = {recipe_field.name for recipe_field in dataclasses.fields(EnsembleRecipe)}
+    known = {recipe_field.name for recipe_field in dataclasses.fields(EnsembleConfig)}
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"{path}: unknown field(s) {', '.join(unknown)}; known fields: {', '.join(sorted(known))}")
     if "member_config" not in values:
         raise ValueError(f"{path}: field 'member_config' is missing (the BT recipe every member trains with)")
-    recipe = EnsembleRecipe(**values)
+    recipe = EnsembleConfig(**values)
     recipe.member_config = str(path.parent / recipe.member_config)
     return recipe
 
 
-def member_overrides(seed: int, output_dir: Path, recipe: EnsembleRecipe) -> list[str]:
+def member_overrides(seed: int, output_dir: Path, recipe: EnsembleConfig) -> list[str]:
     """`key=value` overrides that turn the base BT recipe into one member: shared overrides, its seed and output."""
     return [*recipe.member_overrides, f"seed={seed}", f"output_dir={json.dumps(str(output_dir))}"]
 
@@ -120,7 +120,7 @@ def trained_with(member_dir: Path, config: Any) -> bool:
 
 
 def train_ensemble(
-    recipe: EnsembleRecipe,
+    recipe: EnsembleConfig,
     output_dir: str | Path,
     load_member_config: Callable[[str, list[str]], Any] | None = None,
     train_member: Callable[[Any], Any] | None = None,

@@ -14,7 +14,7 @@ from pydantic import ConfigDict
 
 from rewardkit.data.master_keys import MASTER_KEYS
 from rewardkit.models.precision import Precision
-from rewardkit.training.config import PRECISION_HELP, DataSource, LoraSettings, OptimizerConfig
+from rewardkit.training.config import PRECISION_HELP, DataSourceConfig, LoraAdapterConfig, OptimizerConfig
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -25,7 +25,7 @@ def stage_optimizer(**settings: Any) -> OptimizerConfig:
 
 
 @dataclass
-class JudgeSampling:
+class JudgeSamplingConfig:
     """How the current judge writes rationales in a self-training round (HFEngine: one prefill, K samples)."""
 
     __pydantic_config__ = _STRICT
@@ -46,7 +46,7 @@ class JudgeSampling:
 
 
 @dataclass
-class JudgeRecipe:
+class JudgeBaseConfig:
     """What every judge recipe shares: the model, the judge prompt, the adapter and the trainer's precision."""
 
     __pydantic_config__ = _STRICT
@@ -64,7 +64,9 @@ class JudgeRecipe:
     adapter: Literal["lora", "full"] = field(
         default="lora", metadata={"help": "'lora': LoRA adapters merged after each round; 'full': every weight."}
     )
-    lora: LoraSettings = field(default_factory=LoraSettings, metadata={"help": "LoRA settings (adapter: lora)."})
+    lora: LoraAdapterConfig = field(
+        default_factory=LoraAdapterConfig, metadata={"help": "LoRA settings (adapter: lora)."}
+    )
     max_field_tokens: int = field(
         default=192, metadata={"help": "Cut each question/answer in the judge prompt to this (the judge's rule)."}
     )
@@ -81,10 +83,10 @@ class JudgeRecipe:
 
 
 @dataclass
-class PairwiseJudgeRecipe(JudgeRecipe):
+class PairwiseJudgeBaseConfig(JudgeBaseConfig):
     """Pairwise judges trained on preference pairs: sources, A/B orders and master-key negatives."""
 
-    train: list[DataSource] = field(
+    train: list[DataSourceConfig] = field(
         default_factory=list,
         metadata={"help": "Preference pair sources: paths (read_pairs formats) or {path, builder, limit} entries."},
     )
@@ -112,7 +114,7 @@ class PairwiseJudgeRecipe(JudgeRecipe):
     training: OptimizerConfig = field(default_factory=stage_optimizer, metadata={"help": "Optimizer of each round."})
 
     def __post_init__(self) -> None:
-        self.train = [DataSource(path=entry) if isinstance(entry, str) else entry for entry in self.train]
+        self.train = [DataSourceConfig(path=entry) if isinstance(entry, str) else entry for entry in self.train]
         if not 0 <= self.master_key_negatives <= 1:
             raise ValueError(f"master_key_negatives must be a fraction in [0, 1], got {self.master_key_negatives}")
         if self.master_key_negatives and not self.master_keys:
@@ -120,7 +122,7 @@ class PairwiseJudgeRecipe(JudgeRecipe):
 
 
 @dataclass
-class GenRMConfig(PairwiseJudgeRecipe):
+class GenRMConfig(PairwiseJudgeBaseConfig):
     """Direct GenRM (Mahan et al. 2024, arXiv 2410.12832): SFT on the verdict token only."""
 
     template: str = field(
@@ -129,11 +131,13 @@ class GenRMConfig(PairwiseJudgeRecipe):
 
 
 @dataclass
-class StarConfig(PairwiseJudgeRecipe):
+class StarConfig(PairwiseJudgeBaseConfig):
     """STaR self-training of a CoT judge (arXiv 2410.12832): rounds of sample, filter, train."""
 
     rounds: int = field(default=2, metadata={"help": "Self-training rounds, each sampling from the current model."})
-    sampling: JudgeSampling = field(default_factory=JudgeSampling, metadata={"help": "Rationale sampling settings."})
+    sampling: JudgeSamplingConfig = field(
+        default_factory=JudgeSamplingConfig, metadata={"help": "Rationale sampling settings."}
+    )
     inference_num_samples: int = field(
         default=1, metadata={"help": "Votes per judged prompt the saved judge uses by default (sample mode)."}
     )
@@ -184,7 +188,7 @@ class StarDPOConfig(StarConfig):
 
 
 @dataclass
-class SelfRationalizeConfig(JudgeRecipe):
+class SelfRationalizeConfig(JudgeBaseConfig):
     """Self-Rationalization (Trivedi et al. 2024, arXiv 2410.05495): a pointwise judge improves its own rationales
     by iterative DPO on pairs of its judgements, closest to the gold score vs far from it."""
 
@@ -205,7 +209,9 @@ class SelfRationalizeConfig(JudgeRecipe):
         metadata={"help": "Critiques are cut to this many tokens at a sentence end, then get their rating line."},
     )
     rounds: int = field(default=2, metadata={"help": "DPO iterations, each sampling from the current model."})
-    sampling: JudgeSampling = field(default_factory=JudgeSampling, metadata={"help": "Judgement sampling settings."})
+    sampling: JudgeSamplingConfig = field(
+        default_factory=JudgeSamplingConfig, metadata={"help": "Judgement sampling settings."}
+    )
     verdict_after_rationale: bool = field(
         default=False,
         metadata={

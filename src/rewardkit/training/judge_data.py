@@ -25,7 +25,7 @@ from rewardkit.families.verdicts import parse_verdict
 from rewardkit.metrics.agreement import gold_rating
 from rewardkit.protocol import Prompt
 from rewardkit.training.bt_data import read_source, seeded_subsample, split_off
-from rewardkit.training.judge_config import PairwiseJudgeRecipe
+from rewardkit.training.judge_config import PairwiseJudgeBaseConfig
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def add_master_key_negatives(
     return list(pairs) + negatives
 
 
-def read_judge_pairs(config: PairwiseJudgeRecipe) -> list[PreferencePair]:
+def read_judge_pairs(config: PairwiseJudgeBaseConfig) -> list[PreferencePair]:
     """The recipe's preference pairs: every source read, mixed, capped (seeded) and given master-key negatives."""
     pairs: list[PreferencePair] = []
     for index, source in enumerate(config.train):

@@ -34,7 +34,7 @@ from rewardkit.models.precision import precision_dtype
 from rewardkit.training.arguments import training_arguments
 from rewardkit.training.bt import JsonlLogCallback
 from rewardkit.training.config import OptimizerConfig
-from rewardkit.training.judge_config import JudgeRecipe, JudgeSampling
+from rewardkit.training.judge_config import JudgeBaseConfig, JudgeSamplingConfig
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,11 @@ def within_length(
 
 
 def sample_all(
-    judge: GenerativeJudge, texts: Sequence[str], settings: JudgeSampling, seed: int, description: str = "sampling"
+    judge: GenerativeJudge,
+    texts: Sequence[str],
+    settings: JudgeSamplingConfig,
+    seed: int,
+    description: str = "sampling",
 ) -> list[list[WrittenJudgement]]:
     """K judgements per rendered judge prompt, `prompts_per_call` prompts per engine call, with a progress bar."""
     samples: list[list[WrittenJudgement]] = []
@@ -113,7 +117,7 @@ def sampling_stats(samples: Sequence[Sequence[WrittenJudgement]], seconds: float
     }
 
 
-def prepare_output(config: JudgeRecipe) -> Path:
+def prepare_output(config: JudgeBaseConfig) -> Path:
     """The output directory, refusing to overwrite a judge saved there before."""
     output = Path(config.output_dir)
     if (output / MANIFEST_NAME).exists():
@@ -127,7 +131,7 @@ def prepare_output(config: JudgeRecipe) -> Path:
 class JudgeRun:
     """One recipe run: the current weights, the engine that samples from them, the stages and the logs."""
 
-    def __init__(self, config: JudgeRecipe) -> None:
+    def __init__(self, config: JudgeBaseConfig) -> None:
         self.config = config
         self.started = time.monotonic()
         self.output = prepare_output(config)
@@ -154,7 +158,7 @@ class JudgeRun:
         return self._engine
 
     def judge(
-        self, template: str | JudgeTemplate | None = None, sampling: JudgeSampling | None = None, **settings: Any
+        self, template: str | JudgeTemplate | None = None, sampling: JudgeSamplingConfig | None = None, **settings: Any
     ) -> GenerativeJudge:
         """A judge on the current weights, by default one-order sample mode writing one greedy judgement; with
         `sampling`, it draws K rationales at that temperature. `settings` override any JudgeConfig field."""
@@ -183,7 +187,7 @@ class JudgeRun:
         )
 
     def sample(
-        self, judge: GenerativeJudge, texts: Sequence[str], settings: JudgeSampling, seed: int
+        self, judge: GenerativeJudge, texts: Sequence[str], settings: JudgeSamplingConfig, seed: int
     ) -> tuple[list[list[WrittenJudgement]], dict[str, Any]]:
         """Sampled judgements of the prompts and the pass's statistics."""
         started = time.monotonic()

@@ -22,7 +22,7 @@ from typing import Any
 from rewardkit.families.generative import WrittenJudgement
 from rewardkit.families.judge_templates import JudgeTemplate
 from rewardkit.training.judge_config import (
-    JudgeSampling,
+    JudgeSamplingConfig,
     StarConfig,
     StarDPOConfig,
     StarRationalizerConfig,
@@ -148,7 +148,7 @@ def hinted_samples(
     run: JudgeRun,
     template: JudgeTemplate,
     unsolved: Sequence[PairwiseExample],
-    sampling: JudgeSampling,
+    sampling: JudgeSamplingConfig,
     seed: int,
     forced: bool,
 ) -> list[list[WrittenJudgement]]:
