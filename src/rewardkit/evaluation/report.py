@@ -107,7 +107,7 @@ def prediction_record(row: RowPrediction) -> dict[str, Any]:
 
 
 def _json_scalar(value: Any) -> Any:
-    """numpy/torch scalars that models may put in Preference.meta, as plain Python values."""
+    """numpy/torch scalars that models may put in their diagnostics, as plain Python values."""
     if hasattr(value, "item"):
         return value.item()
     raise TypeError(f"{type(value).__name__} in a prediction record is not JSON serializable")

@@ -116,7 +116,7 @@ class ProcessRewardModel:
         if split_mode not in SPLIT_MODES:
             raise ValueError(f"unknown step split mode {split_mode!r}: choose one of {', '.join(SPLIT_MODES)}")
         self.model, self.refinement, self.eta, self.split_mode = model, refinement, eta, split_mode
-        self.name = f"process-{refinement}({getattr(model, 'name', 'model')})"
+        self.name = f"process-{refinement}({model.name})"
 
     def score(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> list[Score]:
         """Return of the refined step rewards; meta carries the raw and refined step rewards."""

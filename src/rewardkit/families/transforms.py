@@ -60,7 +60,7 @@ class LogSigmoidCombinedRewardModel:
         self.models = list(models)
         self.reference_response = reference_response
         self.weights = list(weights) if weights is not None else None
-        self.name = name or "logsigmoid-sum(" + ",".join(getattr(m, "name", "?") for m in self.models) + ")"
+        self.name = name or "logsigmoid-sum(" + ",".join(m.name for m in self.models) + ")"
 
     def _rewards_and_references(self, prompts: Sequence[Prompt], responses: Sequence[str]):
         """Per model: (rewards of responses, rewards of the references), both from one batched score call."""
