@@ -384,7 +384,11 @@ def test_judge_command_reports_an_unknown_template(tiny_model_dir, tmp_path):
     app.command("noop")(lambda: None)
     arguments = ["judge", "--model", str(tiny_model_dir), "--data", "x.jsonl", "--out", str(tmp_path / "o.jsonl")]
     result = CliRunner().invoke(app, [*arguments, "--template", "nope"])
-    assert result.exit_code == 1 and "Unknown judge template 'nope'" in result.output
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "error: Unknown judge template 'nope': choose one of pairwise, pairwise-direct, pointwise-1-10, pointwise-1-5, "
+        "reference-pairwise, reference-pointwise"
+    ]
 
 
 @pytest.mark.integration
