@@ -386,8 +386,8 @@ def test_judge_command_reports_an_unknown_template(tiny_model_dir, tmp_path):
     result = CliRunner().invoke(app, [*arguments, "--template", "nope"])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "error: Unknown judge template 'nope': choose one of pairwise, pairwise-direct, pointwise-1-10, pointwise-1-5, "
-        "reference-pairwise, reference-pointwise"
+        "error: Unknown judge template 'nope': choose one of pairwise, pairwise-direct, pointwise-1-10, "
+        "pointwise-1-5, reference-pairwise, reference-pointwise"
     ]
 
 
