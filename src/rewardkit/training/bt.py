@@ -20,19 +20,31 @@ import torch
 import torch.nn.functional as F
 import yaml
 from transformers import EvalPrediction, Trainer, TrainerCallback, TrainingArguments, set_seed
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer_utils import rotate_checkpoints
 
 from rewardkit.families.scalar import ScalarRewardModel
+from rewardkit.machine_errors import memory_guard, writing
 from rewardkit.models.chat import TruncationConfig
 from rewardkit.training.arguments import training_arguments
 from rewardkit.training.bt_data import BTData, build_bt_data
+from rewardkit.training.checkpoints import (
+    checkpoint_dirs,
+    newest_complete_checkpoint,
+    remove_partial_checkpoints,
+    staged_checkpoint,
+)
 from rewardkit.training.collate import PairwiseCollator, tokenize_pairs
 from rewardkit.training.config import RESOLVED_CONFIG_NAME, BTConfig, TrainerConfig
+from rewardkit.training.length_grouping import epoch_seeded
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINTS_DIR = "checkpoints"
 LOG_NAME = "train_log.jsonl"
+OUT_OF_MEMORY_ADVICE = (
+    "Lower per_device_train_batch_size (raising gradient_accumulation_steps to keep the batch) or max_length, "
+    "or set gradient_checkpointing: true"
+)
 
 
 def bradley_terry_loss(
@@ -66,12 +78,35 @@ class BradleyTerryTrainer(Trainer):
     def __init__(self, *args: Any, center_rewards_coefficient: float | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.center_rewards_coefficient = center_rewards_coefficient
+        self._staging_dir: str | None = None
+
+    def _get_output_dir(self, trial) -> str:
+        return self._staging_dir or super()._get_output_dir(trial)
+
+    def _save_checkpoint(self, model, trial) -> None:
+        """Save under a temporary name, rename when every process has written (see training.checkpoints)."""
+        run_dir = Path(super()._get_output_dir(trial))
+        with staged_checkpoint(run_dir, self.state.global_step, publish=self.args.should_save) as staging:
+            self._staging_dir = str(staging)
+            try:
+                super()._save_checkpoint(model, trial)
+                self.accelerator.wait_for_everyone()
+            finally:
+                self._staging_dir = None
+        self.accelerator.wait_for_everyone()
+        if self.args.should_save:
+            rotate_checkpoints(str(run_dir), self.args.save_total_limit, use_mtime=True)
 
     def autocast_smart_context_manager(self, cache_enabled: bool | None = True):
         """bf16 autocast whenever args.bf16, evaluation included (accelerate only wraps the forward it prepared)."""
         if not self.args.bf16:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.args.device.type, dtype=torch.bfloat16, cache_enabled=cache_enabled)
+
+    def _get_train_sampler(self, train_dataset=None):
+        """Length grouping seeded per epoch, so resuming in any epoch replays the uninterrupted run's order."""
+        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+        return epoch_seeded(super()._get_train_sampler(train_dataset), seed)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False).logits
@@ -163,15 +198,24 @@ def build_reward_model(config: BTConfig) -> ScalarRewardModel:
 
 
 def resume_checkpoint(checkpoints: Path, resume: bool) -> str | None:
-    """The last checkpoint when resuming; an error when resuming without one or starting over an earlier run."""
-    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
-    if resume and last is None:
-        raise FileNotFoundError(f"--resume: no checkpoint-* directory in {checkpoints}; run without --resume")
-    if not resume and last is not None:
-        raise FileExistsError(
-            f"{checkpoints} already holds {Path(last).name}: pass --resume to continue it, or use another --output"
-        )
-    return last
+    """The newest complete checkpoint when resuming (newer incomplete ones are skipped, with the reason logged); an
+    error when resuming without one or starting over an earlier run."""
+    existing = checkpoint_dirs(checkpoints)
+    if not resume:
+        if existing:
+            raise FileExistsError(
+                f"{checkpoints} already holds {existing[0].name}: pass --resume to continue it, "
+                "or use another --output"
+            )
+        return None
+    choice = newest_complete_checkpoint(checkpoints)
+    choice.log()
+    if choice.checkpoint is None:
+        skipped = "; ".join(f"{path.name}: {reason}" for path, reason in choice.skipped)
+        found = f"no complete checkpoint-* directory (skipped {skipped})" if skipped else "no checkpoint-* directory"
+        raise FileNotFoundError(f"--resume: {checkpoints} holds {found}; run without --resume")
+    remove_partial_checkpoints(checkpoints)
+    return str(choice.checkpoint)
 
 
 def _tokenized(data: BTData, reward_model: ScalarRewardModel, config: BTConfig):
@@ -194,6 +238,13 @@ def final_eval_metrics(trainer: Trainer, has_eval: bool) -> dict[str, float]:
     if evaluated and evaluated[-1].get("step") == trainer.state.global_step:
         return {key: float(value) for key, value in evaluated[-1].items() if key.startswith("eval_")}
     return {key: float(value) for key, value in trainer.evaluate().items()}
+
+
+def run_trainer(trainer: Trainer, checkpoint: str | None, has_eval: bool) -> dict[str, float]:
+    """Train (from `checkpoint` when resuming), return the final evaluation; out of memory is one clear line."""
+    with memory_guard(OUT_OF_MEMORY_ADVICE):
+        trainer.train(resume_from_checkpoint=checkpoint)
+        return final_eval_metrics(trainer, has_eval=has_eval)
 
 
 def _write_run_files(output: Path, config: BTConfig, result: TrainResult) -> None:
@@ -230,9 +281,9 @@ def train_bt(
         callbacks=[JsonlLogCallback(output / LOG_NAME), *(callbacks or [])],
         center_rewards_coefficient=config.center_rewards_coefficient,
     )
-    trainer.train(resume_from_checkpoint=checkpoint)
-    metrics = final_eval_metrics(trainer, has_eval=eval_set is not None)
-    reward_model.save(output)
+    metrics = run_trainer(trainer, checkpoint, has_eval=eval_set is not None)
+    with writing(output, "model"):
+        reward_model.save(output)
     result = TrainResult(
         model_dir=str(output),
         log_path=str(output / LOG_NAME),

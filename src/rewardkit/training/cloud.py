@@ -29,15 +29,16 @@ from rewardkit.data.critiques import CritiqueRow, read_critique_rows, read_criti
 from rewardkit.data.errors import DataError
 from rewardkit.data.schema import PreferencePair
 from rewardkit.families.cloud import CloudNetwork, CloudRewardModel
+from rewardkit.machine_errors import writing
 from rewardkit.training.bt import (
     CHECKPOINTS_DIR,
     LOG_NAME,
     BradleyTerryTrainer,
     JsonlLogCallback,
     bradley_terry_loss,
-    final_eval_metrics,
     pairwise_metrics,
     resume_checkpoint,
+    run_trainer,
     trainer_recipe_arguments,
 )
 from rewardkit.training.bt_data import seeded_subsample, split_held_out
@@ -232,10 +233,10 @@ def _run_stage(
         callbacks=[JsonlLogCallback(output / LOG_NAME), *(callbacks or [])],
         **trainer_options,
     )
-    trainer.train(resume_from_checkpoint=checkpoint)
-    metrics = final_eval_metrics(trainer, has_eval=has_eval)
+    metrics = run_trainer(trainer, checkpoint, has_eval=has_eval)
     merge_lora(reward_model.network)
-    reward_model.save(output)
+    with writing(output, "model"):
+        reward_model.save(output)
     result = StageResult(
         model_dir=str(output),
         log_path=str(output / LOG_NAME),

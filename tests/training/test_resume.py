@@ -1,0 +1,87 @@
+"""Exact resume across an epoch boundary (length grouping on and off), checkpoints renamed into place only when
+complete, and a resume that skips an incomplete newest checkpoint for the one before."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from rewardkit.training.bt import train_bt
+from rewardkit.training.length_grouping import EpochSeededLengthGroupedSampler
+from tests.training.test_bt_training import DATA, _config, _CrashAtStep, _rewards
+
+BATCH_SIZE = 4  # per_device_train_batch_size in _config
+STEPS_PER_EPOCH = len(DATA.train) // BATCH_SIZE
+TWO_EPOCHS = 2 * STEPS_PER_EPOCH
+MID_EPOCH_TWO = STEPS_PER_EPOCH + 4  # after checkpoint-9 (save_steps 3), three steps into epoch 2
+
+
+def _two_epoch_config(tiny_model_dir, output, group_by_length=True):
+    return _config(tiny_model_dir, output, max_steps=TWO_EPOCHS, group_by_length=group_by_length)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tiny_model_dir, tmp_path_factory):
+    """Rewards of uninterrupted two-epoch runs, with and without length grouping."""
+    rewards = {}
+    for grouped in (True, False):
+        output = tmp_path_factory.mktemp(f"bt-two-epochs-grouped-{grouped}")
+        train_bt(_two_epoch_config(tiny_model_dir, output, grouped), data=DATA)
+        rewards[grouped] = _rewards(output)
+    return rewards
+
+
+@pytest.mark.parametrize("grouped", [True, False], ids=["group_by_length", "random"])
+def test_killed_mid_epoch_two_resumes_to_the_uninterrupted_weights(tiny_model_dir, tmp_path, uninterrupted, grouped):
+    config = _two_epoch_config(tiny_model_dir, tmp_path / "resumed", grouped)
+    with pytest.raises(KeyboardInterrupt):
+        train_bt(config, data=DATA, callbacks=[_CrashAtStep(MID_EPOCH_TWO)])
+    result = train_bt(config, data=DATA, resume=True)
+    assert result.global_step == TWO_EPOCHS
+    assert _rewards(tmp_path / "resumed") == pytest.approx(uninterrupted[grouped], abs=1e-6)
+
+
+def test_truncated_newest_checkpoint_is_skipped_for_the_one_before(tiny_model_dir, tmp_path, uninterrupted, caplog):
+    config = _two_epoch_config(tiny_model_dir, tmp_path / "run")
+    with pytest.raises(KeyboardInterrupt):
+        train_bt(config, data=DATA, callbacks=[_CrashAtStep(MID_EPOCH_TWO)])
+    checkpoints = tmp_path / "run" / "checkpoints"
+    assert sorted(path.name for path in checkpoints.iterdir()) == ["checkpoint-6", "checkpoint-9"]
+    weights = checkpoints / "checkpoint-9" / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    (checkpoints / ".partial-checkpoint-12").mkdir()  # what a save killed midway leaves
+    with caplog.at_level(logging.INFO, logger="rewardkit.training.checkpoints"):
+        result = train_bt(config, data=DATA, resume=True)
+    assert "skipping" in caplog.text and "checkpoint-9: adapter_model.safetensors is truncated" in caplog.text
+    assert "resuming from" in caplog.text and "checkpoint-6" in caplog.text
+    assert not (checkpoints / ".partial-checkpoint-12").exists()
+    assert result.global_step == TWO_EPOCHS
+    assert _rewards(tmp_path / "run") == pytest.approx(uninterrupted[True], abs=1e-6)
+
+
+def test_resume_with_only_incomplete_checkpoints_names_them(tiny_model_dir, tmp_path):
+    (tmp_path / "run" / "checkpoints" / "checkpoint-3").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="no complete checkpoint.*checkpoint-3: it lacks trainer_state.json"):
+        train_bt(_config(tiny_model_dir, tmp_path / "run"), data=DATA, resume=True)
+
+
+def test_length_grouped_order_is_a_function_of_seed_and_epoch():
+    lengths = [3, 9, 4, 7, 1, 8, 2, 6, 5, 10, 12, 11]
+    sampler = EpochSeededLengthGroupedSampler(BATCH_SIZE, lengths, seed=7)
+    first_epoch = list(sampler)
+    assert sorted(first_epoch) == list(range(len(lengths))) and list(sampler) == first_epoch
+    sampler.set_epoch(1)
+    second_epoch = list(sampler)
+    assert second_epoch != first_epoch
+    assert list(EpochSeededLengthGroupedSampler(BATCH_SIZE, lengths, seed=7)) == first_epoch
+
+
+def test_trainer_moves_the_length_grouped_sampler_to_each_epoch(tiny_model_dir, tmp_path, monkeypatch):
+    epochs = []
+    original = EpochSeededLengthGroupedSampler.set_epoch
+    monkeypatch.setattr(
+        EpochSeededLengthGroupedSampler, "set_epoch", lambda self, epoch: (epochs.append(epoch), original(self, epoch))
+    )
+    train_bt(_two_epoch_config(tiny_model_dir, tmp_path / "run"), data=DATA)
+    assert sorted(set(epochs)) == [0, 1]
