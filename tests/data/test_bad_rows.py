@@ -8,10 +8,16 @@ import logging
 import pytest
 
 from rewardkit.data import DataError, read_pairs
+from rewardkit.data.formats import CHAT_ROLES, MAX_NESTING_DEPTH
 from tests.data.sample_files import as_columns, write_jsonl, write_lines, write_parquet
 
 GOOD = {"prompt": "What is 3 + 4?", "chosen": "7", "rejected": "8"}
 MEGABYTE = 1_000_000
+DEEP = 100_000
+
+
+def _nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
 
 # (name, bad line as bytes, field named in the error or None for the whole row, text the reason must contain)
 BAD_LINES = [
@@ -22,7 +28,30 @@ BAD_LINES = [
     ("not_utf8", b'{"prompt": "caf\xe9", "chosen": "a", "rejected": "b"}', None, "not valid UTF-8 (byte 0xe9"),
     ("identical", json.dumps({"prompt": "p", "chosen": "same", "rejected": "same"}).encode(), "rejected", "identical"),
     ("not_an_object", b'["p", "a", "b"]', None, "is a list, expected an object"),
-    ("megabyte_response", json.dumps({**GOOD, "chosen": "x" * MEGABYTE}).encode(), "chosen", "1,000,000 characters"),
+    (
+        "nested_100k_deep",
+        b'{"prompt": "p", "chosen": "a", "rejected": "b", "meta": ' + _nested(DEEP) + b"}",
+        None,
+        "nests deeper than the JSON parser can follow",
+    ),
+    (
+        "nested_past_the_guard",
+        b'{"prompt": "p", "chosen": "a", "rejected": "b", "meta": ' + _nested(MAX_NESTING_DEPTH + 1) + b"}",
+        "meta",
+        f"nests deeper than {MAX_NESTING_DEPTH} levels",
+    ),
+    (
+        "unknown_role",
+        json.dumps({**GOOD, "prompt": [{"role": "human", "content": "Hi"}]}).encode(),
+        "prompt",
+        "message 1 has role 'human', expected one of system, user, assistant, tool",
+    ),
+    (
+        "unknown_role_in_a_response",
+        json.dumps({**GOOD, "chosen": [{"role": "gpt", "content": "7"}]}).encode(),
+        "chosen",
+        "message 1 has role 'gpt'",
+    ),
 ]
 CASE_IDS = [case[0] for case in BAD_LINES]
 
@@ -50,16 +79,64 @@ def test_skip_mode_keeps_the_other_rows_and_records_the_reason(tmp_path, caplog,
     with caplog.at_level(logging.WARNING, logger="rewardkit.data.readers"):
         result = read_pairs(path, on_error="skip")
     assert [pair.id for pair in result.pairs] == ["prefs-1", "prefs-3"]
+    assert len(result.pairs) + len(result.skipped) == 3
     [skipped] = result.skipped
     assert (skipped.path, skipped.line, skipped.field) == (str(path), 2, field) and reason in skipped.reason
     assert "skipped 1 row(s)" in caplog.text
 
 
-def test_oversized_response_error_says_how_to_raise_the_limit_and_a_larger_limit_reads_it_intact(tmp_path):
-    path = write_jsonl(tmp_path / "long.jsonl", [{**GOOD, "chosen": "x" * MEGABYTE}])
-    with pytest.raises(DataError, match=r"above max_chars=200,000.*max_chars=1000000 \(CLI: --max-chars 1000000\)"):
+def test_a_megabyte_response_is_read_intact(tmp_path):
+    path = write_jsonl(tmp_path / "long.jsonl", [GOOD, {**GOOD, "chosen": "x" * MEGABYTE}])
+    result = read_pairs(path)
+    assert len(result.pairs[1].chosen) == MEGABYTE and len(result.pairs) + len(result.skipped) == 2
+
+
+def test_row_above_the_size_guard_is_a_counted_skippable_row_error(tmp_path):
+    path = write_jsonl(tmp_path / "long.jsonl", [GOOD, {**GOOD, "chosen": "x" * 200}, GOOD])
+    with pytest.raises(DataError, match=r"long\.jsonl:2 .*above max_chars=100.*max_chars=200 \(CLI: --max-chars 200\)"):
+        read_pairs(path, max_chars=100)
+    result = read_pairs(path, max_chars=100, on_error="skip")
+    assert len(result.pairs) == 2 and [row.line for row in result.skipped] == [2]
+    assert len(result.pairs) + len(result.skipped) == 3
+
+
+def test_every_chat_role_is_accepted(tmp_path):
+    prompt = [{"role": role, "content": f"{role} text"} for role in CHAT_ROLES if role != "assistant"]
+    prompt.insert(1, {"role": "assistant", "content": "earlier turn"})
+    result = read_pairs(write_jsonl(tmp_path / "roles.jsonl", [{**GOOD, "prompt": prompt}]))
+    assert [message["role"] for message in result.pairs[0].prompt] == ["system", "assistant", "user", "tool"]
+
+
+def test_json_document_nested_too_deep_is_named(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_bytes(b'[{"prompt": "p", "chosen": "a", "rejected": "b", "meta": ' + _nested(DEEP) + b"}]")
+    with pytest.raises(DataError, match=r"deep\.json: nests deeper than the JSON parser can follow"):
         read_pairs(path)
-    assert len(read_pairs(path, max_chars=2 * MEGABYTE).pairs[0].chosen) == MEGABYTE
+
+
+def test_repeated_ids_are_kept_and_reported_with_a_count(tmp_path, caplog):
+    rows = [{**GOOD, "id": "a"}, {**GOOD, "id": "b"}, {**GOOD, "id": "a"}, {**GOOD, "id": "a"}, {**GOOD, "id": "c"}]
+    with caplog.at_level(logging.WARNING, logger="rewardkit.data.readers"):
+        result = read_pairs(write_jsonl(tmp_path / "repeats.jsonl", rows))
+    assert result.repeated_ids == {"a": 3} and len(result.pairs) + len(result.skipped) == 5
+    assert "1 id(s) shared by 3 pairs (e.g. 'a' x3)" in caplog.text
+
+
+def test_csv_unclosed_quote_says_it_ran_to_the_end_of_the_file(tmp_path):
+    lines = [b"prompt,chosen,rejected", b"p,a,b", b'"q,c,d', b"r,e,f", b"s,g,h"]
+    path = write_lines(tmp_path / "prefs.csv", lines)
+    with pytest.raises(DataError, match=r"prefs\.csv:3 \(line 3\): opens a quote that is never closed: the row ran"):
+        read_pairs(path)
+    result = read_pairs(path, on_error="skip")
+    [skipped] = result.skipped
+    assert "from line 3 to the end of the file (line 5)" in skipped.reason
+    assert [pair.prompt for pair in result.pairs] == ["p"] and len(result.pairs) + len(result.skipped) == 2
+
+
+def test_csv_quoted_cell_closed_on_the_last_line_is_a_row(tmp_path):
+    lines = [b"prompt,chosen,rejected", b"p,a,b", b'q,c,"two', b'lines"']
+    result = read_pairs(write_lines(tmp_path / "prefs.csv", lines))
+    assert [pair.rejected for pair in result.pairs] == ["b", "two\nlines"] and not result.skipped
 
 
 def test_oversized_conversational_prompt_counts_all_message_contents(tmp_path):

@@ -54,9 +54,10 @@ def test_check_reports_a_bad_row_without_traceback(app, tmp_path):
     assert "Traceback" not in result.output
 
 
-def test_check_skip_bad_counts_skips_and_writes_the_skip_log(app, tmp_path):
+@pytest.mark.parametrize("flag", ["--skip-bad-rows", "--skip-bad"])
+def test_check_skip_bad_rows_counts_skips_and_writes_the_skip_log(app, tmp_path, flag):
     path = write_lines(tmp_path / "pairs.jsonl", [json.dumps(EXAMPLE_ROWS[0]).encode(), b"{oops"])
-    result = invoke(app, "check", path, "--skip-bad", "--skip-log", tmp_path / "skipped.jsonl")
+    result = invoke(app, "check", path, flag, "--skip-log", tmp_path / "skipped.jsonl")
     assert result.exit_code == 0, result.output
     assert "skipped 1 row(s)" in result.stdout
     assert json.loads((tmp_path / "skipped.jsonl").read_text(encoding="utf-8"))["line"] == 2

@@ -84,3 +84,13 @@ def test_a_bad_prediction_line_names_file_and_line(tmp_path):
 def test_a_directory_without_predictions_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="no predictions.jsonl"):
         read_row_credit(tmp_path)
+
+
+def test_rows_sharing_an_id_are_refused_not_dropped(tmp_path):
+    base = _write_report(tmp_path / "a", {"c1": ("easy", "chat", 0.0), "c2": ("easy", "chat", 0.0)})
+    other = _write_report(tmp_path / "b", {"c1": ("easy", "chat", 1.0), "c2": ("easy", "chat", 1.0)})
+    with (other / "predictions.jsonl").open("a") as handle:
+        handle.write(json.dumps({"id": "c1", "subset": "easy", "category": "chat", "correct": 0.0}) + "\n")
+
+    with pytest.raises(ValueError, match=r"b/predictions.jsonl:3: id 'c1' repeats line 1 \(1 row\(s\) repeat"):
+        compare_paired({"A": base, "B": other}, samples=100)

@@ -50,8 +50,11 @@ def check(
         list[str] | None,
         typer.Option("--column-map", help="Rename a column: their_name=our_name, e.g. question=prompt (repeatable)."),
     ] = None,
-    skip_bad: Annotated[
-        bool, typer.Option("--skip-bad", help="Skip bad rows (counted, reported) instead of failing.")
+    skip_bad_rows: Annotated[
+        bool,
+        typer.Option(
+            "--skip-bad-rows", "--skip-bad", help="Skip bad rows (counted, reported) instead of failing."
+        ),
     ] = False,
     split: Annotated[str, typer.Option("--split", help="Split of a Hugging Face dataset.")] = "train",
     limit: Annotated[int | None, typer.Option("--limit", min=0, help="Read at most this many pairs.")] = None,
@@ -67,7 +70,7 @@ def check(
         result = read_pairs(
             source,
             column_map=parse_column_map(column_map or []),
-            on_error="skip" if skip_bad else "raise",
+            on_error="skip" if skip_bad_rows else "raise",
             split=split,
             limit=limit,
             max_chars=max_chars,

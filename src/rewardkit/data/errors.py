@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SKIP_HINT = "Fix the row, or pass on_error='skip' (CLI: --skip-bad) to skip bad rows and log them."
+SKIP_HINT = "Fix the row, or pass on_error='skip' (CLI: --skip-bad-rows) to skip bad rows and count them."
 
 
 def format_location(path: str, line: int | None, unit: str = "line") -> str:

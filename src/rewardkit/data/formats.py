@@ -18,7 +18,13 @@ from rewardkit.data.errors import RowError
 from rewardkit.data.schema import PreferencePair
 from rewardkit.protocol import Message, Prompt
 
-DEFAULT_MAX_CHARS = 200_000
+# A size guard against broken files (a missing newline or quote swallowing the rest), not a limit on long responses:
+# a reward model truncates long text by its own rule, so a response of a few megabytes is read as it is.
+DEFAULT_MAX_CHARS = 16_000_000
+# Chat records sit a few levels deep (a tool call's arguments about six); deeper nesting is a broken or hostile row,
+# refused before anything recurses into it (Python's JSON parser itself stops near 1,000 levels).
+MAX_NESTING_DEPTH = 64
+CHAT_ROLES = ("system", "user", "assistant", "tool")
 TEXT_FIELDS = ("subset", "category", "source", "label_kind")
 SCHEMA_FIELDS = ("id", "prompt", "chosen", "rejected", *TEXT_FIELDS, "p_chosen")
 RESPONSE_FIELDS = ("chosen", "rejected")
@@ -64,6 +70,7 @@ def record_to_pair(
     """
     if not isinstance(record, Mapping):
         raise RowError(None, f"is a {type(record).__name__}, expected an object with prompt/chosen/rejected fields")
+    check_nesting(record)
     fields = rename_columns(record, column_map or {})
     prompt, chosen, rejected = split_prompt_and_responses(fields)
     _check_prompt_size(prompt, max_chars)
@@ -80,6 +87,27 @@ def record_to_pair(
         extra={key: value for key, value in fields.items() if key not in SCHEMA_FIELDS and value is not None},
         **_parse_text_fields(fields),
     )
+
+
+def check_nesting(record: Mapping[str, Any], limit: int = MAX_NESTING_DEPTH) -> None:
+    """A RowError naming the first field nested deeper than `limit` (walked without recursion)."""
+    for name, value in record.items():
+        if nesting_depth_exceeds(value, limit - 1):
+            raise RowError(
+                name, f"nests deeper than {limit} levels", "Flatten the field; chat records need only a few levels."
+            )
+
+
+def nesting_depth_exceeds(value: Any, limit: int) -> bool:
+    """True when lists/objects in `value` nest more than `limit` levels deep."""
+    stack = [(value, 1)] if isinstance(value, (Mapping, list)) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, Mapping) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (Mapping, list)))
+    return False
 
 
 def pair_to_record(pair: PreferencePair) -> dict[str, Any]:
@@ -158,6 +186,12 @@ def _parse_message(name: str, position: int, message: Any) -> Message:
     for key in ("role", "content"):
         if not isinstance(cleaned.get(key), str):
             raise RowError(name, f"message {position} has no string '{key}' (keys: {sorted(message)})")
+    if cleaned["role"] not in CHAT_ROLES:
+        raise RowError(
+            name,
+            f"message {position} has role {cleaned['role']!r}, expected one of {', '.join(CHAT_ROLES)}",
+            "Rename the role (e.g. human -> user, gpt -> assistant).",
+        )
     return cleaned
 
 

@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from rewardkit.data.errors import DataError, RowError, SkippedRow
-from rewardkit.data.formats import DEFAULT_MAX_CHARS, pair_to_record, record_to_pair, validate_column_map
+from rewardkit.data.formats import (
+    DEFAULT_MAX_CHARS,
+    MAX_NESTING_DEPTH,
+    pair_to_record,
+    record_to_pair,
+    validate_column_map,
+)
 from rewardkit.data.schema import PreferencePair
 
 if TYPE_CHECKING:
@@ -30,6 +36,8 @@ logger = logging.getLogger(__name__)
 JSON_LIST_KEYS = ("data", "rows", "examples")
 HUB_ID_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 ENCODING_HINT = "Re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)."
+NESTING_HINT = f"Flatten the row; chat records need only a few levels (the reader allows {MAX_NESTING_DEPTH})."
+QUOTE_HINT = 'Close the quote; a quote inside a quoted cell is written twice ("").'
 
 
 @dataclass
@@ -48,17 +56,26 @@ class ReadResult:
     source: str
     pairs: list[PreferencePair] = field(default_factory=list)
     skipped: list[SkippedRow] = field(default_factory=list)
+    repeated_ids: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
-        """One line: pairs read, rows skipped by field, and the first skipped row with its reason."""
+        """One line: pairs read, rows skipped by field with the first reason, and ids that several pairs share."""
         head = f"{self.source}: read {len(self.pairs):,} pair(s)"
+        return f"{head}, {self._skipped_summary()}{self._repeats_summary()}"
+
+    def _skipped_summary(self) -> str:
         if not self.skipped:
-            return f"{head}, skipped none"
+            return "skipped none"
         by_field = Counter(row.field or "(whole row)" for row in self.skipped)
         counts = ", ".join(f"{name} {count}" for name, count in by_field.most_common())
-        return (
-            f"{head}, skipped {len(self.skipped):,} row(s) (by field: {counts}); first: {self.skipped[0].describe()}"
-        )
+        return f"skipped {len(self.skipped):,} row(s) (by field: {counts}); first: {self.skipped[0].describe()}"
+
+    def _repeats_summary(self) -> str:
+        if not self.repeated_ids:
+            return ""
+        rows = sum(self.repeated_ids.values())
+        first, count = next(iter(self.repeated_ids.items()))
+        return f"; {len(self.repeated_ids):,} id(s) shared by {rows:,} pairs (e.g. {first!r} x{count})"
 
 
 def read_pairs(
@@ -85,8 +102,15 @@ def read_pairs(
             if on_error == "raise":
                 raise
             result.skipped.append(error.as_skipped())
+    result.repeated_ids = repeated_ids(result.pairs)
     _check_anything_read(result)
     return result
+
+
+def repeated_ids(pairs: Iterable[PreferencePair]) -> dict[str, int]:
+    """Ids that more than one pair carries, with how many carry each (in first-seen order)."""
+    counts = Counter(pair.id for pair in pairs)
+    return {pair_id: count for pair_id, count in counts.items() if count > 1}
 
 
 def read_pointwise_rows(data: str, limit: int | None = None) -> list[dict[str, Any]]:
@@ -140,18 +164,24 @@ def iter_csv_rows(path: Path) -> Iterator[RawRow]:
     """Header + one record per CSV row, numbered by the 1-based line it starts on (quoted cells may span lines)."""
     _allow_long_csv_fields()
     undecodable: dict[int, RowError] = {}
+    quotes = QuoteCount()
     with path.open("rb") as handle:
-        reader = csv.reader(_decode_lines_leniently(handle, undecodable))
+        reader = csv.reader(quotes.counted(_decode_lines_leniently(handle, undecodable)))
         header = _read_csv_header(path, reader, undecodable)
         previous_end = reader.line_num
+        last = None
         try:
             for cells in reader:
                 start_line, previous_end = previous_end + 1, reader.line_num
                 if cells:
-                    yield _csv_row(header, cells, start_line, reader.line_num, undecodable)
+                    if last is not None:
+                        yield last
+                    last = _csv_row(header, cells, start_line, reader.line_num, undecodable)
         except csv.Error as error:
             hint = "Check the quoting around this line."
             raise DataError(str(path), f"is not valid CSV ({error})", line=previous_end + 1, hint=hint) from error
+    if last is not None:
+        yield _unclosed_quote_row(last, reader.line_num) if quotes.is_odd and last.number < reader.line_num else last
 
 
 def iter_parquet_rows(path: Path) -> Iterator[RawRow]:
@@ -247,8 +277,8 @@ def _check_read_options(on_error: str, limit: int | None, max_chars: int) -> Non
 
 
 def _check_anything_read(result: ReadResult) -> None:
-    """Warn about skipped rows; an empty result is an error (a wrong format or column names, not data)."""
-    if result.skipped:
+    """Warn about skipped rows and shared ids; an empty result is an error (a wrong format or column names)."""
+    if result.skipped or result.repeated_ids:
         logger.warning("%s", result.summary())
     if result.pairs:
         return
@@ -283,6 +313,8 @@ def _parse_json_line(text: str, number: int) -> RawRow:
     except json.JSONDecodeError as error:
         reason = f"is not valid JSON ({error.msg} at column {error.colno})"
         return RawRow(number, error=RowError(None, reason, "JSON Lines needs one complete JSON object per line."))
+    except RecursionError:
+        return RawRow(number, error=RowError(None, "nests deeper than the JSON parser can follow", NESTING_HINT))
 
 
 def _load_json_document(path: Path) -> Any:
@@ -294,6 +326,8 @@ def _load_json_document(path: Path) -> Any:
         raise DataError(str(path), "is not valid UTF-8", line=line, hint=ENCODING_HINT) from error
     try:
         return json.loads(text)
+    except RecursionError:
+        raise DataError(str(path), "nests deeper than the JSON parser can follow", hint=NESTING_HINT) from None
     except json.JSONDecodeError as error:
         reason = f"is not valid JSON ({error.msg} at column {error.colno})"
         hint = "For one object per line, name the file .jsonl."
@@ -334,6 +368,32 @@ def _decode_lines_leniently(lines: Iterable[bytes], undecodable: dict[int, RowEr
         if error is not None:
             undecodable[number] = error
         yield text
+
+
+class QuoteCount:
+    """Counts the double quotes of the CSV text read so far: an odd count at the end of the file means a quote was
+    opened and never closed (the csv module then silently runs that cell to the end of the file)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def counted(self, lines: Iterable[str]) -> Iterator[str]:
+        for line in lines:
+            self.count += line.count('"')
+            yield line
+
+    @property
+    def is_odd(self) -> bool:
+        return self.count % 2 == 1
+
+
+def _unclosed_quote_row(row: RawRow, end_line: int) -> RawRow:
+    """The last row, reported as the unclosed quote that swallowed every line after its start."""
+    reason = (
+        f"opens a quote that is never closed: the row ran from line {row.number} to the end of the file "
+        f"(line {end_line}), taking in every line after it"
+    )
+    return RawRow(row.number, error=RowError(None, reason, QUOTE_HINT))
 
 
 def _read_csv_header(path: Path, reader: Iterator[list[str]], undecodable: dict[int, RowError]) -> list[str]:

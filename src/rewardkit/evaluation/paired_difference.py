@@ -42,11 +42,14 @@ class PairedDifference:
 
 
 def read_row_credit(directory: str | Path) -> dict[str, RowCredit]:
-    """Row id -> credit from a report directory's predictions.jsonl; a bad line is an error naming file and line."""
+    """Row id -> credit from a report directory's predictions.jsonl; a bad line is an error naming file and line, and
+    so are rows sharing an id (pairing them with another report's rows would be a guess)."""
     path = Path(directory) / PREDICTIONS_FILE
     if not path.is_file():
         raise FileNotFoundError(f"no {PREDICTIONS_FILE} in {directory}: paired differences need a report directory")
     rows: dict[str, RowCredit] = {}
+    first_line: dict[str, int] = {}
+    repeats: list[tuple[int, str]] = []
     with path.open() as handle:
         for number, line in enumerate(handle, start=1):
             try:
@@ -55,7 +58,21 @@ def read_row_credit(directory: str | Path) -> dict[str, RowCredit]:
                 rows[row_id] = RowCredit(str(record["subset"]), str(record["category"]), float(record["correct"]))
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
                 raise ValueError(f"{path}:{number}: unreadable prediction ({error!r})") from None
+            if first_line.setdefault(row_id, number) != number:
+                repeats.append((number, row_id))
+    _refuse_repeated_ids(path, repeats, first_line)
     return rows
+
+
+def _refuse_repeated_ids(path: Path, repeats: list[tuple[int, str]], first_line: Mapping[str, int]) -> None:
+    if not repeats:
+        return
+    number, row_id = repeats[0]
+    raise ValueError(
+        f"{path}:{number}: id {row_id!r} repeats line {first_line[row_id]} ({len(repeats)} row(s) repeat an earlier "
+        "id), so rows cannot be paired with another report's by id. Give every row a unique id "
+        "(`rewardkit data check` counts repeats) and evaluate again"
+    )
 
 
 def paired_difference(
