@@ -33,7 +33,13 @@ def _register_commands() -> None:
 
 
 @app.callback()
-def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEBUG level.")) -> None:
+def _configure(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEBUG level."),
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of every error, user errors included."),
+) -> None:
+    from rewardkit.commands.cli_errors import DebugSwitch
+
+    DebugSwitch.enabled = debug
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -17,11 +17,13 @@ from pathlib import Path
 # OSError, and name neither the errno nor the path.
 WRITE_FAILURE_MARKERS = (
     "iostream error",
+    "unexpected pos",
     "PytorchStreamWriter failed",
     "file write failed",
     "No space left",
     "IoError",
 )
+DISK_FULL_MARKER = "No space left"
 # How torch reports memory running out (torch.OutOfMemoryError on accelerators, a RuntimeError from the CPU allocator).
 OUT_OF_MEMORY_MARKERS = ("out of memory", "can't allocate memory", "DefaultCPUAllocator")
 DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
@@ -121,7 +123,8 @@ def _write_failure_message(path: Path, what: str, error: BaseException, hint: st
     if isinstance(error, OSError) and error.errno is not None:
         return f"could not write the {what}: {explain_os_error(error, error.filename or path)}{hint}"
     detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    problem = "the disk is full" if DISK_FULL_MARKER in detail else "the write failed"
     return (
-        f"could not write the {what} {path}: the write failed ({detail}; {free_space(path)} free on that disk). "
+        f"could not write the {what} {path}: {problem} ({detail}; {free_space(path)} free on that disk). "
         f"Free some space or write elsewhere.{hint}"
     )

@@ -93,7 +93,7 @@ def test_a_megabyte_response_is_read_intact(tmp_path):
 
 def test_row_above_the_size_guard_is_a_counted_skippable_row_error(tmp_path):
     path = write_jsonl(tmp_path / "long.jsonl", [GOOD, {**GOOD, "chosen": "x" * 200}, GOOD])
-    with pytest.raises(DataError, match=r"long\.jsonl:2 .*above max_chars=100.*max_chars=200 \(CLI: --max-chars 200\)"):
+    with pytest.raises(DataError, match=r"long\.jsonl:2 .*above max_chars=100.*\(CLI: --max-chars 200\)"):
         read_pairs(path, max_chars=100)
     result = read_pairs(path, max_chars=100, on_error="skip")
     assert len(result.pairs) == 2 and [row.line for row in result.skipped] == [2]

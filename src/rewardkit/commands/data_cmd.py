@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rewardkit.data.errors import DataError
+from rewardkit.commands.cli_errors import USER_ERRORS, fail
 from rewardkit.data.formats import DEFAULT_MAX_CHARS
 from rewardkit.data.readers import ReadResult, read_pairs, write_pairs_jsonl, write_skip_log
 from rewardkit.data.synthetic import DEFAULT_TASKS, SYNTHETIC_TASKS, generate_synthetic_pairs
@@ -39,7 +39,10 @@ def synth(
         pairs = generate_synthetic_pairs(n, seed=seed, tasks=tasks or DEFAULT_TASKS)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--task") from None
-    write_pairs_jsonl(pairs, out)
+    try:
+        write_pairs_jsonl(pairs, out)
+    except USER_ERRORS as error:
+        fail(error)
     typer.echo(f"wrote {len(pairs):,} pairs to {out} ({dict(Counter(pair.subset for pair in pairs))})")
 
 
@@ -75,13 +78,15 @@ def check(
             limit=limit,
             max_chars=max_chars,
         )
-    except (DataError, ValueError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from None
+    except USER_ERRORS as error:
+        fail(error)
     Console().print(count_table(result))
     typer.echo(result.summary())
     if skip_log is not None:
-        typer.echo(f"skipped rows written to {write_skip_log(result, skip_log)}")
+        try:
+            typer.echo(f"skipped rows written to {write_skip_log(result, skip_log)}")
+        except USER_ERRORS as error:
+            fail(error)
 
 
 def parse_column_map(entries: list[str]) -> dict[str, str]:

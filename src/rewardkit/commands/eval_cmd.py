@@ -14,6 +14,7 @@ from rewardkit.commands.cli_errors import USER_ERRORS, fail
 from rewardkit.commands.data_cmd import parse_column_map
 from rewardkit.data.readers import read_pairs
 from rewardkit.data.schema import NWayPreference, PreferencePair
+from rewardkit.machine_errors import writing
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -173,7 +174,11 @@ def eval_command(
     kind = "nested stratified" if nested else "stratified"
     sliced = f" ({kind} slice: at most {per_category} per category, seed {seed})" if per_category else ""
     result.model_spec, result.data_path = model, data + sliced
-    paths = write_report(result, report)
+    try:
+        with writing(report, "report"):
+            paths = write_report(result, report)
+    except USER_ERRORS as error:
+        fail(error)
     print_summary(result, paths["markdown"])
 
 
@@ -241,7 +246,11 @@ def run_benchmark(
     except USER_ERRORS as error:
         fail(error)
     result.model_spec, result.data_path = model_spec, source
-    paths = write_benchmark_report(result, report)
+    try:
+        with writing(report, "report"):
+            paths = write_benchmark_report(result, report)
+    except USER_ERRORS as error:
+        fail(error)
     print_benchmark_summary(result, paths["markdown"])
 
 
@@ -305,8 +314,11 @@ def _emit(text: str, output: Path | None) -> None:
     """Print the comparison and, with --output, write it to that file too."""
     typer.echo(text)
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text)
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text)
+        except USER_ERRORS as error:
+            fail(error)
 
 
 def judge_table(named: dict[str, str]) -> str:

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from rewardkit.commands.cli_errors import USER_ERRORS, fail
 from rewardkit.data.schema import PreferencePair
 from rewardkit.data.slices import stratified_sample
 
@@ -151,6 +152,9 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
     ) -> None:
         """The main job: train a BT reward model on synthetic data, evaluate it next to baselines, write a summary."""
         config = QuickstartConfig(output=output, max_steps=max_steps, dev_per_category=dev_per_category, seed=seed)
-        summary = run_quickstart(config)
+        try:
+            summary = run_quickstart(config)
+        except USER_ERRORS as error:
+            fail(error)
         typer.echo(summary.read_text())
         typer.echo(f"Report: {summary.resolve()}")

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from rewardkit.commands.cli_errors import USER_ERRORS, fail
+
 
 def train_bt_command(
     config: Annotated[Path, typer.Option("--config", help="YAML recipe, e.g. configs/bt_smoke.yaml.", dir_okay=False)],
@@ -39,9 +41,8 @@ def train_bt_command(
         bt_config.output_dir = str(output)
     try:
         result = train_bt(bt_config, resume=resume)
-    except (FileExistsError, FileNotFoundError, ValueError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1) from None
+    except USER_ERRORS as error:
+        fail(error)
     accuracy = result.eval_metrics.get("eval_accuracy")
     typer.echo(f"trained on {result.train_pairs:,} pairs in {result.global_step:,} steps ({result.runtime_s:.0f} s)")
     if accuracy is not None:

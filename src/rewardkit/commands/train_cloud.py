@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from rewardkit.commands.cli_errors import USER_ERRORS
+from rewardkit.commands.cli_errors import USER_ERRORS, fail
 
 ConfigT = TypeVar("ConfigT")
 
@@ -45,8 +45,7 @@ def _run(stage: Callable[..., Any], recipe: Any, resume: bool) -> Any:
     try:
         return stage(recipe, resume=resume)
     except USER_ERRORS as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1) from None
+        fail(error)
 
 
 def _echo_training(result: Any, unit: str, metric: tuple[str, str], model_line: str) -> None:

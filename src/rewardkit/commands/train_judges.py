@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from rewardkit.commands.cli_errors import USER_ERRORS, fail
 from rewardkit.training import judge_config
 from rewardkit.training.config import ConfigError, load_config
 
@@ -62,9 +63,8 @@ def make_command(recipe: str) -> Callable[..., None]:
         except ConfigError as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(code=2) from None
-        except (FileExistsError, FileNotFoundError, ValueError, KeyError) as error:
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(code=1) from None
+        except (*USER_ERRORS, KeyError) as error:
+            fail(error)
         _report(result)
 
     recipe_doc = " ".join((getattr(judge_config, JUDGE_RECIPES[recipe][0]).__doc__ or "").split())

@@ -17,16 +17,19 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from rewardkit.errors import ModelNotFoundError
+from rewardkit.machine_errors import writing
+from rewardkit.models.shared_cache import build_once
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "default"
 DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CACHE_ENV = "REWARDKIT_CACHE"
 
 
 def cache_dir() -> Path:
     """Where converted models live: $REWARDKIT_CACHE or ~/.cache/rewardkit."""
-    root = os.environ.get("REWARDKIT_CACHE") or Path.home() / ".cache" / "rewardkit"
+    root = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "rewardkit"
     return Path(root)
 
 
@@ -59,20 +62,26 @@ def _strip_gguf_quantizer(model: PreTrainedModel) -> None:
 
 
 def convert_gguf(gguf_path: Path) -> Path:
-    """Dequantize a GGUF file once into a safetensors directory in the cache; return that directory."""
+    """Dequantize a GGUF file once into a safetensors directory in the cache; return that directory. Processes that
+    start at once wait for one conversion (see models.shared_cache)."""
     target = _converted_dir(gguf_path)
-    if (target / "config.json").is_file():
-        return target
-    logger.info("Converting %s to safetensors in %s (once)", gguf_path, target)
+    hint = f"or set {CACHE_ENV} to a writable disk with room for the model"
+    with writing(target, "converted model", hint=hint):
+        return build_once(target, lambda partial: _write_converted(gguf_path, partial), _is_converted)
+
+
+def _is_converted(directory: Path) -> bool:
+    return (directory / "config.json").is_file()
+
+
+def _write_converted(gguf_path: Path, directory: Path) -> None:
+    logger.info("Converting %s to safetensors in %s (once)", gguf_path, directory.with_suffix(""))
     kwargs = {"gguf_file": gguf_path.name}
     tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, **kwargs)
     model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, dtype=torch.float32, **kwargs)
     _strip_gguf_quantizer(model)
-    partial = target.with_name(target.name + ".partial")
-    model.save_pretrained(partial)
-    tokenizer.save_pretrained(partial)
-    partial.rename(target)
-    return target
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
 
 
 def resolve_model_path(spec: str) -> str:

@@ -95,7 +95,7 @@ class BradleyTerryTrainer(Trainer):
                 self._staging_dir = None
         self.accelerator.wait_for_everyone()
         if self.args.should_save:
-            rotate_checkpoints(str(run_dir), self.args.save_total_limit, use_mtime=True)
+            rotate_checkpoints(str(run_dir), self.args.save_total_limit)
 
     def autocast_smart_context_manager(self, cache_enabled: bool | None = True):
         """bf16 autocast whenever args.bf16, evaluation included (accelerate only wraps the forward it prepared)."""
