@@ -13,11 +13,8 @@ PACKAGE_ROOT = Path(rewardkit.__file__).parent
 # Layer of each top-level part of the package; a module may import its own part or any part of a lower layer.
 LAYERS = {
     "errors": 0,
-<<<<<<< HEAD
     "vocabulary": 0,
-=======
     "machine_errors": 0,
->>>>>>> d3a736d (Issue 18: one-line errors for disk full, permissions, path conflicts, missing files, OOM (--debug shows tracebacks); lock around the GGUF conversion)
     "protocol": 0,
     "metrics": 0,
     "data": 1,
