@@ -19,6 +19,7 @@ DEEP = 100_000
 def _nested(depth: int) -> bytes:
     return b"[" * depth + b"]" * depth
 
+
 # (name, bad line as bytes, field named in the error or None for the whole row, text the reason must contain)
 BAD_LINES = [
     ("malformed_json", b'{"prompt": "p", "chosen": "a", "rejected": ', None, "not valid JSON"),

@@ -55,9 +55,7 @@ def check(
     ] = None,
     skip_bad_rows: Annotated[
         bool,
-        typer.Option(
-            "--skip-bad-rows", "--skip-bad", help="Skip bad rows (counted, reported) instead of failing."
-        ),
+        typer.Option("--skip-bad-rows", "--skip-bad", help="Skip bad rows (counted, reported) instead of failing."),
     ] = False,
     split: Annotated[str, typer.Option("--split", help="Split of a Hugging Face dataset.")] = "train",
     limit: Annotated[int | None, typer.Option("--limit", min=0, help="Read at most this many pairs.")] = None,
@@ -127,10 +125,9 @@ def build_rewardbench2(
 
     try:
         items = [item for path in bon_files for item in read_bon_jsonl(path)]
-    except (DataError, ValueError, OSError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from None
-    records = rewardbench2_records(items, ties=ties)
-    write_records(records, out)
+        records = rewardbench2_records(items, ties=ties)
+        write_records(records, out)
+    except USER_ERRORS as error:
+        fail(error)
     counts = dict(Counter(record["subset"] for record in records))
     typer.echo(f"wrote {len(records):,} RewardBench 2 rows from {len(items):,} questions to {out} ({counts})")
