@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 
 import typer
 
@@ -24,6 +25,7 @@ COMMAND_MODULES = [
     "rewardkit.commands.judge_cmd",
     "rewardkit.commands.quickstart_cmd",
     "rewardkit.commands.serve_cmd",
+    "rewardkit.commands.export_cmd",
 ]
 
 
@@ -40,9 +42,10 @@ def _configure(
     from rewardkit.commands.cli_errors import DebugSwitch
 
     DebugSwitch.enabled = debug
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    level = logging.DEBUG if verbose else logging.INFO
+    if os.environ.get("RANK", "0") != "0":  # a process of `torchrun` / `accelerate launch` other than the first
+        level = logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 _register_commands()

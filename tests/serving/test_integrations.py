@@ -9,6 +9,7 @@ from rewardkit.serving.integrations import (
     completion_text,
     compute_score,
     compute_score_batch,
+    short_metric_name,
     trl_reward_function,
 )
 from tests.evaluation.fakes import ScoreTableModel
@@ -32,7 +33,7 @@ def test_trl_reward_function_takes_trl_keyword_call_and_chunks():
     )
     assert rewards == [1.0, 2.0, 3.0]
     assert [len(responses) for _, responses in model.calls] == [2, 1]
-    assert reward.__name__ == "rewardkit:recording"
+    assert reward.__name__ == "recording"
 
 
 def test_trl_conversational_completions_are_read_as_their_assistant_text():
@@ -103,7 +104,7 @@ def test_a_real_grpo_step_calls_the_reward_function_and_logs_it(tiny_model_dir, 
     [(called_prompts, called_responses)] = model.calls
     assert called_prompts[0][0]["role"] == "user" and all(isinstance(text, str) for text in called_responses)
     logged = trainer.state.log_history[0]
-    assert logged["rewards/rewardkit:recording/mean"] == pytest.approx(
+    assert logged["rewards/recording/mean"] == pytest.approx(
         sum(len(text) for text in called_responses) / len(called_responses)
     )
 
@@ -115,9 +116,40 @@ def test_verl_compute_score_loads_a_saved_model_once_and_matches_it(tiny_model_d
 
     model = ScalarRewardModel.from_backbone(str(tiny_model_dir), seed=0, precision="fp32")
     saved = str(model.save(tmp_path / "bt"))
-    integrations._cached_model.cache_clear()
+    monkeypatch.setattr(integrations, "_loaded_models", {})
     first = compute_score("gsm8k", "It is 4.", "4", {"question": "What is 2+2?"}, model=saved)
     batch = compute_score_batch(["gsm8k"], ["It is 4."], ["4"], [{"question": "What is 2+2?"}], model=saved)
     expected = model.score(["What is 2+2?"], ["It is 4."])[0].value
     assert first == pytest.approx(expected, abs=1e-4) and batch[0] == pytest.approx(expected, abs=1e-4)
-    assert integrations._cached_model.cache_info().misses == 1
+    assert list(integrations._loaded_models) == [saved]
+
+
+def test_short_metric_names_drop_the_family_and_the_directories():
+    assert short_metric_name("bt:/home/someone/runs/bt-lora") == "bt-lora"
+    assert short_metric_name("loglik:default") == "default"
+    assert short_metric_name("recording") == "recording"
+
+
+class MetaModel(RecordingModel):
+    def score(self, prompts, responses):
+        scores = super().score(prompts, responses)
+        for index, score in enumerate(scores):
+            score.meta = {"parse_failed": index == 0, "variance": 2.0 * index, "note": "text is not logged"}
+        return scores
+
+
+def test_trl_reward_function_logs_numeric_meta_means_through_log_metric():
+    logged: dict[str, float] = {}
+    reward = trl_reward_function(MetaModel(), name="judge")
+    reward(prompts=["p", "q"], completions=["a", "b"], log_metric=logged.__setitem__)
+    assert logged == {"judge/parse_failed": 0.5, "judge/variance": 1.0}
+
+
+def test_async_trl_reward_function_is_a_coroutine_trl_awaits():
+    import asyncio
+
+    from trl.trainer.utils import is_async_callable
+
+    reward = trl_reward_function(RecordingModel(), asynchronous=True)
+    assert is_async_callable(reward)
+    assert asyncio.run(reward(prompts=["p"], completions=["abc"], trainer_state=None)) == [3.0]

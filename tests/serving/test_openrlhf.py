@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rewardkit.serving.openrlhf import chatml_messages, split_queries, split_query, strip_end_markers
+from rewardkit.serving.openrlhf import chatml_messages, prompt_overlap, split_queries, split_query, strip_end_markers
 
 CHATML_PROMPT = (
     "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n"
@@ -43,3 +43,19 @@ def test_a_plain_query_without_prompts_is_refused_with_what_to_send():
 def test_markers_are_stripped_only_at_the_end():
     assert strip_end_markers(" a </s> b</s>\n<|im_end|>  ") == "a </s> b"
     assert chatml_messages("no chat here") is None
+
+
+def test_a_left_truncated_prompt_is_matched_by_its_kept_tail_and_scored_whole(caplog):
+    truncated_query = CHATML_PROMPT[30:] + "4<|im_end|>"
+    prompt, response = split_query(2, truncated_query, CHATML_PROMPT)
+    assert prompt[0] == {"role": "system", "content": "Be brief."} and response == "4"
+    assert "query[2] starts with the last" in caplog.text
+
+
+def test_a_character_split_by_the_token_cut_is_skipped():
+    assert split_query(0, "\ufffdlo there: fine", "hello there:") == ("hello there:", "fine")
+
+
+def test_prompt_overlap_is_the_longest_prompt_tail_the_query_starts_with():
+    assert prompt_overlap("abcabc", "bcabcX") == 5
+    assert prompt_overlap("abc", "xyz") == 0

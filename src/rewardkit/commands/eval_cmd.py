@@ -92,7 +92,11 @@ def print_summary(result: EvaluationResult, report_path: Path) -> None:
 
 def eval_command(
     model: Annotated[
-        str, typer.Option(help="Reward model spec: a saved directory, random[:seed], longer, loglik[:model-spec].")
+        str,
+        typer.Option(
+            help="Reward model spec: a rewardkit directory, a Hugging Face *ForSequenceClassification reward model "
+            "(directory or Hub id), random[:seed], longer, loglik[:model-spec]."
+        ),
     ],
     report: Annotated[Path, typer.Option(help="Directory for report.json, report.md, charts and predictions.")],
     data: Annotated[

@@ -12,7 +12,11 @@ from rewardkit.families.registry import registered_families
 
 def serve_command(
     model: Annotated[
-        str, typer.Argument(help=f"Reward model spec: a saved directory or one of {', '.join(registered_families())}.")
+        str,
+        typer.Argument(
+            help="Reward model spec: a rewardkit directory, a Hugging Face *ForSequenceClassification reward model "
+            f"(directory or Hub id), or one of {', '.join(registered_families())}."
+        ),
     ],
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port (OpenRLHF's examples use 5000).")] = 5000,

@@ -1,7 +1,9 @@
 """Name -> loader for reward-model specs, so the evaluator, Best-of-N and the server never branch on families.
 
 A spec is either a registered name (`random`, `longer`, `loglik`, optionally `name:argument`, e.g.
-`loglik:default`) or a directory saved by rewardkit, whose `rewardkit.json` names its family.
+`loglik:default`), a directory saved by rewardkit, whose `rewardkit.json` names its family, or a reward model saved
+without rewardkit: a Hugging Face `*ForSequenceClassification` directory or Hub id with one output (family
+`classifier`; `classifier:ID` says so explicitly).
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ _LOADERS: dict[str, str] = {
     "cloud": "rewardkit.families.cloud:load_cloud",
     "process": "rewardkit.families.process:load_process",
     "remote": "rewardkit.families.remote:load_remote",
+    "classifier": "rewardkit.families.scalar:load_sequence_classifier",
 }
+CLASSIFIER_FAMILY = "classifier"
 
 
 def register_family(name: str, target: str | Callable[[str], RewardModel]) -> None:
@@ -70,17 +74,30 @@ def read_family_manifest(directory: Path, family: str) -> dict:
     return manifest
 
 
+def looks_like_hub_id(spec: str) -> bool:
+    """`owner/name`: the shape of a Hugging Face Hub model id."""
+    owner, slash, name = spec.partition("/")
+    return bool(slash and owner and name) and "/" not in name and ":" not in spec
+
+
 def load_reward_model(spec: str) -> RewardModel:
-    """Load any reward model by spec: a registered name (`name` or `name:argument`) or a saved directory."""
+    """Load any reward model by spec: a registered name (`name` or `name:argument`), a directory saved by rewardkit,
+    or a sequence-classification reward model saved without rewardkit (a directory with only config.json, or a Hub
+    id)."""
     path = Path(spec).expanduser()
     if path.is_dir():
+        if not (path / MANIFEST_NAME).is_file() and (path / "config.json").is_file():
+            return _resolve_loader(CLASSIFIER_FAMILY)(str(path))
         family = read_manifest(path).get("family")
         if family not in _LOADERS:
             raise ValueError(f"{path / MANIFEST_NAME}: field 'family': unknown family {family!r}")
         return _resolve_loader(family)(str(path))
     name, _, argument = spec.partition(":")
-    if name not in _LOADERS:
-        raise ValueError(
-            f"Unknown reward model spec {spec!r}: not a directory and not one of {', '.join(registered_families())}"
-        )
-    return _resolve_loader(name)(argument)
+    if name in _LOADERS:
+        return _resolve_loader(name)(argument)
+    if looks_like_hub_id(spec):
+        return _resolve_loader(CLASSIFIER_FAMILY)(spec)
+    raise ValueError(
+        f"Unknown reward model spec {spec!r}: not a directory, not a Hub id (owner/name) and not one of "
+        f"{', '.join(registered_families())}"
+    )

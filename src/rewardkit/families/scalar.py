@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PretrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
 from transformers.utils import logging as hf_logging
 
 from rewardkit.families.registry import MANIFEST_NAME, read_family_manifest
@@ -28,6 +35,7 @@ from rewardkit.protocol import Capabilities, Preference, Prompt, Score, compare_
 logger = logging.getLogger(__name__)
 
 FAMILY = "bt"
+CLASSIFIER_SUFFIX = "ForSequenceClassification"
 ADDED_PAD_TOKEN = "<|rewardkit_pad|>"
 _PAD_PROBE_CHAT = [
     {"role": "system", "content": "You are a helpful assistant."},
@@ -226,3 +234,65 @@ def _load_lora_model(path: Path, base_spec: str, tokenizer: PreTrainedTokenizerB
         base.resize_token_embeddings(len(tokenizer))
     base.config.pad_token_id = tokenizer.pad_token_id
     return PeftModel.from_pretrained(base, path)
+
+
+def check_reward_model_config(config: PretrainedConfig, spec: str) -> None:
+    """A reward model is a `*ForSequenceClassification` with one output; anything else is refused, saying what it
+    is."""
+    architectures = config.architectures or []
+    if not any(name.endswith(CLASSIFIER_SUFFIX) for name in architectures):
+        raise ValueError(
+            f"{spec}: config.json field 'architectures' is {architectures}: not a *{CLASSIFIER_SUFFIX} model, so "
+            f"there is no score head to read a reward from (a causal LM can be a judge, `judge:{spec}`, or the "
+            f"backbone of one: `rewardkit train bt --set model={spec}`)"
+        )
+    if config.num_labels != 1:
+        raise ValueError(
+            f"{spec}: config.json field 'num_labels' is {config.num_labels}: a classifier over {config.num_labels} "
+            "classes, not a reward model (a reward model has exactly one output)"
+        )
+
+
+def align_pad_token(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel, spec: str) -> None:
+    """Pad with the token the model skips when it pools (`config.pad_token_id`); without one, TRL's convention:
+    the tokenizer's pad token, else its end-of-sequence token."""
+    config_pad = model.config.pad_token_id
+    if config_pad is None:
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        if tokenizer.pad_token is None:
+            raise ValueError(f"{spec}: neither config.json nor the tokenizer names a pad or end-of-sequence token")
+        model.config.pad_token_id = tokenizer.pad_token_id
+    elif tokenizer.pad_token_id != config_pad:
+        logger.warning(
+            "%s: tokenizer pad token %r differs from config.json pad_token_id %s; padding with the config's, which "
+            "is the one the model skips when it reads the reward",
+            spec,
+            tokenizer.pad_token,
+            config_pad,
+        )
+        tokenizer.pad_token = tokenizer.convert_ids_to_tokens(config_pad)
+
+
+def load_sequence_classifier(spec: str, **kwargs: Any) -> ScalarRewardModel:
+    """A reward model saved without rewardkit: a `*ForSequenceClassification` with num_labels=1 (TRL's
+    RewardTrainer output, OpenRLHF reward models, Skywork-Reward and the like), from a directory or a Hub id.
+
+    It reads conversations the way its own chat template writes them (the text TRL and OpenRLHF train on), with the
+    prompt cut from the left only beyond the model's context length.
+    """
+    path = resolve_model_path(spec)
+    config = AutoConfig.from_pretrained(path)
+    check_reward_model_config(config, spec)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if not tokenizer.chat_template:
+        raise ValueError(
+            f"{spec}: the tokenizer has no chat template, so how this reward model reads a conversation is unknown; "
+            "set tokenizer.chat_template to the one it was trained with and save it beside the model"
+        )
+    model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32)
+    align_pad_token(tokenizer, model, spec)
+    context = getattr(config, "max_position_embeddings", None)
+    truncation = TruncationConfig(max_length=context, max_response_length=context) if context else None
+    kwargs.setdefault("name", f"{FAMILY}:{spec}")
+    return ScalarRewardModel(model.eval(), tokenizer, base_model=spec, truncation=truncation, **kwargs)

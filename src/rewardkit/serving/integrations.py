@@ -1,22 +1,29 @@
 """Any RewardModel as the reward of an RL trainer: TRL's `reward_funcs` and verl's `compute_score`.
 
-TRL (GRPOTrainer, RLOOTrainer) calls `reward_func(prompts=..., completions=..., **columns)` and takes one float
-per completion; prompts and completions are strings, or chat-message lists in its conversational format.
-verl's reward managers call a module-level `compute_score(data_source, solution_str, ground_truth, extra_info,
-**reward_kwargs)` per sample (NaiveRewardManager), or `compute_score(data_sources, solution_strs, ground_truths,
-extra_infos, **reward_kwargs)` on a batch (BatchRewardManager); point `custom_reward_function.path` at this file,
-name `compute_score` or `compute_score_batch`, and set `reward_kwargs.model` to a rewardkit spec.
+TRL (GRPOTrainer, RLOOTrainer) calls `reward_func(prompts=..., completions=..., log_metric=..., **columns)` and takes
+one float per completion; prompts and completions are strings, or chat-message lists in its conversational format.
+It names the logged reward columns after the function's `__name__` and awaits reward functions whose `__call__` is
+a coroutine together, in parallel with one another (`asynchronous=True` here).
+
+verl 0.9's reward loop (`reward.reward_manager.name`: `naive` by default, also `dapo`, `gdpo`, `remote`,
+`rate_limited`) calls a module-level `compute_score(data_source, solution_str, ground_truth, extra_info,
+**reward_kwargs)` once per sample, each call in an executor thread, many at once; point
+`reward.custom_reward_function.path` at this file and set `reward_kwargs.model` to a rewardkit spec. The model is
+loaded once per process under a lock, however many threads ask at once. `compute_score_batch` fits the legacy
+`verl.workers.reward_manager` BatchRewardManager (registered as `batch`), which verl 0.9's trainer no longer resolves.
 """
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from rewardkit.families.registry import load_reward_model
-from rewardkit.protocol import Prompt, RewardModel
+from rewardkit.protocol import Prompt, RewardModel, Score
 
 MODEL_ENV = "REWARDKIT_MODEL"
 PROMPT_KEYS = ("prompt", "question", "query", "problem")
@@ -29,36 +36,81 @@ def completion_text(completion: str | list[dict[str, str]]) -> str:
     return "".join(message["content"] for message in completion if message.get("role", "assistant") == "assistant")
 
 
+def short_metric_name(model_name: str) -> str:
+    """The last part of a model name (`bt:/home/me/runs/bt-lora` -> `bt-lora`), for TRL's logged column names."""
+    return Path(model_name.rsplit(":", 1)[-1]).name or model_name
+
+
+def numeric_meta_means(scores: Sequence[Score]) -> dict[str, float]:
+    """Mean of every numeric (or boolean) meta field over `scores` that all of them carry, e.g. a judge's
+    `parse_failed` rate or CLoud's critique `variance`."""
+    if not scores:
+        return {}
+    shared = set.intersection(*(set(score.meta) for score in scores))
+    numeric = [key for key in sorted(shared) if all(isinstance(score.meta[key], int | float) for score in scores)]
+    return {key: sum(float(score.meta[key]) for score in scores) / len(scores) for key in numeric}
+
+
 class TRLRewardFunction:
-    """A RewardModel as a TRL reward function: one `score` call per chunk of `batch_size` completions."""
+    """A RewardModel as a TRL reward function: one `score` call per chunk of `batch_size` completions; the means of
+    the scores' numeric meta fields go to TRL's `log_metric` as `<name>/<field>`."""
 
     def __init__(self, model: RewardModel, batch_size: int = 32, name: str | None = None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.model = model
         self.batch_size = batch_size
-        self.__name__ = name or f"rewardkit:{model.name}"  # TRL names its logged reward columns after it
+        self.__name__ = name or short_metric_name(model.name)  # TRL names its logged reward columns after it
 
-    def __call__(self, prompts: Sequence[Prompt], completions: Sequence[Any], **_: Any) -> list[float]:
+    def __call__(
+        self,
+        prompts: Sequence[Prompt],
+        completions: Sequence[Any],
+        log_metric: Callable[[str, float], None] | None = None,
+        **_: Any,
+    ) -> list[float]:
         if len(prompts) != len(completions):
             raise ValueError(f"{len(prompts)} prompts but {len(completions)} completions")
         responses = [completion_text(completion) for completion in completions]
-        rewards: list[float] = []
+        scores: list[Score] = []
         for start in range(0, len(responses), self.batch_size):
             end = start + self.batch_size
-            rewards += [score.value for score in self.model.score(list(prompts[start:end]), responses[start:end])]
-        return rewards
+            scores += self.model.score(list(prompts[start:end]), responses[start:end])
+        if log_metric is not None:
+            for key, mean in numeric_meta_means(scores).items():
+                log_metric(f"{self.__name__}/{key}", mean)
+        return [score.value for score in scores]
 
 
-def trl_reward_function(spec: str | RewardModel, batch_size: int = 32, name: str | None = None) -> TRLRewardFunction:
-    """`reward_funcs=[trl_reward_function("runs/bt")]` for GRPOTrainer: a spec (loaded once) or a model."""
+class AsyncTRLRewardFunction(TRLRewardFunction):
+    """The same reward function as a coroutine: TRL awaits it on its event loop, beside its other async reward
+    functions, while the model scores in a worker thread."""
+
+    async def __call__(self, prompts: Sequence[Prompt], completions: Sequence[Any], **kwargs: Any) -> list[float]:
+        return await asyncio.to_thread(super().__call__, prompts, completions, **kwargs)
+
+
+def trl_reward_function(
+    spec: str | RewardModel, batch_size: int = 32, name: str | None = None, asynchronous: bool = False
+) -> TRLRewardFunction:
+    """`reward_funcs=[trl_reward_function("runs/bt")]` for GRPOTrainer: a spec (loaded once) or a model;
+    `asynchronous=True` gives a coroutine reward function that TRL runs concurrently with its other async ones."""
     model = load_reward_model(spec) if isinstance(spec, str) else spec
-    return TRLRewardFunction(model, batch_size=batch_size, name=name)
+    function_class = AsyncTRLRewardFunction if asynchronous else TRLRewardFunction
+    return function_class(model, batch_size=batch_size, name=name)
 
 
-@functools.lru_cache(maxsize=4)
+_loaded_models: dict[str, RewardModel] = {}
+_loading_lock = threading.Lock()
+
+
 def _cached_model(spec: str) -> RewardModel:
-    return load_reward_model(spec)
+    """The model of `spec`, loaded once per process: verl's reward loop calls compute_score from many executor
+    threads at once, and without the lock each of them would load its own copy."""
+    with _loading_lock:
+        if spec not in _loaded_models:
+            _loaded_models[spec] = load_reward_model(spec)
+        return _loaded_models[spec]
 
 
 def _model_spec(model: str | None) -> str:

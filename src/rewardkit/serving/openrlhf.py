@@ -5,14 +5,22 @@ when it uses `--apply_chat_template`), plus, in recent versions, the prompt stri
 own chat template, so a ChatML prompt (`<|im_start|>role\\n...<|im_end|>`, the template of SmolLM2, Qwen and others)
 is read back into chat messages, and end-of-turn markers are cut from the response; any other prompt is passed as
 one user message, as written.
+
+OpenRLHF cuts a prompt longer than its budget from the left before generating (`prompt_token_ids[-max_prompt_length:]`
+in `SingleTurnAgentExecutor.execute`) but still sends the full `prompts[i]`, so the query then starts with a tail of
+the prompt. The response is what follows the longest tail of the prompt that the query starts with; it is scored with
+the full prompt, and a warning says so.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 
 from rewardkit.protocol import Prompt
+
+logger = logging.getLogger(__name__)
 
 CHATML_TURN = re.compile(r"<\|im_start\|>(\w+)\n(.*?)(?:<\|im_end\|>|$)", re.DOTALL)
 END_MARKERS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>", "<|end|>")
@@ -47,13 +55,49 @@ def as_prompt(prompt_text: str) -> Prompt:
     return chatml_messages(prompt_text) or prompt_text
 
 
+def prompt_overlap(prompt: str, query: str) -> int:
+    """Length of the longest tail of `prompt` that `query` starts with (0 when none): the Knuth-Morris-Pratt prefix
+    function of query-head + separator + prompt, read at its last position."""
+    text = query[: len(prompt)] + "\0" + prompt
+    border = [0] * len(text)
+    for position in range(1, len(text)):
+        length = border[position - 1]
+        while length and text[position] != text[length]:
+            length = border[length - 1]
+        border[position] = length + (text[position] == text[length])
+    return border[-1]
+
+
+def response_after_truncated_prompt(index: int, query: str, prompt: str) -> str:
+    """The response of a query whose prompt OpenRLHF cut from the left: what follows the kept tail of `prompt`
+    (a character split by the token cut decodes as U+FFFD at the query's start and is skipped)."""
+    query = query.lstrip("\ufffd")
+    kept = prompt_overlap(prompt, query)
+    if kept == 0:
+        raise ValueError(
+            f"query[{index}] does not start with prompts[{index}] nor with any tail of it (as after OpenRLHF's "
+            "left truncation of a long prompt); send the exact prompt text"
+        )
+    logger.warning(
+        "query[%d] starts with the last %d of %d characters of prompts[%d] (the client truncated a long prompt): "
+        "scoring the full prompt with the response that follows",
+        index,
+        kept,
+        len(prompt),
+        index,
+    )
+    return query[kept:]
+
+
 def split_query(index: int, query: str, prompt: str | None) -> tuple[Prompt, str]:
-    """(prompt, response) of one query: the response is what follows `prompt`; without a prompt, a ChatML query's
-    last assistant turn is the response."""
+    """(prompt, response) of one query: the response is what follows `prompt` (or the tail of it that the query
+    kept); without a prompt, a ChatML query's last assistant turn is the response."""
     if prompt is not None:
-        if not query.startswith(prompt):
-            raise ValueError(f"query[{index}] does not start with prompts[{index}]; send the exact prompt text")
-        return as_prompt(prompt), strip_end_markers(query[len(prompt) :])
+        if query.startswith(prompt):
+            response = query[len(prompt) :]
+        else:
+            response = response_after_truncated_prompt(index, query, prompt)
+        return as_prompt(prompt), strip_end_markers(response)
     messages = chatml_messages(query)
     if not messages or messages[-1]["role"] != "assistant" or len(messages) < 2:
         raise ValueError(

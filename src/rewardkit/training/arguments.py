@@ -11,7 +11,7 @@ from transformers import TrainingArguments
 
 from rewardkit.models.device import pick_device
 from rewardkit.models.precision import resolve_precision
-from rewardkit.training.config import OptimizerConfig
+from rewardkit.training.config import OptimizerConfig, TrainerIntegrationsConfig
 
 ArgumentsT = TypeVar("ArgumentsT", bound=TrainingArguments)
 
@@ -28,11 +28,14 @@ def training_arguments(
     precision: str,
     logging_steps: int,
     seed: int,
+    integrations: TrainerIntegrationsConfig | None = None,
     arguments_class: type[ArgumentsT] = TrainingArguments,
     **options: Any,
 ) -> ArgumentsT:
     """`arguments_class` (TrainingArguments or a TRL subclass) from the optimizer block and the run's precision,
-    logging and seed; `options` add what one recipe needs (evaluation, checkpoints, a trainer's own fields)."""
+    logging and seed; `integrations` add the trackers and DeepSpeed/FSDP settings of the recipe; `options` add what
+    one recipe needs (evaluation, checkpoints, a trainer's own fields)."""
+    passed_through = (integrations or TrainerIntegrationsConfig()).trainer_integrations()
     return arguments_class(
         output_dir=str(output_dir),
         learning_rate=optimizer.learning_rate,
@@ -48,6 +51,6 @@ def training_arguments(
         use_cpu=not torch.cuda.is_available(),
         logging_steps=logging_steps,
         seed=seed,
-        report_to="none",
+        **passed_through,
         **options,
     )

@@ -25,6 +25,7 @@ from transformers.trainer_utils import rotate_checkpoints
 from rewardkit.families.scalar import ScalarRewardModel
 from rewardkit.machine_errors import memory_guard, writing
 from rewardkit.models.chat import TruncationConfig
+from rewardkit.training import distributed
 from rewardkit.training.arguments import training_arguments
 from rewardkit.training.bt_data import BTData, build_bt_data
 from rewardkit.training.checkpoints import (
@@ -166,6 +167,7 @@ def trainer_recipe_arguments(config: TrainerConfig, checkpoints: Path, has_eval:
         precision=config.precision,
         logging_steps=config.logging_steps,
         seed=config.seed,
+        integrations=config,
         per_device_eval_batch_size=config.per_device_eval_batch_size,
         train_sampling_strategy="group_by_length" if config.group_by_length else "random",
         activation_checkpointing=config.gradient_checkpointing,
@@ -247,7 +249,10 @@ def run_trainer(trainer: Trainer, checkpoint: str | None, has_eval: bool) -> dic
         return final_eval_metrics(trainer, has_eval=has_eval)
 
 
-def _write_run_files(output: Path, config: BTConfig, result: TrainResult) -> None:
+def _save_run(output: Path, config: BTConfig, result: TrainResult, reward_model: ScalarRewardModel) -> None:
+    """The model, the resolved recipe and the result, written once (by rank 0 of a multi-process run)."""
+    with writing(output, "model"):
+        reward_model.save(output)
     (output / RESOLVED_CONFIG_NAME).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
     (output / "train_result.json").write_text(json.dumps(asdict(result), indent=2) + "\n")
 
@@ -264,6 +269,7 @@ def train_bt(
     `data` replaces the pairs the config's sources would give (for in-memory pairs); `callbacks` go to the Trainer.
     """
     started = time.monotonic()
+    distributed.initialize()
     output = Path(config.output_dir)
     checkpoint = resume_checkpoint(output / CHECKPOINTS_DIR, resume)
     output.mkdir(parents=True, exist_ok=True)
@@ -282,8 +288,6 @@ def train_bt(
         center_rewards_coefficient=config.center_rewards_coefficient,
     )
     metrics = run_trainer(trainer, checkpoint, has_eval=eval_set is not None)
-    with writing(output, "model"):
-        reward_model.save(output)
     result = TrainResult(
         model_dir=str(output),
         log_path=str(output / LOG_NAME),
@@ -295,5 +299,5 @@ def train_bt(
         runtime_s=time.monotonic() - started,
         source_counts=data.source_counts,
     )
-    _write_run_files(output, config, result)
+    distributed.on_main_process(lambda: _save_run(output, config, result, reward_model))
     return result

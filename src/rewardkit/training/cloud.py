@@ -30,6 +30,7 @@ from rewardkit.data.errors import DataError
 from rewardkit.data.schema import PreferencePair
 from rewardkit.families.cloud import CloudNetwork, CloudRewardModel
 from rewardkit.machine_errors import writing
+from rewardkit.training import distributed
 from rewardkit.training.bt import (
     CHECKPOINTS_DIR,
     LOG_NAME,
@@ -235,8 +236,6 @@ def _run_stage(
     )
     metrics = run_trainer(trainer, checkpoint, has_eval=has_eval)
     merge_lora(reward_model.network)
-    with writing(output, "model"):
-        reward_model.save(output)
     result = StageResult(
         model_dir=str(output),
         log_path=str(output / LOG_NAME),
@@ -245,9 +244,16 @@ def _run_stage(
         global_step=trainer.state.global_step,
         runtime_s=time.monotonic() - started,
     )
+    distributed.on_main_process(lambda: _save_stage(output, config, result, reward_model))
+    return result
+
+
+def _save_stage(output: Path, config: CloudBaseConfig, result: StageResult, reward_model: CloudRewardModel) -> None:
+    """The model, the resolved recipe and the result, written once (by rank 0 of a multi-process run)."""
+    with writing(output, "model"):
+        reward_model.save(output)
     (output / RESOLVED_CONFIG_NAME).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
     (output / "train_result.json").write_text(json.dumps(asdict(result), indent=2) + "\n")
-    return result
 
 
 def _checkpoint_to_resume(config: CloudBaseConfig, resume: bool) -> str | None:
@@ -285,6 +291,7 @@ def train_critique_sft(
 
     `rows` replaces the file named by `config.critiques` (for in-memory data)."""
     started = time.monotonic()
+    distributed.initialize()
     checkpoint = _checkpoint_to_resume(config, resume)
     set_seed(config.seed)
     reward_model = CloudRewardModel.from_backbone(config.model, config.critique, seed=config.seed, precision="fp32")
@@ -352,6 +359,7 @@ def train_cloud(
 
     `pairs` = (train, eval) critiqued pairs replaces the config's sources (for in-memory data)."""
     started = time.monotonic()
+    distributed.initialize()
     checkpoint = _checkpoint_to_resume(config, resume)
     set_seed(config.seed)
     reward_model = CloudRewardModel.load(config.model, sampling_overrides=asdict(config.sampling), precision="fp32")

@@ -4,12 +4,15 @@ it will read at inference.
 
 Pairs are critiqued `pairs_per_call` at a time (chosen and rejected in one HFEngine call: one prefill per response,
 shared prompt prefixes read once) and appended to OUTPUT/critiques.jsonl after each call, so an interrupted run
-continues with --resume; OUTPUT/generation.json records the settings a resumed run must share.
+continues with --resume; OUTPUT/generation.json records the settings a resumed run must share. Under `torchrun` /
+`accelerate launch` each call's pairs are dealt across the processes and rank 0 writes them all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import json
 import time
 from collections import Counter
@@ -23,6 +26,7 @@ from tqdm import tqdm
 from rewardkit.data.critiques import append_critiqued_pairs, read_critiqued_pairs, with_critiques
 from rewardkit.data.schema import PreferencePair
 from rewardkit.families.cloud import CloudRewardModel, CritiqueSamplingConfig
+from rewardkit.training import distributed
 from rewardkit.training.bt_data import read_source, seeded_subsample
 from rewardkit.training.cloud_config import CritiqueGenerationConfig
 
@@ -107,6 +111,7 @@ def generate_self_critiques(
 ) -> CritiqueGenerationResult:
     """Critique every planned pair with the stage-1 critic into OUTPUT/critiques.jsonl (resumable per call)."""
     started = time.monotonic()
+    distributed.initialize()
     critic = critic or CloudRewardModel.load(
         config.model, precision=config.precision, max_batch_rows=config.max_batch_rows
     )
@@ -114,19 +119,25 @@ def generate_self_critiques(
     output = Path(config.output_dir)
     settings = generation_settings(config, critic)
     done = _pairs_done(output, settings, planned, resume)
-    output.mkdir(parents=True, exist_ok=True)
-    (output / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n")
+    distributed.wait_for_everyone()  # every rank has checked OUTPUT before rank 0 writes to it
+    main = distributed.is_main_process()
+    if main:
+        output.mkdir(parents=True, exist_ok=True)
+        (output / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n")
     sampling = CritiqueSamplingConfig(temperature=config.temperature, top_p=config.top_p)
     step = config.pairs_per_call
     generation_started = time.monotonic()
     with (
-        (output / CRITIQUES_FILE).open("a") as handle,
-        tqdm(total=len(planned), initial=done, desc="critiquing", unit="pair", disable=not progress) as bar,
+        (output / CRITIQUES_FILE).open("a") if main else contextlib.nullcontext() as handle,
+        tqdm(total=len(planned), initial=done, desc="critiquing", unit="pair", disable=not (progress and main)) as bar,
     ):
         for start in range(done, len(planned), step):
             chunk_sampling = dataclasses.replace(sampling, seed=config.seed + start)
-            append_critiqued_pairs(critique_pairs(critic, planned[start : start + step], chunk_sampling), handle)
-            bar.update(len(planned[start : start + step]))
+            critique_chunk = functools.partial(critique_pairs, critic, sampling=chunk_sampling)
+            critiqued = distributed.sharded_map(critique_chunk, planned[start : start + step])
+            if main:
+                append_critiqued_pairs(critiqued, handle)
+            bar.update(len(critiqued))
     generation_seconds = time.monotonic() - generation_started
     return CritiqueGenerationResult(
         critiques_path=str(output / CRITIQUES_FILE),

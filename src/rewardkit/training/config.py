@@ -95,7 +95,39 @@ class OptimizerConfig:
 
 
 @dataclass
-class TrainerConfig(OptimizerConfig):
+class TrainerIntegrationsConfig:
+    """Where the Trainer reports and how it shards a model over several devices: passed through to transformers'
+    TrainingArguments as they are (their documentation describes each), for every recipe. Launch the processes with
+    `torchrun` or `accelerate launch` (docs/SCALE_OUT.md)."""
+
+    __pydantic_config__ = _STRICT
+
+    report_to: list[str] = field(
+        default_factory=list,
+        metadata={"help": "Trackers the Trainer logs to, e.g. [tensorboard] or [wandb] (their packages installed)."},
+    )
+    run_name: str | None = field(default=None, metadata={"help": "The run's name in those trackers."})
+    deepspeed: str | dict[str, Any] | None = field(
+        default=None, metadata={"help": "DeepSpeed config: a JSON file path or the config itself (needs deepspeed)."}
+    )
+    fsdp: bool = field(default=False, metadata={"help": "Shard weights, gradients and optimizer state with FSDP."})
+    fsdp_config: str | dict[str, Any] | None = field(
+        default=None, metadata={"help": "FSDP settings: a JSON file path or the settings themselves."}
+    )
+
+    def trainer_integrations(self) -> dict[str, Any]:
+        """The TrainingArguments fields these settings set ('none' for report_to when no tracker is named)."""
+        return {
+            "report_to": self.report_to or "none",
+            "run_name": self.run_name,
+            "deepspeed": self.deepspeed,
+            "fsdp": self.fsdp,
+            "fsdp_config": self.fsdp_config,
+        }
+
+
+@dataclass
+class TrainerConfig(TrainerIntegrationsConfig, OptimizerConfig):
     """transformers-Trainer settings of the Trainer-based recipes (BT, CLoud): the optimizer block plus precision,
     logging, evaluation and checkpoints."""
 

@@ -14,7 +14,13 @@ from pydantic import ConfigDict
 
 from rewardkit.data.master_keys import MASTER_KEYS
 from rewardkit.models.precision import Precision
-from rewardkit.training.config import PRECISION_HELP, DataSourceConfig, LoraAdapterConfig, OptimizerConfig
+from rewardkit.training.config import (
+    PRECISION_HELP,
+    DataSourceConfig,
+    LoraAdapterConfig,
+    OptimizerConfig,
+    TrainerIntegrationsConfig,
+)
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -46,7 +52,7 @@ class JudgeSamplingConfig:
 
 
 @dataclass
-class JudgeBaseConfig:
+class JudgeBaseConfig(TrainerIntegrationsConfig):
     """What every judge recipe shares: the model, the judge prompt, the adapter and the trainer's precision."""
 
     __pydantic_config__ = _STRICT

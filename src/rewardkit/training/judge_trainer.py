@@ -31,6 +31,7 @@ from rewardkit.inference.hf_engine import HFEngine
 from rewardkit.models.device import pick_device
 from rewardkit.models.loading import load_causal_lm, load_tokenizer
 from rewardkit.models.precision import precision_dtype
+from rewardkit.training import distributed
 from rewardkit.training.arguments import training_arguments
 from rewardkit.training.bt import JsonlLogCallback
 from rewardkit.training.config import OptimizerConfig
@@ -97,7 +98,7 @@ def sample_all(
     """K judgements per rendered judge prompt, `prompts_per_call` prompts per engine call, with a progress bar."""
     samples: list[list[WrittenJudgement]] = []
     step = settings.prompts_per_call
-    with tqdm(total=len(texts), desc=description, unit="prompt") as bar:
+    with tqdm(total=len(texts), desc=description, unit="prompt", disable=not distributed.is_main_process()) as bar:
         for call, start in enumerate(range(0, len(texts), step)):
             samples += judge.sample_judgements(texts[start : start + step], seed=seed + call)
             bar.update(len(texts[start : start + step]))
@@ -118,14 +119,20 @@ def sampling_stats(samples: Sequence[Sequence[WrittenJudgement]], seconds: float
 
 
 def prepare_output(config: JudgeBaseConfig) -> Path:
-    """The output directory, refusing to overwrite a judge saved there before."""
+    """The output directory, refusing to overwrite a judge saved there before (cleared by rank 0 alone, once every
+    rank has checked it)."""
     output = Path(config.output_dir)
     if (output / MANIFEST_NAME).exists():
         raise FileExistsError(f"{output} already holds a saved model ({MANIFEST_NAME}): use another --output")
+    distributed.wait_for_everyone()
+    distributed.on_main_process(lambda: _clear_logs(output))
+    return output
+
+
+def _clear_logs(output: Path) -> None:
     output.mkdir(parents=True, exist_ok=True)
     for name in (ROUNDS_LOG, TRAIN_LOG):
         (output / name).unlink(missing_ok=True)
-    return output
 
 
 class JudgeRun:
@@ -134,6 +141,7 @@ class JudgeRun:
     def __init__(self, config: JudgeBaseConfig) -> None:
         self.config = config
         self.started = time.monotonic()
+        distributed.initialize()
         self.output = prepare_output(config)
         set_seed(config.seed)
         self.templates = BUILTIN_TEMPLATES
@@ -189,9 +197,10 @@ class JudgeRun:
     def sample(
         self, judge: GenerativeJudge, texts: Sequence[str], settings: JudgeSamplingConfig, seed: int
     ) -> tuple[list[list[WrittenJudgement]], dict[str, Any]]:
-        """Sampled judgements of the prompts and the pass's statistics."""
+        """Sampled judgements of the prompts (dealt across the ranks of a multi-process run, gathered in order) and
+        the pass's statistics."""
         started = time.monotonic()
-        samples = sample_all(judge, texts, settings, seed)
+        samples = distributed.sharded_map(lambda shard: sample_all(judge, shard, settings, seed), texts)
         return samples, sampling_stats(samples, time.monotonic() - started)
 
     # ---- training stages --------------------------------------------------------------------------------------
@@ -247,6 +256,7 @@ class JudgeRun:
             precision=self.config.precision,
             logging_steps=self.config.logging_steps,
             seed=self.config.seed,
+            integrations=self.config,
             arguments_class=args_class,
             activation_checkpointing=False,
             save_strategy="no",
@@ -270,15 +280,30 @@ class JudgeRun:
 
     # ---- logs and the saved judge -----------------------------------------------------------------------------
     def log_round(self, record: dict[str, Any]) -> None:
-        """Append one round's statistics to rounds.jsonl (and keep them for the result)."""
+        """Append one round's statistics to rounds.jsonl (rank 0) and keep them for the result."""
         self.rounds.append(record)
+        distributed.on_main_process(lambda: self._append_round(record))
+
+    def _append_round(self, record: dict[str, Any]) -> None:
         with (self.output / ROUNDS_LOG).open("a") as handle:
             handle.write(json.dumps(record) + "\n")
         logger.info("round record: %s", json.dumps(record))
 
     def save(self, **judge_options: Any) -> JudgeTrainResult:
-        """Save the weights, tokenizer and rewardkit.json (family judge, the template trained with, `judge_options`),
-        the resolved config and the result; the directory is a `judge` spec for eval, bon and the server."""
+        """Save (rank 0) the weights, tokenizer and rewardkit.json (family judge, the template trained with,
+        `judge_options`), the resolved config and the result; the directory is a `judge` spec for eval, bon and the
+        server."""
+        result = JudgeTrainResult(
+            model_dir=str(self.output),
+            rounds_log=str(self.output / ROUNDS_LOG),
+            train_log=str(self.output / TRAIN_LOG),
+            rounds=self.rounds,
+            runtime_s=round(time.monotonic() - self.started, 2),
+        )
+        distributed.on_main_process(lambda: self._write(result, judge_options))
+        return result
+
+    def _write(self, result: JudgeTrainResult, judge_options: dict[str, Any]) -> None:
         self.model.save_pretrained(self.output)
         self.tokenizer.save_pretrained(self.output)
         options = {"template": self.config.template, "max_field_tokens": self.config.max_field_tokens}
@@ -288,15 +313,7 @@ class JudgeRun:
         write_judge_manifest(self.output, model=".", **options, **judge_options)
         shutil.rmtree(self.output / "trainer", ignore_errors=True)
         (self.output / RESOLVED_CONFIG_NAME).write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
-        result = JudgeTrainResult(
-            model_dir=str(self.output),
-            rounds_log=str(self.output / ROUNDS_LOG),
-            train_log=str(self.output / TRAIN_LOG),
-            rounds=self.rounds,
-            runtime_s=round(time.monotonic() - self.started, 2),
-        )
         (self.output / "train_result.json").write_text(json.dumps(asdict(result), indent=2) + "\n")
-        return result
 
 
 def stage_stats(report: StageReport) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from rewardkit.families.generative import GenerativeJudge, WrittenJudgement
 from rewardkit.families.judge_templates import JudgeTemplate
 from rewardkit.metrics.agreement import RatingAgreement, rating_agreement
+from rewardkit.training import distributed
 from rewardkit.training.judge_config import SelfRationalizeConfig
 from rewardkit.training.judge_data import (
     PointwiseExample,
@@ -146,7 +147,7 @@ def train_self_rationalize(config: SelfRationalizeConfig) -> JudgeTrainResult:
         pointwise_examples(renderer, rows) for rows in (dpo_rows, sft_rows, held_out_rows)
     )
     check_gold_on_scale(renderer.template, [*dpo_examples, *sft_examples, *held_out])
-    _write_held_out(run, held_out_rows)
+    distributed.on_main_process(lambda: _write_held_out(run, held_out_rows))
     _evaluate(run, config, held_out, "nothing")
     if sft_examples:
         _sft_on_critiques(run, config, sft_examples)
