@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rewardkit.protocol import MemberRewards, Votes
 from rewardkit.serving import integrations
 from rewardkit.serving.integrations import (
     completion_text,
@@ -130,19 +131,22 @@ def test_short_metric_names_drop_the_family_and_the_directories():
     assert short_metric_name("recording") == "recording"
 
 
-class MetaModel(RecordingModel):
+class DiagnosedModel(RecordingModel):
+    """Scores that carry a judge's votes and an ensemble's members, as generative judges and ensembles return."""
+
     def score(self, prompts, responses):
         scores = super().score(prompts, responses)
         for index, score in enumerate(scores):
-            score.meta = {"parse_failed": index == 0, "variance": 2.0 * index, "note": "text is not logged"}
+            score.votes = Votes(verdicts=("A", None), forced=index, unreadable=index == 0)
+            score.members = MemberRewards(rewards=[0.0, 2.0 * index], method="mean", uwo_lambda=0.0)
         return scores
 
 
-def test_trl_reward_function_logs_numeric_meta_means_through_log_metric():
+def test_trl_reward_function_logs_score_diagnostics_through_log_metric():
     logged: dict[str, float] = {}
-    reward = trl_reward_function(MetaModel(), name="judge")
+    reward = trl_reward_function(DiagnosedModel(), name="judge")
     reward(prompts=["p", "q"], completions=["a", "b"], log_metric=logged.__setitem__)
-    assert logged == {"judge/parse_failed": 0.5, "judge/variance": 1.0}
+    assert logged == {"judge/unreadable": 0.5, "judge/forced_verdicts": 0.5, "judge/member_std": 0.5}
 
 
 def test_async_trl_reward_function_is_a_coroutine_trl_awaits():

@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rewardkit.families.registry import load_reward_model
 from rewardkit.protocol import Prompt, RewardModel, Score
 
@@ -41,19 +43,23 @@ def short_metric_name(model_name: str) -> str:
     return Path(model_name.rsplit(":", 1)[-1]).name or model_name
 
 
-def numeric_meta_means(scores: Sequence[Score]) -> dict[str, float]:
-    """Mean of every numeric (or boolean) meta field over `scores` that all of them carry, e.g. a judge's
-    `parse_failed` rate or CLoud's critique `variance`."""
-    if not scores:
-        return {}
-    shared = set.intersection(*(set(score.meta) for score in scores))
-    numeric = [key for key in sorted(shared) if all(isinstance(score.meta[key], int | float) for score in scores)]
-    return {key: sum(float(score.meta[key]) for score in scores) / len(scores) for key in numeric}
+def score_diagnostics(scores: Sequence[Score]) -> dict[str, float]:
+    """Batch means of what the scores' typed fields say: a judge's unreadable-verdict rate and forced verdicts per
+    score (`Score.votes`), an ensemble's member disagreement (`Score.members`, standard deviation of the members)."""
+    voted = [score.votes for score in scores if score.votes is not None]
+    members = [score.members.rewards for score in scores if score.members is not None]
+    diagnostics = {}
+    if voted:
+        diagnostics["unreadable"] = sum(votes.unreadable for votes in voted) / len(voted)
+        diagnostics["forced_verdicts"] = sum(votes.forced for votes in voted) / len(voted)
+    if members:
+        diagnostics["member_std"] = float(np.mean([np.std(rewards) for rewards in members]))
+    return diagnostics
 
 
 class TRLRewardFunction:
-    """A RewardModel as a TRL reward function: one `score` call per chunk of `batch_size` completions; the means of
-    the scores' numeric meta fields go to TRL's `log_metric` as `<name>/<field>`."""
+    """A RewardModel as a TRL reward function: one `score` call per chunk of `batch_size` completions; the batch's
+    score diagnostics (judge verdicts, ensemble disagreement) go to TRL's `log_metric` as `<name>/<diagnostic>`."""
 
     def __init__(self, model: RewardModel, batch_size: int = 32, name: str | None = None) -> None:
         if batch_size < 1:
@@ -77,7 +83,7 @@ class TRLRewardFunction:
             end = start + self.batch_size
             scores += self.model.score(list(prompts[start:end]), responses[start:end])
         if log_metric is not None:
-            for key, mean in numeric_meta_means(scores).items():
+            for key, mean in score_diagnostics(scores).items():
                 log_metric(f"{self.__name__}/{key}", mean)
         return [score.value for score in scores]
 
