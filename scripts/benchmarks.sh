@@ -5,8 +5,9 @@
 #                 candidates: Math; all correct vs all incorrect, and the reference vs the same: Ties)
 #   rm-bench      ../shared/data/eval/rmbench_dev.jsonl (174 rows, native format)
 #   judgebench    ../shared/data/eval/judgebench_dev.jsonl (218 pairs, native format)
-# Reports go to docs/results/benchmarks/NAME/<benchmark>/ (report.json, report.md, scores.png, predictions.jsonl);
-# logs with wall times to reports/benchmarks/NAME/. Run from the repo root with the venv active, e.g.
+# Reports go to reports/benchmarks/NAME/<benchmark>/ (report.json, report.md, scores.png, predictions.jsonl, and
+# <benchmark>.log with the wall time); report.json and report.md are copied to docs/results/benchmarks/NAME/<benchmark>/.
+# Run from the repo root with the venv active, e.g.
 #   bash scripts/benchmarks.sh runs/bt_default bt_default
 #   PER_CATEGORY=20 bash scripts/benchmarks.sh "judge:default?template=pairwise-direct&mode=logprob&max_field_tokens=128" zero_shot_logprob
 # PER_CATEGORY=N evaluates a seeded stratified slice (at most N prompts per subset/domain, seed SEED, nested, Ties
@@ -16,11 +17,11 @@ if [ $# -ne 2 ]; then echo "usage: bash scripts/benchmarks.sh MODEL_SPEC NAME" >
 SPEC=$1
 NAME=$2
 DATA=${DATA:-../shared/data}
-OUT=${OUT:-docs/results/benchmarks}/$NAME
-LOGS=reports/benchmarks/$NAME
+OUT=reports/benchmarks/$NAME
+DOCS=${DOCS:-docs/results/benchmarks}/$NAME
 RB2_ROWS=reports/benchmarks/rewardbench2_bon.jsonl
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=${MKL_NUM_THREADS:-1}
-mkdir -p "$OUT" "$LOGS"
+mkdir -p "$OUT"
 if [ ! -s "$RB2_ROWS" ]; then
   rewardkit data build-rewardbench2 "$DATA/bon/gsm8k_test_candidates_dev.jsonl" \
     "$DATA/bon/qwen25math_math100_bon8.jsonl" --out "$RB2_ROWS"
@@ -31,8 +32,9 @@ if [ -n "${PER_CATEGORY:-}" ]; then options+=(--per-category "$PER_CATEGORY"); f
 evaluate() {  # evaluate BENCHMARK DATA: one report, its output and wall time in the log
   echo "$(date +%T) $NAME: $1"
   { time nice rewardkit eval --benchmark "$1" --model "$SPEC" --data "$2" --report "$OUT/$1" "${options[@]}" ; } \
-    > "$LOGS/$1.log" 2>&1 || { echo "FAILED $1 (see $LOGS/$1.log)"; return 1; }
-  tail -n 4 "$LOGS/$1.log"
+    > "$OUT/$1.log" 2>&1 || { echo "FAILED $1 (see $OUT/$1.log)"; return 1; }
+  grep -E "│|Judged by|^real" "$OUT/$1.log"
+  mkdir -p "$DOCS/$1" && cp "$OUT/$1/report.json" "$OUT/$1/report.md" "$DOCS/$1/"
 }
 
 evaluate rewardbench2 "$RB2_ROWS"

@@ -199,3 +199,41 @@ def test_per_category_keeps_ties_rows_of_a_prompt_together(tmp_path):
     ids = [json.loads(line)["id"] for line in (tmp_path / "r" / "predictions.jsonl").read_text().splitlines()]
     assert len(ids) == 4 and {i.split(":")[1] for i in ids} == {i.split(":")[1] for i in ids if i.startswith("ref")}
     assert np.isfinite(json.loads((tmp_path / "r" / "report.json").read_text())["scores"]["Ties"]["value"])
+
+
+def test_rmbench_report_names_style_bias_and_compare_refuses_mixed_benchmarks(tmp_path):
+    rows = [
+        {
+            "id": f"r{i}",
+            "domain": "chat",
+            "prompt": f"q{i}",
+            "chosen": ["a", "bb b", "cc c c"],
+            "rejected": ["x y", "xx", "x"],
+        }
+        for i in range(3)
+    ]
+    data = write_jsonl(tmp_path / "rm.jsonl", rows)
+    judge_data = write_jsonl(tmp_path / "jb.jsonl", JUDGEBENCH_ROWS)
+    for benchmark, path in (("rm-bench", data), ("judgebench", judge_data)):
+        result = run_cli(
+            "eval",
+            "--benchmark",
+            benchmark,
+            "--model",
+            "longer",
+            "--data",
+            str(path),
+            "--report",
+            str(tmp_path / benchmark),
+            "--bootstrap",
+            "20",
+            "--no-progress",
+        )
+        assert result.exit_code == 0, result.output
+
+    markdown = (tmp_path / "rm-bench" / "report.md").read_text()
+    mixed = run_cli("compare", str(tmp_path / "rm-bench"), str(tmp_path / "judgebench"))
+
+    assert "Length/style bias is RM-Bench's hard/easy gap" in markdown
+    assert "| overall/hard |" in markdown and "| style_bias |" in markdown
+    assert mixed.exit_code == 1 and "compare reports of one benchmark at a time" in mixed.output

@@ -263,13 +263,13 @@ def print_benchmark_summary(result: BenchmarkResult, report_path: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from rewardkit.evaluation.benchmark_report import format_estimate
+    from rewardkit.evaluation.benchmark_report import format_estimate, is_headline
 
     table = Table(title=f"{result.model_spec} on {result.benchmark} ({len(result.outcomes)} rows)")
     for column in ("Score", "Model [95% CI]", *result.baselines):
         table.add_column(column, justify="left" if column == "Score" else "right")
     for name, estimate in result.estimates.items():
-        if "/" in name:
+        if not is_headline(name):
             continue
         cells = [format_estimate(asdict(scores[name])) for scores in result.baselines.values() if name in scores]
         table.add_row(name, format_estimate(asdict(estimate)), *cells)

@@ -129,7 +129,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
 
 def plot_scores(report: Mapping[str, Any], path: Path) -> None:
     """Bars per subset/domain and overall with 95% intervals; each baseline marked on every bar."""
-    names = [name for name in report["scores"] if _plotted(name)]
+    names = [name for name in report["scores"] if is_headline(name)]
     scores = [report["scores"][name] for name in names]
     heights = [100 * score["value"] for score in scores]
     errors = [
@@ -149,7 +149,7 @@ def plot_scores(report: Mapping[str, Any], path: Path) -> None:
     figure.savefig(path, dpi=100)
 
 
-def _plotted(name: str) -> bool:
+def is_headline(name: str) -> bool:
     """Subsets/domains and overall, and RM-Bench's overall hard/normal/easy; not the Ties terms or the bias gap."""
     return ("/" not in name and name != "style_bias") or name.startswith(f"{OVERALL}/")
 
@@ -222,7 +222,7 @@ def compare_benchmark_reports(named: Mapping[str, str | Path], samples: int = 10
         raise ValueError(f"compare reports of one benchmark at a time; got {sorted(map(str, kinds))}")
     benchmark = kinds.pop()
     first = next(iter(reports.values()))
-    columns = [name for name in first["scores"] if "/" not in name]
+    columns = [name for name in first["scores"] if is_headline(name) or name == "style_bias"]
     rows = [
         [name, *(format_estimate(report["scores"].get(column)) for column in columns)]
         for name, report in reports.items()
