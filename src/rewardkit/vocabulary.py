@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, get_args
+
+# `bf16` computes in bf16, `fp32` in fp32, `auto` picks by hardware and environment (rewardkit.models.precision)
+Precision = Literal["auto", "bf16", "fp32"]
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 # old key -> new key, wherever a config, spec query or saved manifest is read
 RENAMED_KEYS: dict[str, str] = {
@@ -20,6 +24,13 @@ RENAMED_KEYS: dict[str, str] = {
     "inference_k": "inference_num_samples",
     "dtype": "precision",
 }
+
+
+def check_precision(value: str, where: str = "precision") -> Precision:
+    """`value` when it is a precision name, else a ValueError that names `where` it was written."""
+    if value not in PRECISIONS:
+        raise ValueError(f"{where} must be one of {', '.join(PRECISIONS)}, got {value!r}")
+    return value  # type: ignore[return-value]
 
 
 def renamed_key_note(old: str, where: str) -> str:

@@ -15,23 +15,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from typing import Literal, get_args
+from typing import Literal
 
 import torch
 
-Precision = Literal["auto", "bf16", "fp32"]
+from rewardkit.vocabulary import Precision, check_precision
+
 ResolvedPrecision = Literal["bf16", "fp32"]
-PRECISIONS: tuple[str, ...] = get_args(Precision)
 PRECISION_ENV = "REWARDKIT_PRECISION"
 LEGACY_BF16_ENV = "REWARDKIT_BF16"
 TORCH_DTYPES: dict[str, torch.dtype] = {"bf16": torch.bfloat16, "fp32": torch.float32}
-
-
-def check_precision(value: str, where: str = "precision") -> Precision:
-    """`value` when it is a precision name, else a ValueError that names `where` it was written."""
-    if value not in PRECISIONS:
-        raise ValueError(f"{where} must be one of {', '.join(PRECISIONS)}, got {value!r}")
-    return value  # type: ignore[return-value]
 
 
 def precision_from_environment() -> Precision:

@@ -15,8 +15,8 @@ from pydantic import ConfigDict
 
 from rewardkit.families.cloud import CritiqueSamplingConfig
 from rewardkit.families.critique_format import CritiqueFormatConfig
-from rewardkit.models.precision import Precision
 from rewardkit.training.config import PRECISION_HELP, DataSourceConfig, LoraAdapterConfig, TrainerConfig
+from rewardkit.vocabulary import Precision
 
 _STRICT = ConfigDict(extra="forbid")
 AUTOJ_CRITIQUES = "../shared/data/train/autoj_critiques.jsonl"

@@ -15,8 +15,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
-from rewardkit.models.precision import Precision
-from rewardkit.vocabulary import RENAMED_KEYS, renamed_key_note, with_current_keys
+from rewardkit.vocabulary import RENAMED_KEYS, Precision, renamed_key_note, with_current_keys
 
 RESOLVED_CONFIG_NAME = "train_config.yaml"  # the config a training run resolved, saved beside its model
 

@@ -13,7 +13,6 @@ from typing import Any, Literal
 from pydantic import ConfigDict
 
 from rewardkit.data.master_keys import MASTER_KEYS
-from rewardkit.models.precision import Precision
 from rewardkit.training.config import (
     PRECISION_HELP,
     DataSourceConfig,
@@ -21,6 +20,7 @@ from rewardkit.training.config import (
     OptimizerConfig,
     TrainerIntegrationsConfig,
 )
+from rewardkit.vocabulary import Precision
 
 _STRICT = ConfigDict(extra="forbid")
 
