@@ -237,3 +237,32 @@ def test_rmbench_report_names_style_bias_and_compare_refuses_mixed_benchmarks(tm
     assert "Length/style bias is RM-Bench's hard/easy gap" in markdown
     assert "| overall/hard |" in markdown and "| style_bias |" in markdown
     assert mixed.exit_code == 1 and "compare reports of one benchmark at a time" in mixed.output
+
+
+def test_rewardbench_without_data_offline_says_to_pass_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("datasets.config.HF_HUB_OFFLINE", True)
+
+    result = run_cli("eval", "--model", "longer", "--report", str(tmp_path))
+
+    assert result.exit_code == 1
+    assert (
+        "could not load RewardBench from the Hugging Face Hub (allenai/reward-bench, split filtered)" in result.output
+    )
+
+
+def test_rewardbench_hub_subsets_are_named_by_section():
+    from rewardkit.data.benchmark_rows import with_rewardbench_sections
+    from rewardkit.data.schema import PreferencePair
+
+    pairs = [
+        PreferencePair(str(i), "q", "a", "b", subset=name)
+        for i, name in enumerate(["math-prm", "donotanswer", "mt-bench-hard", "other"])
+    ]
+
+    assert [pair.category for pair in with_rewardbench_sections(pairs)] == [
+        "reasoning",
+        "safety",
+        "chat_hard",
+        "train",
+    ]

@@ -12,6 +12,7 @@ import typer
 
 from rewardkit.commands.cli_errors import USER_ERRORS, fail
 from rewardkit.commands.data_cmd import parse_column_map
+from rewardkit.data.benchmark_rows import REWARDBENCH_HUB
 from rewardkit.data.readers import read_pairs
 from rewardkit.data.schema import NWayPreference, PreferencePair
 from rewardkit.machine_errors import writing
@@ -19,6 +20,7 @@ from rewardkit.machine_errors import writing
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from rewardkit.data.errors import DataError
     from rewardkit.evaluation.benchmarks import Benchmark, BenchmarkResult
     from rewardkit.evaluation.rewardbench import EvaluationResult
 
@@ -52,6 +54,28 @@ def read_eval_pairs(
         seed,
     )
     return pairs
+
+
+def read_rewardbench_hub(split: str | None, limit: int | None, skip_bad_rows: bool) -> list[PreferencePair]:
+    """RewardBench (v1) from the Hub, its subsets named by section; offline, an error that says to pass --data."""
+    from rewardkit.data.benchmark_rows import with_rewardbench_sections
+    from rewardkit.data.errors import DataError
+
+    name, default_split = REWARDBENCH_HUB
+    on_error = "skip" if skip_bad_rows else "raise"
+    try:
+        read = read_pairs(name, on_error=on_error, split=split or default_split, limit=limit)
+    except DataError as error:
+        raise hub_unavailable("RewardBench", name, split or default_split, error) from None
+    return with_rewardbench_sections(read.pairs)
+
+
+def hub_unavailable(title: str, name: str, split: str, error: DataError) -> ValueError:
+    """The one-line error for a benchmark's Hub dataset that cannot be loaded (offline, most often)."""
+    return ValueError(
+        f"could not load {title} from the Hugging Face Hub ({name}, split {split}); offline? "
+        f"Pass --data FILE|DIR with its rows ({error.reason})"
+    )
 
 
 def summary_table(result: EvaluationResult) -> Table:
@@ -159,11 +183,13 @@ def eval_command(
         options = BenchmarkOptions(judging, baselines, bootstrap, seed, limit, per_category, skip_bad_rows, progress)
         run_benchmark(benchmark, model, data, split, report, options)
         return
-    if data is None:
-        fail(ValueError("--data is required with --benchmark rewardbench (rows with RewardBench categories)"))
-    split = split or "train"
     try:
-        pairs = read_eval_pairs(data, column_map or [], split, limit, skip_bad_rows, per_category, seed, nested)
+        if data is None:
+            pairs, data = read_rewardbench_hub(split, limit, skip_bad_rows), REWARDBENCH_HUB[0]
+        else:
+            pairs = read_eval_pairs(
+                data, column_map or [], split or "train", limit, skip_bad_rows, per_category, seed, nested
+            )
         reward_model = load_reward_model(model)
         result = evaluate_pairs(
             reward_model,
@@ -215,10 +241,7 @@ def read_benchmark_data(
     except DataError as error:
         if data is not None:
             raise
-        raise ValueError(
-            f"could not load {benchmark.title} from the Hugging Face Hub ({benchmark.hub_dataset}, split {split}); "
-            f"offline? Pass --data FILE|DIR with its rows ({error.reason})"
-        ) from None
+        raise hub_unavailable(benchmark.title, benchmark.hub_dataset, split, error) from None
     if options.per_category is None:
         return rows, source
     sliced = stratified_prompts(rows, options.per_category, options.seed)

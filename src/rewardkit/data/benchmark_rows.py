@@ -23,7 +23,7 @@ from typing import Any, Literal
 from rewardkit.data.errors import DataError, RowError, SkippedRow
 from rewardkit.data.formats import DEFAULT_MAX_CHARS, parse_prompt
 from rewardkit.data.readers import open_rows
-from rewardkit.data.schema import NWayPreference
+from rewardkit.data.schema import NWayPreference, PreferencePair
 from rewardkit.protocol import Prompt
 
 logger = logging.getLogger(__name__)
@@ -266,3 +266,34 @@ def _ties_prompt_id(row_id: str, chosen: int) -> str:
 
 def _extras(fields: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if key not in known and value is not None}
+
+
+REWARDBENCH_HUB = ("allenai/reward-bench", "filtered")
+REWARDBENCH_SECTIONS = {
+    "chat": ("alpacaeval-easy", "alpacaeval-length", "alpacaeval-hard", "mt-bench-easy", "mt-bench-med"),
+    "chat_hard": (
+        "mt-bench-hard",
+        "llmbar-natural",
+        "llmbar-adver-neighbor",
+        "llmbar-adver-GPTInst",
+        "llmbar-adver-GPTOut",
+        "llmbar-adver-manual",
+    ),
+    "safety": (
+        "refusals-dangerous",
+        "refusals-offensive",
+        "xstest-should-refuse",
+        "xstest-should-respond",
+        "donotanswer",
+    ),
+    "reasoning": ("math-prm", "hep-cpp", "hep-go", "hep-java", "hep-js", "hep-python", "hep-rust"),
+}
+
+
+def with_rewardbench_sections(pairs: list[PreferencePair]) -> list[PreferencePair]:
+    """RewardBench (v1) Hub rows carry a subset but no section: name it from the benchmark's own subset mapping
+    (`rewardbench/constants.py:SUBSET_MAPPING`); subsets outside it keep their category."""
+    section_of = {subset: section for section, subsets in REWARDBENCH_SECTIONS.items() for subset in subsets}
+    for pair in pairs:
+        pair.category = section_of.get(pair.subset, pair.category)
+    return pairs
