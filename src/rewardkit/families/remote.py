@@ -28,8 +28,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from rewardkit.families.pairing import compare_by_scoring
-from rewardkit.protocol import Capabilities, Preference, Prompt, Score, UnsupportedOperation
+from rewardkit.protocol import Capabilities, Preference, Prompt, Score, UnsupportedOperation, compare_by_scoring
 
 DEFAULT_TIMEOUT_S = 600.0
 DEFAULT_CHUNK_SIZE = 64
