@@ -90,7 +90,7 @@ def measure(model, queries, clients: int, batching: BatchingConfig) -> dict:
     try:
         run_clients(url, queries[: clients * 2], clients)  # warm-up
         rewards, seconds = run_clients(url, queries, clients)
-        info = json.loads(urllib.request.urlopen(url + "/info").read())["score_batches"]
+        info = json.loads(urllib.request.urlopen(url + "/info").read())["batches"]
     finally:
         server.should_exit = True
         thread.join(timeout=30)

@@ -1,4 +1,5 @@
-"""`rewardkit serve`: a bad model spec is refused before a server starts; good specs reach uvicorn with the app."""
+"""`rewardkit serve`: a bad model spec or an open bind without a key is refused before a server starts; good specs
+reach the server with the app and its limits."""
 
 from __future__ import annotations
 
@@ -12,12 +13,21 @@ def test_unknown_spec_exits_with_the_reason():
     assert result.exit_code == 1 and "Unknown reward model spec 'no-such-model'" in result.output
 
 
-def test_serve_hands_the_app_and_address_to_uvicorn(monkeypatch):
+def test_serve_hands_the_app_and_address_to_the_server(monkeypatch):
     started = {}
     monkeypatch.setattr(
-        "uvicorn.run", lambda app, host, port, log_level: started.update(app=app, host=host, port=port)
+        "rewardkit.serving.server.run_server",
+        lambda app, host, port, max_connections: started.update(app=app, host=host, port=port),
     )
-    result = CliRunner().invoke(app, ["serve", "longer", "--port", "5123", "--max-batch-size", "8"])
+    result = CliRunner().invoke(
+        app, ["serve", "longer", "--port", "5123", "--max-batch-size", "8", "--max-items", "9"]
+    )
     assert result.exit_code == 0, result.output
     assert started["port"] == 5123 and started["host"] == "127.0.0.1"
-    assert started["app"].title == "rewardkit"
+    assert started["app"].title == "rewardkit" and started["app"].state.service.limits.max_items == 9
+
+
+def test_a_bind_beyond_loopback_without_a_key_exits_naming_the_option(monkeypatch):
+    monkeypatch.delenv("REWARDKIT_API_KEY", raising=False)
+    result = CliRunner().invoke(app, ["serve", "longer", "--host", "0.0.0.0"])
+    assert result.exit_code == 1 and "--api-key" in result.output

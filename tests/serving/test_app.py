@@ -49,10 +49,14 @@ def test_get_reward_speaks_openrlhf(client):
         "labels": ["", ""],
     }
     answer = client.post("/get_reward", json=payload).json()
-    assert answer["rewards"] == [
-        5.0,
-        9.0,
-    ]  # "hello", "hey there": the leading space is cut and answer["scores"] == answer["rewards"]
+    assert answer["rewards"] == answer["scores"] == [6.0, 10.0]  # " hello", " hey there": whitespace is kept
+
+
+def test_get_reward_gives_the_reward_score_gives_for_the_same_text(client):
+    prompt, response = "Q: hi A:", " hello \n"
+    via_score = client.post("/score", json={"prompts": [prompt], "responses": [response]}).json()["scores"]
+    via_openrlhf = client.post("/get_reward", json={"query": [prompt + response], "prompts": [prompt]}).json()
+    assert via_openrlhf["rewards"] == via_score == [8.0]
 
 
 def test_mismatched_lists_are_refused_naming_the_fields(client):
@@ -133,8 +137,8 @@ def test_score_and_compare_sent_together_never_overlap_in_the_model():
 def test_info_counts_requests_and_model_calls(client):
     client.post("/score", json={"prompts": ["p"], "responses": ["a"]})
     info = client.get("/info").json()
-    assert info["model"] == "score-table" and info["score_batches"]["requests"] == 1
-    assert info["score_batches"]["model_calls"] == 1
+    assert info["model"] == "score-table" and info["batches"]["requests"] == 1
+    assert info["batches"]["model_calls"] == 1
 
 
 def test_served_scalar_model_matches_the_model_itself(tiny_model_dir):
@@ -144,3 +148,18 @@ def test_served_scalar_model_matches_the_model_itself(tiny_model_dir):
     with TestClient(create_app(model, BatchingConfig(max_wait_ms=1))) as client:
         served = client.post("/score", json={"prompts": prompts, "responses": responses}).json()["scores"]
     assert served == pytest.approx(expected, abs=1e-5)
+
+
+class RatingJudge(ScoreTableModel):
+    """A pointwise judge: it writes a rating text and the rating is its reward."""
+
+    def score(self, prompts, responses):
+        return [Score(float(len(r)), f"The answer is fine. Rating: {len(r)}") for r in responses]
+
+
+def test_chat_completions_answer_with_the_judge_text_and_the_parsed_reward():
+    turns = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "four"}]
+    with TestClient(create_app(RatingJudge(length_reward), BatchingConfig(max_wait_ms=1))) as client:
+        answer = client.post("/v1/chat/completions", json={"model": "judge", "messages": turns}).json()
+    assert answer["choices"][0]["message"] == {"role": "assistant", "content": "The answer is fine. Rating: 4"}
+    assert answer["reward"] == 4.0 and answer["object"] == "chat.completion"

@@ -20,7 +20,7 @@ def test_the_response_is_what_follows_the_prompt_without_end_markers():
 def test_a_plain_prompt_stays_a_string():
     assert split_query(0, "Question: hi\nAnswer: hello</s>", "Question: hi\nAnswer:") == (
         "Question: hi\nAnswer:",
-        "hello",
+        " hello",
     )
 
 
@@ -40,8 +40,9 @@ def test_a_plain_query_without_prompts_is_refused_with_what_to_send():
         split_query(0, "just text", None)
 
 
-def test_markers_are_stripped_only_at_the_end():
-    assert strip_end_markers(" a </s> b</s>\n<|im_end|>  ") == "a </s> b"
+def test_markers_are_stripped_only_at_the_end_and_other_whitespace_is_kept():
+    assert strip_end_markers(" a </s> b</s>\n<|im_end|>  ") == " a </s> b"
+    assert strip_end_markers(" b \n") == " b \n"
     assert chatml_messages("no chat here") is None
 
 
@@ -59,3 +60,11 @@ def test_a_character_split_by_the_token_cut_is_skipped():
 def test_prompt_overlap_is_the_longest_prompt_tail_the_query_starts_with():
     assert prompt_overlap("abcabc", "bcabcX") == 5
     assert prompt_overlap("abc", "xyz") == 0
+
+
+def test_chatml_contents_are_read_exactly_as_written():
+    text = "<|im_start|>user\n  spaced  <|im_end|>\n<|im_start|>assistant\n answer \n<|im_end|>\n"
+    assert chatml_messages(text) == [
+        {"role": "user", "content": "  spaced  "},
+        {"role": "assistant", "content": " answer \n"},
+    ]

@@ -1,25 +1,35 @@
 """The HTTP server: any RewardModel behind `/score`, `/compare` and OpenRLHF's `/get_reward`, micro-batched.
 
 Start it with `rewardkit serve MODEL` (any spec `rewardkit eval --model` takes). All routes share one model
-executor (one thread), so the model runs one call at a time whichever route it serves. Errors are answered, never
+executor (one thread, in the micro-batcher), so the model runs one call at a time whichever route it serves.
+Errors are answered, never
 swallowed: a malformed request gets 422 naming the field, a model without the asked capability (a pairwise-only
 judge asked for pointwise scores) 501, a model failure 500 with its message; other requests are unaffected.
+The same model also answers vLLM's and SGLang's pooling shapes (pooling_api.py) and OpenAI chat completions
+(chat_api.py); limits.py bounds every request, metrics.py counts them at `/metrics`.
 """
 
 from __future__ import annotations
 
-import logging
+import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
 
-from rewardkit.protocol import Preference, RewardModel, Score, UnsupportedOperation
-from rewardkit.serving.micro_batcher import BatchingConfig, MicroBatcher
+from rewardkit.protocol import RewardModel
+from rewardkit.serving.auth import api_key_guard
+from rewardkit.serving.chat_api import chat_router
+from rewardkit.serving.limits import BodyGuard, ServingLimits, checked_json_route, validation_error_answer
+from rewardkit.serving.metrics import PROMETHEUS_CONTENT_TYPE, ServingMetrics
+from rewardkit.serving.micro_batcher import BatchingConfig
+from rewardkit.serving.model_service import ModelService
 from rewardkit.serving.openrlhf import split_queries
+from rewardkit.serving.pooling_api import pooling_router
 from rewardkit.serving.schemas import (
     CompareRequest,
     CompareResponse,
@@ -29,101 +39,89 @@ from rewardkit.serving.schemas import (
     ScoreResponse,
 )
 
-logger = logging.getLogger(__name__)
-
-
-def _score_items(model: RewardModel, items: list[tuple[Any, str]]) -> list[Score]:
-    return model.score([prompt for prompt, _ in items], [response for _, response in items])
-
-
-def _compare_items(model: RewardModel, items: list[tuple[Any, str, str]]) -> list[Preference]:
-    prompts, responses_a, responses_b = (list(column) for column in zip(*items, strict=True))
-    return model.compare(prompts, responses_a, responses_b)
-
-
-def _http_error(error: Exception) -> HTTPException:
-    if isinstance(error, UnsupportedOperation):
-        return HTTPException(status_code=501, detail=f"the model cannot do this: {error}")
-    if isinstance(error, ValueError):
-        return HTTPException(status_code=422, detail=str(error))
-    logger.exception("model call failed", exc_info=error)
-    return HTTPException(status_code=500, detail=f"model call failed: {type(error).__name__}: {error}")
-
-
-async def _submit(batcher: MicroBatcher, items: list) -> list:
-    try:
-        return await batcher.submit(items)
-    except Exception as error:  # noqa: BLE001 - turned into the HTTP answer
-        raise _http_error(error) from error
-
 
 def _texts(texts: Sequence[str | None]) -> list[str | None] | None:
     return list(texts) if any(text is not None for text in texts) else None
 
 
-def _require(model: RewardModel, operation: str, can: bool) -> None:
-    if not can:
-        raise _http_error(UnsupportedOperation(f"{model.name} has no {operation}() (see /info for its capabilities)"))
-
-
-def create_app(model: RewardModel, batching: BatchingConfig | None = None) -> FastAPI:
-    """A FastAPI app serving `model`; its lifespan starts and stops the two micro-batchers (score, compare) and
-    the one executor both run the model on."""
-    batching = batching or BatchingConfig()
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rewardkit-model")
-    scorer = MicroBatcher(lambda items: _score_items(model, items), batching, executor)
-    comparer = MicroBatcher(lambda items: _compare_items(model, items), batching, executor)
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI):
-        scorer.start()
-        comparer.start()
-        yield
-        await scorer.stop()
-        await comparer.stop()
-        executor.shutdown(wait=True)
-
-    app = FastAPI(title="rewardkit", summary=f"reward model {model.name}", lifespan=lifespan)
-
-    @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/info")
-    async def info() -> dict[str, Any]:
-        return {
-            "model": model.name,
-            "capabilities": asdict(model.capabilities),
-            "tie_credit": model.tie_credit,
-            "batching": asdict(batching),
-            "score_batches": asdict(scorer.stats),
-            "compare_batches": asdict(comparer.stats),
-        }
+def _add_rewardkit_routes(app: FastAPI, service: ModelService) -> None:
+    """rewardkit's `/score`, `/compare` and OpenRLHF's `/get_reward`."""
 
     @app.post("/score")
-    async def score(request: ScoreRequest) -> ScoreResponse:
-        _require(model, "score", model.capabilities.score)
-        scores = await _submit(scorer, list(zip(request.prompts, request.responses, strict=True)))
+    async def score(http: Request, request: ScoreRequest) -> ScoreResponse:
+        scores = await service.score(http, request.prompts, request.responses)
         return ScoreResponse(scores=[s.value for s in scores], texts=_texts([s.text for s in scores]))
 
     @app.post("/compare")
-    async def compare(request: CompareRequest) -> CompareResponse:
-        _require(model, "compare", model.capabilities.compare)
-        items = list(zip(request.prompts, request.responses_a, request.responses_b, strict=True))
-        preferences = await _submit(comparer, items)
+    async def compare(http: Request, request: CompareRequest) -> CompareResponse:
+        preferences = await service.compare(http, request.prompts, request.responses_a, request.responses_b)
         return CompareResponse(
             p_a_better=[p.p_a_better for p in preferences], rationales=_texts([p.rationale for p in preferences])
         )
 
     @app.post("/get_reward")
-    async def get_reward(request: OpenRLHFRequest) -> OpenRLHFResponse:
+    async def get_reward(http: Request, request: OpenRLHFRequest) -> OpenRLHFResponse:
         try:
             prompts, responses = split_queries(request.query, request.prompts)
         except ValueError as error:
             raise HTTPException(status_code=422, detail=str(error)) from error
-        _require(model, "score", model.capabilities.score)
-        scores = await _submit(scorer, list(zip(prompts, responses, strict=True)))
-        rewards = [s.value for s in scores]
+        rewards = [s.value for s in await service.score(http, prompts, responses)]
         return OpenRLHFResponse(rewards=rewards, scores=rewards)
 
+
+def _add_status_routes(app: FastAPI, service: ModelService, metrics: ServingMetrics) -> None:
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "queued_items": service.batcher.queued_items}
+
+    @app.get("/info")
+    async def info() -> dict[str, Any]:
+        return {
+            "model": service.model.name,
+            "capabilities": asdict(service.model.capabilities),
+            "tie_credit": service.model.tie_credit,
+            "batching": asdict(service.batching),
+            "limits": asdict(service.limits),
+            "batches": asdict(service.batcher.stats),
+        }
+
+    @app.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.exposition(), media_type=PROMETHEUS_CONTENT_TYPE)
+
+
+def create_app(
+    model: RewardModel,
+    batching: BatchingConfig | None = None,
+    limits: ServingLimits | None = None,
+    api_key: str | None = None,
+) -> FastAPI:
+    """A FastAPI app serving `model` on every route; its lifespan starts and stops the one micro-batcher.
+
+    Middleware, outermost first: metrics (every answer counted), API key (when set), body guard (size, read time).
+    """
+    service = ModelService(model, batching or BatchingConfig(), limits or ServingLimits())
+    metrics = ServingMetrics(lambda: service.batcher.queued_items)
+    service.batcher.on_call = metrics.record_call
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        service.batcher.start()
+        yield
+        await service.batcher.stop()
+
+    app = FastAPI(title="rewardkit", summary=f"reward model {model.name}", lifespan=lifespan)
+    app.state.service = service
+    route_class = checked_json_route(service.limits)
+    app.router.route_class = route_class
+    app.add_exception_handler(RequestValidationError, validation_error_answer)
+    _add_status_routes(app, service, metrics)
+    _add_rewardkit_routes(app, service)
+    app.include_router(pooling_router(service, int(time.time()), route_class))
+    app.include_router(chat_router(service, route_class))
+    app.add_middleware(BodyGuard, limits=service.limits)
+    if api_key:
+        app.add_middleware(api_key_guard, api_key=api_key)
+    paths = set(app.openapi()["paths"])
+    app.add_middleware(metrics.middleware, routes=lambda: paths)
     return app

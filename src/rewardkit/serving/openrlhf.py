@@ -4,7 +4,7 @@ OpenRLHF sends each rollout as one decoded string, prompt then response (with th
 when it uses `--apply_chat_template`), plus, in recent versions, the prompt strings. rewardkit models apply their
 own chat template, so a ChatML prompt (`<|im_start|>role\\n...<|im_end|>`, the template of SmolLM2, Qwen and others)
 is read back into chat messages, and end-of-turn markers are cut from the response; any other prompt is passed as
-one user message, as written.
+one user message, as written. Whitespace is never stripped: the same text gets the same reward on every route.
 
 OpenRLHF cuts a prompt longer than its budget from the left before generating (`prompt_token_ids[-max_prompt_length:]`
 in `SingleTurnAgentExecutor.execute`) but still sends the full `prompts[i]`, so the query then starts with a tail of
@@ -23,31 +23,52 @@ from rewardkit.protocol import Prompt
 logger = logging.getLogger(__name__)
 
 CHATML_TURN = re.compile(r"<\|im_start\|>(\w+)\n(.*?)(?:<\|im_end\|>|$)", re.DOTALL)
+LEADING_ROLE = re.compile(r"(?:system|user|assistant|tool)\n.*<\|im_start\|>", re.DOTALL)
 END_MARKERS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>", "<|end|>")
 
 
 def strip_end_markers(response: str) -> str:
-    """The response without surrounding whitespace and trailing end-of-turn / end-of-text markers."""
-    text = response.strip()
-    stripped = True
-    while stripped:
-        stripped = False
-        for marker in END_MARKERS:
-            if text.endswith(marker):
-                text = text[: -len(marker)].rstrip()
-                stripped = True
+    """The response without trailing end-of-turn / end-of-text markers (and the whitespace after them); all other
+    whitespace is kept, so a response gets the same reward here as on `/score`."""
+    text = response
+    while (marker := next((m for m in END_MARKERS if text.rstrip().endswith(m)), None)) is not None:
+        text = text.rstrip()[: -len(marker)]
     return text
 
 
 def chatml_messages(text: str) -> list[dict[str, str]] | None:
-    """The chat turns of a ChatML string, or None when it is not ChatML. An empty trailing assistant header (the
-    generation prompt) is dropped."""
+    """The chat turns of a ChatML string, contents exactly as written, or None when it is not ChatML. An empty
+    trailing assistant header (the generation prompt) is dropped."""
     if "<|im_start|>" not in text:
         return None
-    messages = [{"role": role, "content": content.strip()} for role, content in CHATML_TURN.findall(text)]
+    messages = [{"role": role, "content": content} for role, content in CHATML_TURN.findall(text)]
     if messages and messages[-1]["role"] == "assistant" and not messages[-1]["content"]:
         messages.pop()
     return messages or None
+
+
+def split_conversation(messages: Sequence[dict[str, str]], where: str) -> tuple[Prompt, str]:
+    """(prompt messages, response) of a conversation that ends in the assistant turn to be scored."""
+    if len(messages) < 2 or messages[-1]["role"] != "assistant":
+        raise ValueError(
+            f"{where}: a conversation to score needs a prompt and must end in the assistant response to score"
+        )
+    return list(messages[:-1]), strip_end_markers(messages[-1]["content"])
+
+
+def split_chatml_text(text: str, where: str) -> tuple[Prompt, str]:
+    """(prompt messages, response) of a chat-formatted text (the reward model's ChatML template applied).
+
+    verl cuts the tokenizer's BOS from the text's start, and SmolLM2's BOS is `<|im_start|>`, so a text that starts
+    with a bare role header (`system\n...`) gets it back."""
+    if LEADING_ROLE.match(text):
+        text = "<|im_start|>" + text
+    messages = chatml_messages(text)
+    if messages is None:
+        raise ValueError(
+            f"{where}: not a ChatML conversation (<|im_start|>role ... <|im_end|>); send chat `messages` instead"
+        )
+    return split_conversation(messages, where)
 
 
 def as_prompt(prompt_text: str) -> Prompt:
@@ -104,7 +125,7 @@ def split_query(index: int, query: str, prompt: str | None) -> tuple[Prompt, str
             f"query[{index}]: no `prompts` sent and the query is not a ChatML conversation ending in an assistant "
             "turn, so prompt and response cannot be told apart; send `prompts` (recent OpenRLHF versions do)"
         )
-    return messages[:-1], strip_end_markers(messages[-1]["content"])
+    return split_conversation(messages, f"query[{index}]")
 
 
 def split_queries(queries: Sequence[str], prompts: Sequence[str] | None) -> tuple[list[Prompt], list[str]]:

@@ -6,11 +6,20 @@ Every list in a request must have the same length; a mismatch is refused with th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
+from typing_extensions import TypedDict
 
-WirePrompt = str | list[dict[str, str]]
+
+class WireMessage(TypedDict):
+    """One chat message; both keys are required (a message without a role is refused with its index)."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str
+
+
+WirePrompt = str | list[WireMessage]
 
 
 def _check_lengths(request: BaseModel, *names: str) -> None:
@@ -23,8 +32,10 @@ def _check_lengths(request: BaseModel, *names: str) -> None:
 class ScoreRequest(BaseModel):
     """Pointwise rewards of responses to prompts."""
 
-    prompts: list[WirePrompt] = Field(description="One prompt per response: a string or a list of chat messages.")
-    responses: list[str] = Field(description="The responses to score.")
+    prompts: list[WirePrompt] = Field(
+        min_length=1, description="One prompt per response: a string or a list of chat messages."
+    )
+    responses: list[str] = Field(min_length=1, description="The responses to score.")
 
     @model_validator(mode="after")
     def _same_lengths(self) -> ScoreRequest:
@@ -42,9 +53,9 @@ class ScoreResponse(BaseModel):
 class CompareRequest(BaseModel):
     """Pairwise preferences: the probability that response A is better than response B."""
 
-    prompts: list[WirePrompt]
-    responses_a: list[str]
-    responses_b: list[str]
+    prompts: list[WirePrompt] = Field(min_length=1)
+    responses_a: list[str] = Field(min_length=1)
+    responses_b: list[str] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _same_lengths(self) -> CompareRequest:
@@ -61,7 +72,9 @@ class OpenRLHFRequest(BaseModel):
     """OpenRLHF's remote reward-model request (`--remote_rm_url`): full texts (prompt + response) and, in recent
     versions, the prompts they start with and the dataset labels."""
 
-    query: list[str] = Field(description="Prompt followed by response, as the policy's tokenizer decoded them.")
+    query: list[str] = Field(
+        min_length=1, description="Prompt followed by response, as the policy's tokenizer decoded them."
+    )
     prompts: list[str] | None = Field(default=None, description="The prompt each query starts with.")
     labels: list[Any] | None = Field(default=None, description="Dataset labels (passed through, unused by models).")
 
