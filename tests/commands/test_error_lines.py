@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from rewardkit.cli import app
 from rewardkit.machine_errors import MachineError, explain_os_error, writing
 from rewardkit.models import loading
-from rewardkit.training.bt import BradleyTerryTrainer
+from rewardkit.training.bt import BradleyTerryTrainer, checkpoints_dir
 
 ERROR_START = re.compile(r"(?<![\w/ ])error: ")  # the CLI's `error: ` prefix, not an "I/O error: " inside it
 PAIRS = [{"prompt": f"Say {word}.", "chosen": word, "rejected": "no"} for word in ("apple", "pear", "plum", "fig")]
@@ -88,9 +88,9 @@ def test_a_checkpoint_the_disk_refuses_is_named_and_leaves_nothing_behind(recipe
 
     monkeypatch.setattr(torch, "save", refused)
     line = _fails_with_one_line("train", "bt", "--config", str(recipe), "--output", str(tmp_path / "run"))
-    assert f"could not write the checkpoint {tmp_path / 'run' / 'checkpoints' / 'checkpoint-1'}" in line
+    assert f"could not write the checkpoint {checkpoints_dir(tmp_path / 'run') / 'checkpoint-1'}" in line
     assert "iostream error" in line and "free on that disk" in line and "Then rerun with --resume" in line
-    assert list((tmp_path / "run" / "checkpoints").iterdir()) == [], "a failed save must leave no partial checkpoint"
+    assert list(checkpoints_dir(tmp_path / "run").iterdir()) == [], "a failed save must leave no partial checkpoint"
 
 
 def test_training_without_write_permission(recipe, tmp_path, monkeypatch):

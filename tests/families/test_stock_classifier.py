@@ -4,6 +4,7 @@ score exactly as a stock transformers pipeline does; models that are not reward 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,27 @@ def test_hub_ids_are_told_apart_from_other_specs():
     assert looks_like_hub_id("Skywork/Skywork-Reward-V2-Qwen3-0.6B")
     assert not looks_like_hub_id("loglik:default") and not looks_like_hub_id("remote:http://host/x")
     assert not looks_like_hub_id("runs/bt/final") and not looks_like_hub_id("longer")
+
+
+def test_a_hub_id_loads_like_its_directory(trl_reward_model_dir, tmp_path, monkeypatch):
+    """`owner/name` resolves through the Hugging Face cache (offline here) to the same model as its directory."""
+    import shutil
+    import subprocess
+    import sys
+
+    revision = "0" * 40
+    repository = tmp_path / "hub" / "models--someone--tiny-rm"
+    shutil.copytree(trl_reward_model_dir, repository / "snapshots" / revision)
+    (repository / "refs").mkdir()
+    (repository / "refs" / "main").write_text(revision)
+    script = (
+        "import json; from rewardkit.families.registry import load_reward_model; "
+        "print(json.dumps([s.value for s in load_reward_model('someone/tiny-rm').score(['Say hi'], ['Hello'])]))"
+    )
+    environment = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
+    environment["REWARDKIT_PRECISION"] = "fp32"
+    finished = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    monkeypatch.setenv("REWARDKIT_PRECISION", "fp32")
+    expected = [score.value for score in load_reward_model(str(trl_reward_model_dir)).score(["Say hi"], ["Hello"])]
+    assert json.loads(finished.stdout.strip().splitlines()[-1]) == pytest.approx(expected, abs=1e-6)

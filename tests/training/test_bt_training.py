@@ -9,7 +9,7 @@ from transformers import TrainerCallback
 
 from rewardkit.data.schema import PreferencePair
 from rewardkit.families.scalar import ScalarRewardModel
-from rewardkit.training.bt import train_bt
+from rewardkit.training.bt import checkpoints_dir, train_bt
 from rewardkit.training.bt_data import BTData
 from rewardkit.training.config import BTConfig
 
@@ -74,7 +74,7 @@ def lora_run(tiny_model_dir, tmp_path_factory):
 def test_run_writes_model_log_and_eval_metrics(lora_run):
     result, output = lora_run
     assert result.global_step == 6 and result.train_pairs == 24 and result.eval_pairs == 8
-    assert (output / "rewardkit.json").is_file() and (output / "checkpoints" / "checkpoint-6").is_dir()
+    assert (output / "rewardkit.json").is_file() and (checkpoints_dir(output) / "checkpoint-6").is_dir()
     records = [json.loads(line) for line in (output / "train_log.jsonl").read_text().splitlines()]
     assert any("loss" in record for record in records)
     assert any("eval_accuracy" in record and "eval_mean_margin" in record for record in records)

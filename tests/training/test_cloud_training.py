@@ -10,6 +10,7 @@ from transformers import TrainerCallback
 
 from rewardkit.data.critiques import CritiqueRow, critiques_of
 from rewardkit.families.cloud import CloudRewardModel, new_reward_head
+from rewardkit.training.bt import checkpoints_dir
 from rewardkit.training.cloud import train_cloud, train_critique_sft
 from rewardkit.training.cloud_config import CloudConfig, CritiqueSFTConfig
 from rewardkit.training.cloud_data import oracle_critique_pairs
@@ -73,7 +74,7 @@ def test_sft_writes_a_cloud_model_and_its_log(sft_run):
     records = [json.loads(line) for line in (output / "train_log.jsonl").read_text().splitlines()]
     eval_losses = [record["eval_loss"] for record in records if "eval_loss" in record]
     assert len(eval_losses) == 2 and eval_losses[-1] < eval_losses[0]
-    assert (output / "checkpoints" / "checkpoint-4" / "trainable_state.safetensors").is_file()
+    assert (checkpoints_dir(output) / "checkpoint-4" / "trainable_state.safetensors").is_file()
 
 
 def test_sft_trains_the_lm_but_leaves_the_seeded_reward_head_untouched(sft_run, tiny_model_dir):

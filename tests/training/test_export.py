@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from rewardkit.cli import app
 from rewardkit.families.scalar import ScalarRewardModel
-from rewardkit.training.bt import train_bt
+from rewardkit.training.bt import checkpoints_dir, train_bt
 from rewardkit.training.config import build_config
 from rewardkit.training.export import export_model, portable_value
 from tests.stock_pipeline import needs_chat_template_format, stock_rewards
@@ -49,7 +49,7 @@ def test_plain_transformers_gets_rewardkits_rewards_from_the_export(trained_and_
 
 def test_the_export_is_standalone_and_holds_no_path_of_the_training_machine(trained_and_exported, tmp_path_factory):
     run_dir, exported = trained_and_exported
-    assert (run_dir / "checkpoints").is_dir()  # the run had checkpoints; the export holds none
+    assert checkpoints_dir(run_dir).is_dir() and not (run_dir / "checkpoints").exists()  # kept beside the model
     names = sorted(path.name for path in exported.rglob("*"))
     assert not [name for name in names if "checkpoint" in name or name.startswith(("optimizer", "scheduler"))]
     assert "adapter_config.json" not in names and "model.safetensors" in names and "README.md" in names
@@ -125,4 +125,4 @@ def test_train_bt_export_writes_the_standalone_model_at_the_end(tiny_model_dir, 
     result = CliRunner().invoke(app, [*arguments, "--export", str(tmp_path / "standalone")])
     assert result.exit_code == 0, result.output
     assert f"standalone model: {tmp_path / 'standalone'}" in result.output
-    assert (tmp_path / "standalone" / "README.md").is_file() and not (tmp_path / "standalone" / "checkpoints").exists()
+    assert (tmp_path / "standalone" / "README.md").is_file() and not checkpoints_dir(tmp_path / "standalone").exists()

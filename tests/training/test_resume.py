@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from rewardkit.training.bt import train_bt
+from rewardkit.training.bt import checkpoints_dir, train_bt
 from rewardkit.training.length_grouping import EpochSeededLengthGroupedSampler
 from tests.training.test_bt_training import DATA, _config, _CrashAtStep, _rewards
 
@@ -46,7 +46,7 @@ def test_truncated_newest_checkpoint_is_skipped_for_the_one_before(tiny_model_di
     config = _two_epoch_config(tiny_model_dir, tmp_path / "run")
     with pytest.raises(KeyboardInterrupt):
         train_bt(config, data=DATA, callbacks=[_CrashAtStep(MID_EPOCH_TWO)])
-    checkpoints = tmp_path / "run" / "checkpoints"
+    checkpoints = checkpoints_dir(tmp_path / "run")
     assert sorted(path.name for path in checkpoints.iterdir()) == ["checkpoint-6", "checkpoint-9"]
     weights = checkpoints / "checkpoint-9" / "adapter_model.safetensors"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
@@ -61,7 +61,7 @@ def test_truncated_newest_checkpoint_is_skipped_for_the_one_before(tiny_model_di
 
 
 def test_resume_with_only_incomplete_checkpoints_names_them(tiny_model_dir, tmp_path):
-    (tmp_path / "run" / "checkpoints" / "checkpoint-3").mkdir(parents=True)
+    (checkpoints_dir(tmp_path / "run") / "checkpoint-3").mkdir(parents=True)
     with pytest.raises(FileNotFoundError, match="no complete checkpoint.*checkpoint-3: it lacks trainer_state.json"):
         train_bt(_config(tiny_model_dir, tmp_path / "run"), data=DATA, resume=True)
 

@@ -15,13 +15,17 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
+from rewardkit.families.registry import load_reward_model
 from rewardkit.training.bt import train_bt
 from rewardkit.training.config import load_config
+from tests.training.judge_helpers import SMALL_LORA, write_pairs, write_recipe
 from tests.training.test_bt_training import DATA
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("ddp_worker.py")
 SHARD_WORKER = Path(__file__).with_name("shard_worker.py")
+JUDGE_WORKER = Path(__file__).with_name("judge_worker.py")
+CRITIQUES_WORKER = Path(__file__).with_name("critiques_worker.py")
 PROCESSES = 2
 PER_PROCESS_BATCH = 2
 LAUNCH_TIMEOUT_S = 300
@@ -113,3 +117,46 @@ def test_generation_is_dealt_across_ranks_and_gathered_in_order(tmp_path):
     shards = [json.loads((tmp_path / f"shard-rank{rank}.json").read_text()) for rank in range(PROCESSES)]
     assert shards == [[0, 2, 4, 6], [1, 3, 5]]
     assert json.loads((tmp_path / "gathered.json").read_text()) == [item * item for item in range(7)]
+
+
+@pytest.mark.slow
+def test_a_star_sft_round_samples_half_per_rank_and_rank_0_writes_one_judge(tiny_model_dir, tmp_path):
+    recipe = write_recipe(
+        tmp_path / "star.yaml",
+        {
+            "model": str(tiny_model_dir), "precision": "fp32", "lora": SMALL_LORA, "seed": 3, "rounds": 1,
+            "train": [str(write_pairs(tmp_path / "pairs.jsonl", 4))],
+            "sampling": {"num_samples": 2, "max_new_tokens": 16},
+            "training": {"max_steps": 2, "learning_rate": 1e-3, "per_device_train_batch_size": 1},
+        },
+    )  # fmt: skip
+    output, records = tmp_path / "judge", tmp_path / "records"
+    records.mkdir()
+    launch(LAUNCHERS["torchrun"](free_port()), JUDGE_WORKER, recipe, output, records)
+
+    sampled = [(records / f"sampled-rank{rank}.txt").read_text().split() for rank in range(PROCESSES)]
+    assert sampled == [["2"], ["2"]]  # 4 judge prompts, 2 per rank
+    (record,) = [json.loads(line) for line in (output / "rounds.jsonl").read_text().splitlines()]
+    assert record["samples"] == 8 and record["kept"] == 4 and record["train_steps"] == 2  # all gathered on rank 0
+    assert load_reward_model(str(output)).config.mode == "sample"
+
+
+@pytest.mark.slow
+def test_cloud_critiques_are_dealt_across_ranks_and_written_once_in_order(tiny_model_dir, tmp_path, monkeypatch):
+    from rewardkit.data.readers import write_pairs_jsonl
+    from rewardkit.training.cloud_config import CritiqueGenerationConfig
+    from rewardkit.training.cloud_critiques import CRITIQUES_FILE, generate_self_critiques
+    from tests.families.cloud_helpers import tiny_cloud_model
+    from tests.training.test_cloud_critiques import PAIRS
+
+    monkeypatch.setenv("REWARDKIT_PRECISION", "fp32")
+    critic = tiny_cloud_model(tiny_model_dir).save(tmp_path / "critic")
+    pairs = write_pairs_jsonl(PAIRS, tmp_path / "pairs.jsonl")
+    settings = {"model": str(critic), "train": [str(pairs)], "pairs_per_call": 3, "precision": "fp32"}
+    recipe = write_recipe(tmp_path / "critiques.yaml", settings)
+    launch(LAUNCHERS["torchrun"](free_port()), CRITIQUES_WORKER, recipe, tmp_path / "two")
+
+    one_process = load_config(recipe, [f"output_dir={tmp_path / 'one'}"], config_class=CritiqueGenerationConfig)
+    generate_self_critiques(one_process, progress=False)
+    two = (tmp_path / "two" / CRITIQUES_FILE).read_text().splitlines()
+    assert two == (tmp_path / "one" / CRITIQUES_FILE).read_text().splitlines() and len(two) == len(PAIRS)

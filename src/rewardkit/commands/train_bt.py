@@ -15,11 +15,12 @@ def train_bt_command(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", help="Directory for the model, checkpoints and log (default: the recipe's output_dir)."
+            "--output",
+            help="Directory for the model and log (default: recipe's output_dir); checkpoints: OUTPUT.checkpoints.",
         ),
     ] = None,
     resume: Annotated[
-        bool, typer.Option("--resume", help="Continue from the last checkpoint in OUTPUT/checkpoints.")
+        bool, typer.Option("--resume", help="Continue from the last checkpoint in OUTPUT.checkpoints.")
     ] = False,
     export: Annotated[
         Path | None,

@@ -40,7 +40,7 @@ from rewardkit.training.length_grouping import epoch_seeded
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINTS_DIR = "checkpoints"
+CHECKPOINTS_SUFFIX = ".checkpoints"
 LOG_NAME = "train_log.jsonl"
 OUT_OF_MEMORY_ADVICE = (
     "Lower per_device_train_batch_size (raising gradient_accumulation_steps to keep the batch) or max_length, "
@@ -199,6 +199,13 @@ def build_reward_model(config: BTConfig) -> ScalarRewardModel:
     return reward_model
 
 
+def checkpoints_dir(output: str | Path) -> Path:
+    """Where a run's resumable checkpoints go: beside its model directory (`runs/bt` -> `runs/bt.checkpoints`), so
+    the model directory holds the final model alone and is what gets served, exported or uploaded."""
+    output = Path(output).absolute()
+    return output.with_name(output.name + CHECKPOINTS_SUFFIX)
+
+
 def resume_checkpoint(checkpoints: Path, resume: bool) -> str | None:
     """The newest complete checkpoint when resuming (newer incomplete ones are skipped, with the reason logged); an
     error when resuming without one or starting over an earlier run."""
@@ -271,7 +278,7 @@ def train_bt(
     started = time.monotonic()
     distributed.initialize()
     output = Path(config.output_dir)
-    checkpoint = resume_checkpoint(output / CHECKPOINTS_DIR, resume)
+    checkpoint = resume_checkpoint(checkpoints_dir(output), resume)
     output.mkdir(parents=True, exist_ok=True)
     set_seed(config.seed)
     data = data or build_bt_data(config)
@@ -279,7 +286,7 @@ def train_bt(
     train_set, eval_set, counts = _tokenized(data, reward_model, config)
     trainer = BradleyTerryTrainer(
         model=reward_model.model,
-        args=trainer_recipe_arguments(config, output / CHECKPOINTS_DIR, has_eval=eval_set is not None),
+        args=trainer_recipe_arguments(config, checkpoints_dir(output), has_eval=eval_set is not None),
         train_dataset=train_set,
         eval_dataset=eval_set,
         data_collator=PairwiseCollator(pad_token_id=reward_model.tokenizer.pad_token_id),

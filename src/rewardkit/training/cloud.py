@@ -32,11 +32,11 @@ from rewardkit.families.cloud import CloudNetwork, CloudRewardModel
 from rewardkit.machine_errors import writing
 from rewardkit.training import distributed
 from rewardkit.training.bt import (
-    CHECKPOINTS_DIR,
     LOG_NAME,
     BradleyTerryTrainer,
     JsonlLogCallback,
     bradley_terry_loss,
+    checkpoints_dir,
     pairwise_metrics,
     resume_checkpoint,
     run_trainer,
@@ -228,7 +228,7 @@ def _run_stage(
     has_eval = data.eval_set is not None
     trainer = trainer_class(
         model=reward_model.network,
-        args=trainer_recipe_arguments(config, output / CHECKPOINTS_DIR, has_eval=has_eval),
+        args=trainer_recipe_arguments(config, checkpoints_dir(output), has_eval=has_eval),
         train_dataset=data.train_set,
         eval_dataset=data.eval_set,
         callbacks=[JsonlLogCallback(output / LOG_NAME), *(callbacks or [])],
@@ -258,7 +258,7 @@ def _save_stage(output: Path, config: CloudBaseConfig, result: StageResult, rewa
 
 def _checkpoint_to_resume(config: CloudBaseConfig, resume: bool) -> str | None:
     """Checked before any loading: resuming needs a checkpoint, a fresh run must not overwrite one."""
-    return resume_checkpoint(Path(config.output_dir) / CHECKPOINTS_DIR, resume)
+    return resume_checkpoint(checkpoints_dir(config.output_dir), resume)
 
 
 def _tokenized(

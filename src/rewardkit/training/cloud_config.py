@@ -30,7 +30,8 @@ class CloudBaseConfig(TrainerConfig):
 
     model: str = field(default="default", metadata={"help": "Model to start from (see each recipe)."})
     output_dir: str = field(
-        default="runs/cloud", metadata={"help": "Where the model, checkpoints and the training log are written."}
+        default="runs/cloud",
+        metadata={"help": "Where the model and the training log go (checkpoints: beside it, in OUTPUT.checkpoints)."},
     )
     adapter: Literal["lora", "full"] = field(
         default="full",

@@ -160,7 +160,8 @@ class BTConfig(TrainerConfig):
         metadata={"help": "Backbone: `default` (SmolLM2-135M), a local dir, a GGUF file or a Hub id."},
     )
     output_dir: str = field(
-        default="runs/bt", metadata={"help": "Where the model, checkpoints and the training log are written."}
+        default="runs/bt",
+        metadata={"help": "Where the model and the training log go (checkpoints: beside it, in OUTPUT.checkpoints)."},
     )
     adapter: Literal["lora", "full"] = field(
         default="lora", metadata={"help": "'lora': train LoRA adapters + score head; 'full': train every weight."}
