@@ -173,7 +173,7 @@ def plan_run(
     """Probe, then size the run: as many steps as fit in the budget beside the estimated evaluation, within the
     floor (higher where bf16 is fast, so such machines never train less than the old fixed run) and the ceiling.
     Returns the plan and the training deadline (a time.monotonic() value)."""
-    from rewardkit.training.bt import use_bf16
+    from rewardkit.training.arguments import use_bf16
     from rewardkit.training.time_budget import plan_steps
 
     seconds_per_step, probe_model = _probe_training(config, train_pairs)
@@ -184,7 +184,7 @@ def plan_run(
     if config.max_steps is not None:
         steps, reason = config.max_steps, "fixed by --max-steps"
     else:
-        floor = config.bf16_min_steps if use_bf16(quickstart_bt_config(config, 1, config.output)) else config.min_steps
+        floor = config.bf16_min_steps if use_bf16(quickstart_bt_config(config, 1, config.output).precision) else config.min_steps
         step_plan = plan_steps(budget_s - probe_s - evaluation_s, seconds_per_step, floor, config.ceiling_steps)
         steps, reason = step_plan.steps, step_plan.reason
     plan = QuickstartPlan(
