@@ -30,6 +30,7 @@ from rewardkit.families.generative import GenerativeJudge, Reading, combine_orde
 from rewardkit.families.verdicts import parse_verdict
 from rewardkit.inference.voting import pairwise_probability
 from rewardkit.models.precision import autocast_context
+from rewardkit.protocol import Votes
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval" / "rewardbench_like_dev.jsonl"
 
@@ -45,6 +46,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--temperature", type=float, default=0.7)
     parser.add_argument("--template", default="pairwise")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--engine", default="hf", help="Generation engine of the rewardkit path (hf, vllm, ...).")
+    parser.add_argument(
+        "--skip-naive", action="store_true", help="Time only the rewardkit path (the naive loop needs the HF model)."
+    )
     return parser.parse_args()
 
 
@@ -82,7 +87,7 @@ def naive_order_reading(judge: GenerativeJudge, text: str, args: argparse.Namesp
     votes = [parse_verdict(sample, judge.template, text).verdict for sample in texts]
     values = {verdict: judge.template.verdict_value(verdict) for verdict in judge.template.candidate_verdicts}
     p_first = pairwise_probability(votes, values, "majority")
-    return Reading(0.5 if p_first is None else p_first, votes, votes.count(None), p_first is None)
+    return Reading(0.5 if p_first is None else p_first, Votes(tuple(votes), unreadable=p_first is None))
 
 
 def run_naive(judge: GenerativeJudge, prompts, responses_a, responses_b, args) -> tuple[list, float]:
@@ -137,15 +142,19 @@ def main() -> None:
         max_field_tokens=args.max_field_tokens,
         temperature=args.temperature,
         seed=args.seed,
+        engine=args.engine,
     )
     votes = args.num_samples
     ours = summarize("rewardkit", *run_rewardkit(judge, prompts, responses_a, responses_b), chosen_first, votes)
-    naive = summarize("naive", *run_naive(judge, prompts, responses_a, responses_b, args), chosen_first, votes)
-    speedup = ours["pairs_per_s"] / naive["pairs_per_s"]
-    print(f"speedup: {speedup:.2f}x")
+    naive, speedup = None, None
+    if not args.skip_naive:
+        naive = summarize("naive", *run_naive(judge, prompts, responses_a, responses_b, args), chosen_first, votes)
+        speedup = ours["pairs_per_s"] / naive["pairs_per_s"]
+        print(f"speedup: {speedup:.2f}x")
     record = {
         "bench": "judge_voting",
         "model": args.model,
+        "engine": args.engine,
         "data": str(args.data),
         "pairs": len(pairs),
         "num_samples": args.num_samples,

@@ -7,11 +7,17 @@ batch, truncated from the left to the same token budget. The texts are the exact
 (decoded), so both paths see the same inputs. It is timed with the weights in fp32 (what `from_pretrained`
 gives on CPU) and with bf16 weights; the faster of the two is the reference.
 
-rewardkit path: `ScalarRewardModel.compare` on the same model object: chosen and rejected in one pool, sorted by
-length, packed under a padded-token budget, `inference_mode`, bf16 autocast where supported.
+rewardkit path: `ScalarRewardModel.compare` on the same model object: a pair's prompt read once and both responses
+scored on its cached keys/values, prefixes and responses each sorted by length and packed under a padded-token
+budget, `inference_mode`, bf16 autocast where the precision resolves to bf16 (REWARDKIT_PRECISION=fp32 forces fp32).
+rewardkit without prefix sharing (the scorer before it: every sequence whole, one length-sorted pool) is timed too.
 
-Both paths score the same pairs with the same weights; the script checks that their accuracies agree and reports
-the largest reward difference. Run from the repository root:
+A matmul probe measures the machine's rate (FLOP/s of a [budget x hidden] @ [hidden x intermediate] product in the
+scorer's dtype, best of several) so the scorer's rate can be read as a fraction of it: model FLOPs per token are
+2 x the parameters of the linear layers (attention scores are left out, so the fraction is a slight underestimate).
+
+All paths score the same pairs with the same weights; the script reports accuracies and the largest reward
+difference. Run from the repository root:
 
     python bench/bench_scoring.py --model default --pairs 500
 
@@ -36,7 +42,8 @@ from transformers import pipeline
 
 from rewardkit.data.readers import read_pairs
 from rewardkit.families.scalar import ScalarRewardModel
-from rewardkit.models.chat import TruncationConfig
+from rewardkit.models.chat import TruncationConfig, prompt_key
+from rewardkit.models.shared_prefix import groups_by_key
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval" / "rewardbench_like_dev.jsonl"
 
@@ -127,6 +134,64 @@ def time_rewardkit_path(reward_model: ScalarRewardModel, prompts, chosen, reject
     return seconds, scores_chosen, scores_rejected
 
 
+def time_unshared_path(reward_model: ScalarRewardModel, prompts, chosen, rejected):
+    """The scorer without prefix sharing: every sequence read whole, chosen and rejected in one sorted pool."""
+    sequences = reward_model.encode([*prompts, *prompts], [*chosen, *rejected])
+    start = time.perf_counter()
+    rewards = np.array(reward_model.rewards_for_ids(sequences))
+    seconds = time.perf_counter() - start
+    return seconds, rewards[: len(prompts)], rewards[len(prompts) :]
+
+
+def matmul_flops_per_second(model: torch.nn.Module, rows: int, dtype: torch.dtype, repeats: int = 5) -> float:
+    """Best-of-`repeats` FLOP/s of [rows x hidden] @ [hidden x intermediate] in `dtype` (the scorer's MLP shape)."""
+    config = model.config
+    left = torch.randn(rows, config.hidden_size, dtype=dtype)
+    right = torch.randn(config.hidden_size, config.intermediate_size, dtype=dtype)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.matmul(left, right)
+        best = min(best, time.perf_counter() - start)
+    return 2 * rows * config.hidden_size * config.intermediate_size / best
+
+
+def linear_flops_per_token(model: torch.nn.Module) -> int:
+    """2 x the weights of every linear layer: the matmul work of one token through the model."""
+    return 2 * sum(module.weight.numel() for module in model.modules() if isinstance(module, torch.nn.Linear))
+
+
+def computed_tokens(reward_model: ScalarRewardModel, prompts, responses) -> tuple[int, int]:
+    """(tokens of the scored sequences, tokens the shared-prefix scorer reads: each shared prefix once)."""
+    sequences = reward_model.encode(prompts, responses)
+    unique = list(dict.fromkeys(tuple(ids) for ids in sequences))
+    keys = {tuple(ids): prompt_key(prompt) for ids, prompt in zip(sequences, prompts, strict=True)}
+    groups = groups_by_key(unique, [keys[ids] for ids in unique])
+    read = sum(
+        group.prefix_length + sum(len(unique[m]) - group.prefix_length for m in group.members) for group in groups
+    )
+    return sum(len(ids) for ids in sequences), read
+
+
+def hardware_fraction(reward_model: ScalarRewardModel, tokens: tuple[int, int], seconds: float) -> dict:
+    """The scorer's matmul rate (model FLOPs of the tokens it read, per second) against the probe's."""
+    dtype = torch.bfloat16 if reward_model.precision == "bf16" else torch.float32
+    machine = matmul_flops_per_second(reward_model.model, reward_model.max_tokens_per_batch, dtype)
+    scored, read = tokens
+    achieved = linear_flops_per_token(reward_model.model) * read / seconds
+    return {
+        "matmul_gflops": round(machine / 1e9, 1),
+        "scored_tokens_per_s": round(scored / seconds, 1),
+        "read_tokens_per_s": round(read / seconds, 1),
+        "scorer_gflops": round(achieved / 1e9, 1),
+        "fraction_of_matmul_rate": round(achieved / machine, 3),
+    }
+
+
+def reward_difference(first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray]) -> float:
+    return float(np.max(np.abs(np.concatenate([first[0] - second[0], first[1] - second[1]]))))
+
+
 def accuracy(chosen: np.ndarray, rejected: np.ndarray) -> float:
     return float((chosen > rejected).mean())
 
@@ -145,6 +210,9 @@ def main() -> None:
     reward_model.compare(prompts[:4], chosen[:4], rejected[:4])  # warm-up (allocator, autocast caches)
 
     kit_seconds, kit_chosen, kit_rejected = time_rewardkit_path(reward_model, prompts, chosen, rejected)
+    unshared_seconds, unshared_chosen, unshared_rejected = time_unshared_path(reward_model, prompts, chosen, rejected)
+    print(f"rewardkit: {len(pairs) / kit_seconds:.2f} pairs/s; unshared {len(pairs) / unshared_seconds:.2f}")
+    scored_tokens = computed_tokens(reward_model, [*prompts, *prompts], [*chosen, *rejected])
     baselines = {}
     dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
     for name in args.baseline_dtypes.split(","):
@@ -156,8 +224,8 @@ def main() -> None:
             "seconds": round(seconds, 2),
             "pairs_per_s": round(len(pairs) / seconds, 2),
             "accuracy": accuracy(base_chosen, base_rejected),
-            "max_abs_reward_diff_vs_rewardkit": float(
-                np.max(np.abs(np.concatenate([base_chosen - kit_chosen, base_rejected - kit_rejected])))
+            "max_abs_reward_diff_vs_rewardkit": reward_difference(
+                (base_chosen, base_rejected), (kit_chosen, kit_rejected)
             ),
         }
         print(f"reward-bench path ({name}): {baselines[name]['pairs_per_s']} pairs/s", flush=True)
@@ -177,12 +245,22 @@ def main() -> None:
             "accuracy": accuracy(kit_chosen, kit_rejected),
             "precision": reward_model.precision,
             "max_tokens_per_batch": reward_model.max_tokens_per_batch,
+            "hardware": hardware_fraction(reward_model, scored_tokens, kit_seconds),
         },
+        "rewardkit_without_prefix_sharing": {
+            "seconds": round(unshared_seconds, 2),
+            "pairs_per_s": round(len(pairs) / unshared_seconds, 2),
+            "accuracy": accuracy(unshared_chosen, unshared_rejected),
+            "max_abs_reward_diff_vs_rewardkit": reward_difference(
+                (unshared_chosen, unshared_rejected), (kit_chosen, kit_rejected)
+            ),
+        },
+        "prefix_sharing_speedup": round(unshared_seconds / kit_seconds, 2),
         "reward_bench_path": baselines,
         "reference": best_name,
         "speedup": round(ratio, 2),
         "machine": f"{platform.machine()} {os.cpu_count()} cpus, torch {torch.__version__}, threads "
-        f"{torch.get_num_threads()}",
+        f"{torch.get_num_threads()}, load average at the end {os.getloadavg()[0]:.1f}",
         "date": datetime.date.today().isoformat(),
     }
     print(json.dumps(result))

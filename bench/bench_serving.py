@@ -42,7 +42,10 @@ DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--model", default=None, help="Reward model spec; default: a BT head on SmolLM2-135M (speed only)."
+        "--model", default=None, help="Reward model spec; default: a BT head on --backbone (speed only)."
+    )
+    parser.add_argument(
+        "--backbone", default="default", help="Backbone of the default BT head, and the tokenizer of the queries."
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="Preference pairs; chosen answers are sent.")
     parser.add_argument("--requests", type=int, default=128, help="Single-response requests per server.")
@@ -99,9 +102,9 @@ def measure(model, queries, clients: int, batching: BatchingConfig) -> dict:
 
 def main() -> None:
     args = parse_args()
-    model = load_reward_model(args.model) if args.model else ScalarRewardModel.from_backbone("default", seed=0)
+    model = load_reward_model(args.model) if args.model else ScalarRewardModel.from_backbone(args.backbone, seed=0)
     pairs = read_pairs(args.data).pairs
-    tokenizer = load_tokenizer("default")  # the policy's chat template, as OpenRLHF's --apply_chat_template sends
+    tokenizer = load_tokenizer(args.backbone)  # the policy's chat template, as OpenRLHF's --apply_chat_template sends
     queries = []
     for index in range(args.requests):
         pair = pairs[index % len(pairs)]
@@ -123,6 +126,7 @@ def main() -> None:
         "max_reward_difference": deviation,
         "reward_std": statistics.pstdev(unbatched["rewards"]),
         "torch_threads": torch.get_num_threads(),
+        "device": str(model.device),
         "machine": f"{platform.machine()} {os.cpu_count()} cpus, torch {torch.__version__}",
     }
     print(json.dumps(record))

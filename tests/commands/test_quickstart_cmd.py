@@ -7,7 +7,8 @@ import json
 import pytest
 import torch
 
-from rewardkit.commands.quickstart_cmd import QuickstartConfig, run_quickstart
+from rewardkit.commands.quickstart_cmd import BATCH_SIZE, QuickstartConfig, run_quickstart
+from rewardkit.training.time_budget import plan_steps
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +23,6 @@ def test_quickstart_writes_summary_with_every_model(tiny_model_dir, shared_data,
     config = QuickstartConfig(
         output=tmp_path / "run",
         model=str(tiny_model_dir),
-        n_train=48,
         n_eval=16,
         max_steps=2,
         dev_file=shared_data / "eval" / "rewardbench_like_dev.jsonl",
@@ -42,7 +42,6 @@ def test_quickstart_without_dev_file_still_reports_synthetic(tiny_model_dir, tmp
     config = QuickstartConfig(
         output=tmp_path / "run",
         model=str(tiny_model_dir),
-        n_train=48,
         n_eval=16,
         max_steps=1,
         dev_file=tmp_path / "absent.jsonl",
@@ -53,3 +52,55 @@ def test_quickstart_without_dev_file_still_reports_synthetic(tiny_model_dir, tmp
     totals = json.loads((config.output / "summary.json").read_text())
     assert "dev_slice_mean_of_sections" not in totals
     assert len(totals["synthetic_accuracy"]) == 4
+
+
+def test_quickstart_sizes_its_steps_to_the_budget_and_says_why(tiny_model_dir, tmp_path):
+    """A tiny model on any machine fits far more than 3 steps in a minute: the plan takes the ceiling and says so."""
+    config = QuickstartConfig(
+        output=tmp_path / "run",
+        model=str(tiny_model_dir),
+        budget_minutes=1.0,
+        min_steps=1,
+        bf16_min_steps=1,
+        ceiling_steps=3,
+        n_eval=16,
+        dev_file=tmp_path / "absent.jsonl",
+    )
+    announced: list[str] = []
+
+    summary = run_quickstart(config, announce=announced.append)
+
+    totals = json.loads((config.output / "summary.json").read_text())
+    assert totals["steps"] == totals["plan"]["steps"] == 3
+    assert totals["plan"]["train_pairs"] == 3 * BATCH_SIZE
+    assert "capped at 3" in totals["plan"]["reason"]
+    assert announced and announced[0].startswith("plan: 3 LoRA steps") and "ETA" in announced[0]
+    assert "Sized to this machine: plan: 3 LoRA steps" in summary.read_text()
+    assert not (config.output / "probe").exists(), "the probe's throw-away model is removed"
+
+
+@pytest.mark.parametrize(
+    ("available", "expected_steps", "reason"),
+    [(100.0, 50, "fill the 100 s"), (10.0, 20, "the floor is 20 steps"), (1000.0, 300, "capped at 300")],
+)
+def test_plan_steps_fits_the_budget_within_floor_and_ceiling(available, expected_steps, reason):
+    plan = plan_steps(available, seconds_per_step=2.0, floor_steps=20, ceiling_steps=300)
+    assert plan.steps == expected_steps
+    assert reason in plan.reason
+    assert plan.fitting_steps == int(available // 2.0)
+
+
+def test_training_stops_at_the_deadline_when_the_machine_is_slower_than_planned(tiny_model_dir, tmp_path):
+    config = QuickstartConfig(
+        output=tmp_path / "run",
+        model=str(tiny_model_dir),
+        budget_minutes=0.001,
+        max_steps=5,
+        n_eval=16,
+        dev_file=tmp_path / "absent.jsonl",
+    )
+
+    summary = run_quickstart(config)
+
+    assert json.loads((config.output / "summary.json").read_text())["steps"] == 1
+    assert "training stopped at the deadline after step 1 of 5" in summary.read_text()

@@ -185,6 +185,22 @@ def test_score_all_candidates_groups_per_item_and_checks_counts():
         score_all_candidates(DropsOne(flat_table), items, batch_size=6, progress=False)
 
 
+def test_score_all_candidates_keeps_a_prompts_candidates_in_one_call():
+    """A scorer that shares a prompt's tokens across its responses must see all of them together."""
+    items = make_items()
+    flat_table = dict.fromkeys(["The answer is 4", "The answer is 5", "#### 4", "A: 7", "A: 8"], 1.0)
+    calls: list[list[str]] = []
+
+    class Recording(TableRewardModel):
+        def score(self, prompts, responses):
+            calls.append(list(prompts))
+            return super().score(prompts, responses)
+
+    score_all_candidates(Recording(flat_table), items, batch_size=4, progress=False)
+    assert [len(call) for call in calls] == [3, 3], "batch_size 4 never cuts an item of 3 candidates"
+    assert all(len(set(call)) == 1 for call in calls)
+
+
 def test_reference_scores_in_data_give_a_curve():
     items = make_items()
     items[0].reference_rm_scores = [1.0, 0.0, 2.0]

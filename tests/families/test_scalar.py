@@ -123,10 +123,11 @@ def test_lora_save_load_gives_identical_rewards(reward_model, tmp_path):
     before = reward_model.rewards(PROMPTS, RESPONSES)
     reward_model.save(tmp_path / "lora")
     loaded = ScalarRewardModel.load(str(tmp_path / "lora"), precision="fp32")
-    assert loaded.is_lora and loaded.manifest()["adapter"] == "lora"
+    assert not loaded.is_lora, "the adapter is merged into the base weights at load"
+    assert not any("lora" in name for name, _ in loaded.model.named_modules())
     assert loaded.manifest()["base_model"] == str(reward_model.base_model)
     torch.testing.assert_close(
-        torch.tensor(loaded.rewards(PROMPTS, RESPONSES)), torch.tensor(before), rtol=0, atol=1e-6
+        torch.tensor(loaded.rewards(PROMPTS, RESPONSES)), torch.tensor(before), rtol=0, atol=1e-5
     )
 
 
@@ -148,3 +149,75 @@ def test_load_refuses_a_directory_of_another_family(reward_model, tmp_path):
 def test_unknown_precision_is_rejected(tiny_model_dir):
     with pytest.raises(ValueError, match="precision must be one of"):
         ScalarRewardModel.from_backbone(str(tiny_model_dir), precision="fp8")
+
+
+BON_RESPONSES = ["19", "It is 19.", "It is 18.", "12 + 7 = 19, so the answer is 19.", "twenty", "It is 19, I think."]
+
+
+def _fed_tokens(reward_model, monkeypatch) -> list[int]:
+    """Records how many real tokens each model call reads."""
+    fed: list[int] = []
+    scores = reward_model._scores
+
+    def counting(input_ids, attention_mask, position_ids, cache):
+        fed.append(int((input_ids != reward_model.tokenizer.pad_token_id).sum()))
+        return scores(input_ids, attention_mask, position_ids, cache)
+
+    monkeypatch.setattr(reward_model, "_scores", counting)
+    return fed
+
+
+@pytest.mark.parametrize("budget", [64, 10_000])
+def test_shared_prefix_rewards_equal_scoring_each_sequence_alone(reward_model, budget):
+    """Best-of-N candidates and pairs of several prompts, mixed lengths (padding on both sides), one batch or many."""
+    reward_model.max_tokens_per_batch = budget
+    prompts = [PROMPTS[0]] * len(BON_RESPONSES) + PROMPTS * 2
+    responses = BON_RESPONSES + RESPONSES + RESPONSES[::-1]
+    shared = reward_model.rewards(prompts, responses)
+    alone = reward_model.rewards_for_ids(reward_model.encode(prompts, responses))
+    torch.testing.assert_close(torch.tensor(shared), torch.tensor(alone), rtol=0, atol=1e-5)
+
+
+def test_shared_prefix_equals_alone_under_left_truncation(tiny_model_dir):
+    """Responses of different lengths cut the prompt at different places: only truly shared tokens are shared."""
+    truncation = TruncationConfig(max_length=40, max_response_length=30)
+    model = ScalarRewardModel.from_backbone(str(tiny_model_dir), seed=0, truncation=truncation, precision="fp32")
+    prompt = PROMPTS[2] + " Please answer carefully and show every step of the count."
+    responses = ["6", "six", RESPONSES[2], RESPONSES[2] + " Done.", "b a n a n a"]
+    encoded = model.encode([prompt] * len(responses), responses)
+    assert len({ids[0] for ids in encoded}) > 1, "the prompt must be cut at different places"
+    shared = model.rewards([prompt] * len(responses), responses)
+    alone = model.rewards_for_ids(encoded)
+    torch.testing.assert_close(torch.tensor(shared), torch.tensor(alone), rtol=0, atol=1e-5)
+
+
+def test_a_prompt_is_read_once_for_all_its_responses(reward_model, monkeypatch):
+    reward_model.max_tokens_per_batch = 10_000
+    encoded = reward_model.encode([PROMPTS[0]] * len(BON_RESPONSES), BON_RESPONSES)
+    fed = _fed_tokens(reward_model, monkeypatch)
+    reward_model.rewards([PROMPTS[0]] * len(BON_RESPONSES), BON_RESPONSES)
+    prompt_tokens = len(reward_model.encode(PROMPTS[:1], [""])[0]) - 2
+    assert len(fed) == 2, "one pass over the prompt, one over the responses"
+    assert sum(fed) <= sum(len(ids) for ids in encoded) - (len(BON_RESPONSES) - 1) * prompt_tokens
+
+
+def test_models_without_a_kv_cache_score_each_sequence_whole(reward_model, monkeypatch):
+    monkeypatch.setattr(ScalarRewardModel, "shares_prefixes", property(lambda self: False))
+    fed = _fed_tokens(reward_model, monkeypatch)
+    reward_model.max_tokens_per_batch = 10_000
+    prompts = [PROMPTS[0]] * len(BON_RESPONSES)
+    encoded = reward_model.encode(prompts, BON_RESPONSES)
+    reward_model.rewards(prompts, BON_RESPONSES)
+    assert fed == [sum(len(ids) for ids in encoded)]
+
+
+def test_a_repeated_sequence_is_scored_once(reward_model, monkeypatch):
+    """The master-key probe compares one real answer against every key: the answer's tokens run once."""
+    reward_model.max_tokens_per_batch = 10_000
+    fed = _fed_tokens(reward_model, monkeypatch)
+    once = reward_model.rewards(PROMPTS, RESPONSES)
+    tokens_once = sum(fed)
+    fed.clear()
+    repeated = reward_model.rewards(PROMPTS * 3, RESPONSES * 3)
+    assert sum(fed) == tokens_once
+    assert repeated == once * 3

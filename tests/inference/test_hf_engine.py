@@ -5,8 +5,9 @@ import torch
 from transformers import DynamicCache
 
 from rewardkit.inference.engine import SamplingParams, create_engine
-from rewardkit.inference.hf_engine import HFEngine, PrefixGroup, group_by_shared_prefix, left_pad
+from rewardkit.inference.hf_engine import HFEngine
 from rewardkit.models.loading import load_tokenizer
+from rewardkit.models.shared_prefix import PrefixGroup, group_by_shared_prefix, left_pad
 
 GREEDY = SamplingParams(max_new_tokens=6, temperature=0.0)
 

@@ -85,7 +85,7 @@ def test_run_writes_model_log_and_eval_metrics(lora_run):
 def test_saved_model_reproduces_the_trainers_eval_metrics(lora_run):
     result, output = lora_run
     model = ScalarRewardModel.load(str(output), precision="fp32")
-    assert model.is_lora
+    assert not model.is_lora, "the adapter is merged into the weights at load"
     preferences = model.compare(
         [pair.prompt for pair in DATA.eval], [pair.chosen for pair in DATA.eval], [pair.rejected for pair in DATA.eval]
     )

@@ -177,21 +177,35 @@ def baseline_curves(items: Sequence[BonItem], max_n: int) -> tuple[list[BonCurve
 def score_all_candidates(
     model: RewardModel, items: Sequence[BonItem], batch_size: int = 32, progress: bool = True
 ) -> list[list[Score]]:
-    """Score every candidate exactly once through model.score, in batches; returns Scores grouped per item."""
-    pairs = [(item.prompt, candidate) for item in items for candidate in item.candidates]
-    flat: list[Score] = []
-    with tqdm(total=len(pairs), desc=f"scoring ({model.name})", unit="resp", disable=not progress) as bar:
-        for start in range(0, len(pairs), batch_size):
-            batch = pairs[start : start + batch_size]
-            flat.extend(model.score([prompt for prompt, _ in batch], [response for _, response in batch]))
-            bar.update(len(batch))
-    if len(flat) != len(pairs):
-        raise RuntimeError(f"{model.name} returned {len(flat)} scores for {len(pairs)} responses")
-    grouped, start = [], 0
-    for item in items:
-        grouped.append(flat[start : start + len(item.candidates)])
-        start += len(item.candidates)
+    """Score every candidate exactly once through model.score, in batches of whole items (a prompt's candidates in
+    one call, so a scorer that shares prefixes reads each prompt once); returns Scores grouped per item."""
+    grouped: list[list[Score]] = []
+    total = sum(len(item.candidates) for item in items)
+    with tqdm(total=total, desc=f"scoring ({model.name})", unit="resp", disable=not progress) as bar:
+        for batch in _whole_item_batches(items, batch_size):
+            prompts = [item.prompt for item in batch for _ in item.candidates]
+            flat = model.score(prompts, [candidate for item in batch for candidate in item.candidates])
+            if len(flat) != len(prompts):
+                raise RuntimeError(f"{model.name} returned {len(flat)} scores for {len(prompts)} responses")
+            for item in batch:
+                grouped.append(flat[: len(item.candidates)])
+                flat = flat[len(item.candidates) :]
+            bar.update(len(prompts))
     return grouped
+
+
+def _whole_item_batches(items: Sequence[BonItem], batch_size: int) -> list[list[BonItem]]:
+    """Consecutive items, at most `batch_size` candidates a batch (an item with more candidates alone)."""
+    batches: list[list[BonItem]] = []
+    filled = 0
+    for item in items:
+        if batches and filled + len(item.candidates) <= batch_size:
+            batches[-1].append(item)
+            filled += len(item.candidates)
+        else:
+            batches.append([item])
+            filled = len(item.candidates)
+    return batches
 
 
 def _split_per_item(matrix: np.ndarray, items: Sequence[BonItem]) -> list[np.ndarray]:

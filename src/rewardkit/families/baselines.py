@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import abc
 import hashlib
-import json
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from rewardkit.models.chat import TruncationConfig, encode_prompt_response, render_prompt
+from rewardkit.models.chat import TruncationConfig, encode_prompt_response, prompt_key, render_prompt
 from rewardkit.models.device import pick_device
 from rewardkit.models.loading import DEFAULT_MODEL, load_causal_lm, load_tokenizer
 from rewardkit.models.precision import autocast_context
@@ -49,11 +48,6 @@ class ScalarBaseline(abc.ABC):
     ) -> list[Preference]:
         """Score A and B responses in one call (one batched pass for model-based scores), then sigmoid(r_a - r_b)."""
         return compare_by_scoring(self.score, prompts, responses_a, responses_b)
-
-
-def prompt_key(prompt: Prompt) -> str:
-    """A canonical string for a text or chat-message prompt."""
-    return prompt if isinstance(prompt, str) else json.dumps(prompt, sort_keys=True, ensure_ascii=False)
 
 
 class RandomRewardModel(ScalarBaseline):

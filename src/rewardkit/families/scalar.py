@@ -1,12 +1,15 @@
 """Bradley-Terry scalar reward model: an LM backbone with a one-output score head (Ouyang et al. 2022, 2203.02155).
 
 `compare` is σ(r_a − r_b), the Bradley-Terry probability. Scoring encodes each (prompt, response) with the chat
-template (prompt cut from the left), sorts all sequences by length and packs them into batches under a padded-token
-budget, so both sides of every pair share one sorted pool and short pairs never wait on long ones.
+template (prompt cut from the left) and groups the responses of one prompt: the prompt's tokens run once and every
+response continues from their cached keys/values, the reward read at its last token (models/shared_prefix.py).
+Prefixes and responses are each sorted by length and packed under a padded-token budget, so neither pads to the
+other's length; a prefix's padding costs only attention on the cached keys, not a forward pass.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from collections.abc import Sequence
@@ -18,6 +21,7 @@ from transformers import (
     AutoConfig,
     AutoModelForSequenceClassification,
     AutoTokenizer,
+    DynamicCache,
     PretrainedConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
@@ -25,11 +29,24 @@ from transformers import (
 from transformers.utils import logging as hf_logging
 
 from rewardkit.families.registry import MANIFEST_NAME, read_family_manifest
-from rewardkit.models.chat import TruncationConfig, encode_prompt_response, render_prompt, render_response
+from rewardkit.models.chat import (
+    TruncationConfig,
+    encode_prompt_response,
+    prompt_key,
+    render_prompt,
+    render_response,
+)
 from rewardkit.models.device import pick_device
 from rewardkit.models.loading import resolve_model_path
 from rewardkit.models.precision import Precision, autocast_context, resolve_precision
-from rewardkit.models.token_budget import map_in_token_budget_batches, pad_right
+from rewardkit.models.shared_prefix import (
+    PrefixGroup,
+    chunks_of_groups,
+    groups_by_key,
+    left_pad,
+    positions_skipping_padding,
+)
+from rewardkit.models.token_budget import pad_right, token_budget_batches
 from rewardkit.protocol import Capabilities, Preference, Prompt, Score, compare_by_scoring
 
 logger = logging.getLogger(__name__)
@@ -37,6 +54,8 @@ logger = logging.getLogger(__name__)
 FAMILY = "bt"
 CLASSIFIER_SUFFIX = "ForSequenceClassification"
 ADDED_PAD_TOKEN = "<|rewardkit_pad|>"
+CHUNK_BATCHES = 16  # tokens of a shared-prefix chunk, in token budgets: larger chunks pad less, hold more keys/values
+LayerStates = list[tuple[torch.Tensor, torch.Tensor]]  # (keys, values) of one sequence, per layer
 _PAD_PROBE_CHAT = [
     {"role": "system", "content": "You are a helpful assistant."},
     {"role": "user", "content": "Hello, what is 2 + 2?"},
@@ -199,14 +218,42 @@ class ScalarRewardModel:
         ]
 
     def rewards(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> list[float]:
-        """One scalar reward per (prompt, response), in input order."""
-        return self.rewards_for_ids(self.encode(prompts, responses))
+        """One scalar reward per (prompt, response), in input order; each prompt's tokens are read once."""
+        return self.rewards_for_ids(self.encode(prompts, responses), [prompt_key(prompt) for prompt in prompts])
 
-    def rewards_for_ids(self, sequences: Sequence[Sequence[int]]) -> list[float]:
-        """Rewards for token-id sequences, batched longest first under the token budget, returned in input order."""
+    def rewards_for_ids(
+        self, sequences: Sequence[Sequence[int]], prompt_keys: Sequence[Any] | None = None
+    ) -> list[float]:
+        """Rewards for token-id sequences, in input order. A sequence repeated (the master-key probe's real answer,
+        a duplicated candidate) is scored once; sequences with the same prompt key share the keys/values of the
+        tokens they have in common. Without keys (or on a model without a KV cache) each runs alone."""
+        unique_index: dict[tuple[int, ...], int] = {}
+        positions = [unique_index.setdefault(tuple(sequence), len(unique_index)) for sequence in sequences]
+        unique = [list(sequence) for sequence in unique_index]
+        keys: Sequence[Any] = range(len(unique))
+        if prompt_keys is not None and self.shares_prefixes:
+            keys = [None] * len(unique)
+            for position, key in zip(positions, prompt_keys, strict=True):
+                keys[position] = key
+        values = self._rewards_of_distinct(unique, keys)
+        return [values[position] for position in positions]
+
+    def _rewards_of_distinct(self, sequences: list[list[int]], prompt_keys: Sequence[Any]) -> list[float]:
+        lengths = [len(sequence) for sequence in sequences]
+        chunk_tokens = CHUNK_BATCHES * self.max_tokens_per_batch
+        values = [0.0] * len(sequences)
         self.model.eval()
         with torch.inference_mode(), autocast_context(self.device, self.precision):
-            return map_in_token_budget_batches(sequences, self.max_tokens_per_batch, self._forward)
+            for chunk in chunks_of_groups(groups_by_key(sequences, prompt_keys), lengths, chunk_tokens):
+                for member, value in self._chunk_rewards(sequences, chunk).items():
+                    values[member] = value
+        return values
+
+    @property
+    def shares_prefixes(self) -> bool:
+        """True for decoder models that take a KV cache (encoders such as DeBERTa score each sequence whole)."""
+        model = self.model.get_base_model() if self.is_lora else self.model
+        return "past_key_values" in inspect.signature(model.forward).parameters
 
     def score(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> list[Score]:
         return [Score(value=value) for value in self.rewards(prompts, responses)]
@@ -217,23 +264,90 @@ class ScalarRewardModel:
         """P(a better) = σ(r_a − r_b); both sides are scored in one length-sorted pool."""
         return compare_by_scoring(self.score, prompts, responses_a, responses_b)
 
-    def _forward(self, sequences: list[Sequence[int]]) -> list[float]:
-        input_ids, attention_mask = pad_right(sequences, self.tokenizer.pad_token_id)
+    def _chunk_rewards(self, sequences: Sequence[Sequence[int]], groups: list[PrefixGroup]) -> dict[int, float]:
+        """Every shared prefix read once (batched by prefix length), then every member's own tokens read on top of
+        its prefix's keys/values (batched by their own length); the reward is the score at the last token."""
+        prefixes = self._prefix_states(sequences, groups)
+        rows = [(index, member) for index, group in enumerate(groups) for member in group.members]
+        suffixes = [sequences[member][groups[index].prefix_length :] for index, member in rows]
+        rewards = {}
+        for batch in token_budget_batches([len(suffix) for suffix in suffixes], self.max_tokens_per_batch):
+            states = [prefixes.get(rows[row][0]) for row in batch]
+            values = self._suffix_scores([suffixes[row] for row in batch], states)
+            rewards.update({rows[row][1]: value for row, value in zip(batch, values, strict=True)})
+        return rewards
+
+    def _prefix_states(self, sequences: Sequence[Sequence[int]], groups: list[PrefixGroup]) -> dict[int, LayerStates]:
+        """Keys/values of each group's shared prefix (groups sharing nothing have none), without padding."""
+        shared = [index for index, group in enumerate(groups) if group.prefix_length > 0]
+        states: dict[int, LayerStates] = {}
+        for batch in token_budget_batches(
+            [groups[index].prefix_length for index in shared], self.max_tokens_per_batch
+        ):
+            chosen = [groups[shared[position]] for position in batch]
+            ids, mask = left_pad(
+                [sequences[group.members[0]][: group.prefix_length] for group in chosen], self.tokenizer.pad_token_id
+            )
+            cache = DynamicCache()
+            self._scores(ids, mask, positions_skipping_padding(mask), cache)
+            for row, position in enumerate(batch):
+                start = ids.shape[1] - groups[shared[position]].prefix_length
+                states[shared[position]] = [
+                    (layer.keys[row, :, start:], layer.values[row, :, start:]) for layer in cache.layers
+                ]
+        return states
+
+    def _suffix_scores(self, suffixes: list[Sequence[int]], states: list[LayerStates | None]) -> list[float]:
+        """Scores of the suffixes (right-padded) read after their prefixes' keys/values (left-padded)."""
+        suffix_ids, suffix_mask = pad_right(suffixes, self.tokenizer.pad_token_id)
+        prefix_lengths = torch.tensor([0 if state is None else state[0][0].shape[1] for state in states])
+        width = int(prefix_lengths.max())
+        if width == 0:
+            return self._scores(suffix_ids, suffix_mask, positions_skipping_padding(suffix_mask), None)
+        prefix_mask = (torch.arange(width) >= width - prefix_lengths[:, None]).long()
+        positions = prefix_lengths[:, None] + torch.arange(suffix_ids.shape[1])
+        cache = _left_padded_cache(states, width)
+        return self._scores(suffix_ids, torch.cat([prefix_mask, suffix_mask], dim=1), positions, cache)
+
+    def _scores(self, input_ids, attention_mask, position_ids, cache: DynamicCache | None) -> list[float]:
+        """Score head at each row's last non-pad token of `input_ids` (the pad token never occurs in chat text)."""
         logits = self.model(
-            input_ids=input_ids.to(self.device), attention_mask=attention_mask.to(self.device), use_cache=False
+            input_ids=input_ids.to(self.device),
+            attention_mask=attention_mask.to(self.device),
+            position_ids=position_ids.to(self.device),
+            past_key_values=cache,
+            use_cache=cache is not None,
         ).logits
         return logits[:, 0].float().cpu().tolist()
 
 
+def _left_padded_cache(states: list[LayerStates | None], width: int) -> DynamicCache:
+    """One cache for a batch: each row's prefix keys/values placed at the right end of `width` positions (zeros,
+    masked out, before them; all zeros for rows without a prefix)."""
+    template = next(state for state in states if state is not None)
+    layers = []
+    for layer, (template_keys, template_values) in enumerate(template):
+        keys = template_keys.new_zeros((len(states), template_keys.shape[0], width, template_keys.shape[2]))
+        values = template_values.new_zeros((len(states), template_values.shape[0], width, template_values.shape[2]))
+        for row, state in enumerate(states):
+            if state is not None:
+                row_keys, row_values = state[layer]
+                keys[row, :, width - row_keys.shape[1] :] = row_keys
+                values[row, :, width - row_values.shape[1] :] = row_values
+        layers.append((keys, values))
+    return DynamicCache(ddp_cache_data=layers)
+
+
 def _load_lora_model(path: Path, base_spec: str, tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:
-    """The base model named in the manifest with the saved adapter (LoRA weights + trained score head) on top."""
+    """The base model named in the manifest with the saved adapter (LoRA weights + trained score head) merged in:
+    inference then runs plain linear layers instead of base + low-rank product at every forward."""
     from peft import PeftModel
 
     base = _model_with_new_head(resolve_model_path(base_spec))
     if len(tokenizer) > base.get_input_embeddings().num_embeddings:
         base.resize_token_embeddings(len(tokenizer))
     base.config.pad_token_id = tokenizer.pad_token_id
-    return PeftModel.from_pretrained(base, path)
+    return PeftModel.from_pretrained(base, path).merge_and_unload()
 
 
 def check_reward_model_config(config: PretrainedConfig, spec: str) -> None:

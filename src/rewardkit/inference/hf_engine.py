@@ -27,16 +27,7 @@ from rewardkit.inference.engine import EarlyStopHook, SamplingParams, TokenIds
 from rewardkit.models.device import pick_device
 from rewardkit.models.loading import load_causal_lm, load_tokenizer
 from rewardkit.models.precision import Precision, autocast_context, precision_dtype
-
-MIN_SHARED_PREFIX = 8
-
-
-@dataclass
-class PrefixGroup:
-    """Prompts (indices into a chunk) that share their first `prefix_length` tokens."""
-
-    prefix_length: int
-    members: list[int]
+from rewardkit.models.shared_prefix import group_by_shared_prefix, left_pad, positions_skipping_padding
 
 
 @dataclass
@@ -46,49 +37,6 @@ class PrefillState:
     cache: DynamicCache
     attention_mask: torch.Tensor
     last_logits: torch.Tensor
-
-
-def common_prefix_length(first: Sequence[int], second: Sequence[int]) -> int:
-    """Number of leading tokens two sequences share."""
-    length = 0
-    for a, b in zip(first, second, strict=False):
-        if a != b:
-            break
-        length += 1
-    return length
-
-
-def group_by_shared_prefix(prompts: Sequence[TokenIds], min_shared: int = MIN_SHARED_PREFIX) -> list[PrefixGroup]:
-    """Group consecutive prompts (sorted so shared prefixes are adjacent) that should prefill a prefix once.
-
-    A prompt joins the current group when the tokens it saves (the shared prefix) outweigh the tokens the other
-    members must then recompute (the part of the old prefix they no longer share). Every member keeps at least
-    one token of its own, so each row has a last position to read logits from.
-    """
-    groups: list[PrefixGroup] = []
-    for index, prompt in enumerate(prompts):
-        if groups:
-            group = groups[-1]
-            shared = min(common_prefix_length(prompts[group.members[0]], prompt), group.prefix_length, len(prompt) - 1)
-            recomputed = (group.prefix_length - shared) * (len(group.members) - 1)
-            if shared >= min_shared and shared >= recomputed:
-                group.prefix_length = shared
-                group.members.append(index)
-                continue
-        groups.append(PrefixGroup(prefix_length=len(prompt) - 1, members=[index]))
-    return groups
-
-
-def left_pad(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids and attention mask, padded on the left to the longest sequence."""
-    width = max(len(sequence) for sequence in sequences)
-    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(sequences), width), dtype=torch.long)
-    for row, sequence in enumerate(sequences):
-        if sequence:
-            ids[row, width - len(sequence) :] = torch.tensor(sequence, dtype=torch.long)
-            mask[row, width - len(sequence) :] = 1
-    return ids, mask
 
 
 def build_logits_warpers(params: SamplingParams) -> LogitsProcessorList:
@@ -211,14 +159,14 @@ class HFEngine:
         )
         cache = DynamicCache(config=self.model.config)
         if prefix_ids.shape[1] > 0:
-            self._forward(prefix_ids, prefix_mask, _positions(prefix_mask), cache)
+            self._forward(prefix_ids, prefix_mask, positions_skipping_padding(prefix_mask), cache)
         row_group = torch.tensor([g_index for g_index, group in enumerate(groups) for _ in group.members])
         rows = [member for group in groups for member in group.members]
         cache.batch_select_indices(row_group.to(self.device))
         suffixes = [prompts[row][groups[g].prefix_length :] for row, g in zip(rows, row_group.tolist(), strict=True)]
         suffix_ids, suffix_mask = left_pad(suffixes, self.pad_token_id)
         attention_mask = torch.cat([prefix_mask[row_group], suffix_mask], dim=1)
-        positions = _positions(attention_mask)[:, -suffix_ids.shape[1] :]
+        positions = positions_skipping_padding(attention_mask)[:, -suffix_ids.shape[1] :]
         logits = self._forward(suffix_ids, attention_mask, positions, cache)
         restore = torch.tensor(rows).argsort().to(self.device)
         cache.batch_select_indices(restore)
@@ -308,11 +256,6 @@ class _SampleDecoder:
         self.state.last_logits = self.engine._forward(
             next_tokens.view(-1, 1), self.state.attention_mask, positions, self.state.cache
         )
-
-
-def _positions(attention_mask: torch.Tensor) -> torch.Tensor:
-    """Position ids that skip padding: count of real tokens before each position."""
-    return (attention_mask.cumsum(dim=1) - 1).clamp(min=0)
 
 
 def _reindexed_hook(stop_early: EarlyStopHook, chunk: Sequence[int]) -> EarlyStopHook:

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from rewardkit.inference.engine import EarlyStopHook, SamplingParams, TokenIds, import_optional
-from rewardkit.inference.hf_engine import common_prefix_length
 from rewardkit.models.loading import DEFAULT_MODEL, default_gguf_path
+from rewardkit.models.shared_prefix import common_prefix_length
 
 
 def gguf_path_for(model_spec: str) -> Path:

@@ -7,6 +7,7 @@ its budget.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from transformers import PreTrainedTokenizerBase
@@ -19,6 +20,11 @@ def as_messages(prompt: Prompt) -> list[dict[str, str]]:
     if isinstance(prompt, str):
         return [{"role": "user", "content": prompt}]
     return [dict(message) for message in prompt]
+
+
+def prompt_key(prompt: Prompt) -> str:
+    """A canonical string for a text or chat-message prompt."""
+    return prompt if isinstance(prompt, str) else json.dumps(prompt, sort_keys=True, ensure_ascii=False)
 
 
 def render_prompt(tokenizer: PreTrainedTokenizerBase, prompt: Prompt) -> str:

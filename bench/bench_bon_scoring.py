@@ -1,0 +1,102 @@
+"""Best-of-N scoring throughput: rewardkit's shared-prefix scorer vs the same scorer reading every sequence whole.
+
+Both paths score every candidate of a Best-of-N file (default: the GSM8K candidate file, 4 candidates a question)
+with the same model object, in the batches `rewardkit bon` uses (32 candidates, whole items):
+- **shared** — `evaluation.bon.score_all_candidates`: a question's tokens read once, each candidate scored on its
+  cached keys/values (and a repeated candidate scored once).
+- **unshared** — the scorer before prefix sharing: each batch's sequences read whole, sorted by length, packed
+  under the same padded-token budget.
+
+Run from the repository root (REWARDKIT_PRECISION=fp32 forces the fp32 path on a bf16 machine):
+
+    python bench/bench_bon_scoring.py --model default
+
+The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rewardkit.data.bon_data import read_bon_jsonl
+from rewardkit.evaluation.bon import score_all_candidates
+from rewardkit.families.scalar import ScalarRewardModel
+
+DEFAULT_DATA = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bon" / "gsm8k_test_candidates_dev.jsonl"
+)
+BATCH_SIZE = 32  # score_all_candidates' default, what `rewardkit bon` uses
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="default", help="A rewardkit BT model directory or a backbone spec.")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="Best-of-N file (id, prompt, candidates).")
+    parser.add_argument("--items", type=int, default=None, help="Score only the first N items (default: all).")
+    return parser.parse_args()
+
+
+def load_model(spec: str) -> ScalarRewardModel:
+    if (Path(spec) / "rewardkit.json").is_file():
+        return ScalarRewardModel.load(spec)
+    return ScalarRewardModel.from_backbone(spec)
+
+
+def time_shared(model: ScalarRewardModel, items) -> tuple[float, np.ndarray]:
+    start = time.perf_counter()
+    grouped = score_all_candidates(model, items, batch_size=BATCH_SIZE, progress=False)
+    seconds = time.perf_counter() - start
+    return seconds, np.array([score.value for scores in grouped for score in scores])
+
+
+def time_unshared(model: ScalarRewardModel, items) -> tuple[float, np.ndarray]:
+    pairs = [(item.prompt, candidate) for item in items for candidate in item.candidates]
+    batches = [pairs[start : start + BATCH_SIZE] for start in range(0, len(pairs), BATCH_SIZE)]
+    encoded = [model.encode([prompt for prompt, _ in batch], [response for _, response in batch]) for batch in batches]
+    start = time.perf_counter()
+    rewards = [value for sequences in encoded for value in model.rewards_for_ids(sequences)]
+    return time.perf_counter() - start, np.array(rewards)
+
+
+def main() -> None:
+    args = parse_args()
+    items = read_bon_jsonl(args.data, limit=args.items)
+    model = load_model(args.model)
+    model.rewards([items[0].prompt], [items[0].candidates[0]])  # warm-up
+    unshared_seconds, unshared = time_unshared(model, items)
+    shared_seconds, shared = time_shared(model, items)
+    candidates = len(shared)
+    result = {
+        "benchmark": "bon_scoring",
+        "model": args.model,
+        "data": str(args.data),
+        "items": len(items),
+        "candidates": candidates,
+        "precision": model.precision,
+        "max_tokens_per_batch": model.max_tokens_per_batch,
+        "shared": {"seconds": round(shared_seconds, 2), "candidates_per_s": round(candidates / shared_seconds, 2)},
+        "unshared": {
+            "seconds": round(unshared_seconds, 2),
+            "candidates_per_s": round(candidates / unshared_seconds, 2),
+        },
+        "speedup": round(unshared_seconds / shared_seconds, 2),
+        "max_abs_reward_diff": float(np.max(np.abs(shared - unshared))),
+        "reward_std": float(np.std(unshared)),
+        "machine": f"{platform.machine()} {os.cpu_count()} cpus, torch {torch.__version__}, threads "
+        f"{torch.get_num_threads()}, load average at the end {os.getloadavg()[0]:.1f}",
+        "date": datetime.date.today().isoformat(),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

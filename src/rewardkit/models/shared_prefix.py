@@ -1,0 +1,119 @@
+"""Shared-prefix batching: sequences that begin with the same tokens (a prompt and its responses) read those tokens
+once, and every member continues from the cached keys/values (prefix caching as in vLLM's automatic prefix caching
+and SGLang's RadixAttention, Zheng et al. 2023, arXiv 2312.07104).
+
+Generation (inference/hf_engine.py) uses it for prompts that share system text; scoring (families/scalar.py) for the
+responses of one prompt: a pair's chosen and rejected, Best-of-N's N candidates, each ensemble member's pool.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+MIN_SHARED_PREFIX = 8
+
+
+@dataclass
+class PrefixGroup:
+    """Sequences (indices) that share their first `prefix_length` tokens; 0 means nothing is shared."""
+
+    prefix_length: int
+    members: list[int]
+
+
+def common_prefix_length(first: Sequence[int], second: Sequence[int]) -> int:
+    """Number of leading tokens two sequences share."""
+    length = 0
+    for a, b in zip(first, second, strict=False):
+        if a != b:
+            break
+        length += 1
+    return length
+
+
+def group_by_shared_prefix(prompts: Sequence[Sequence[int]], min_shared: int = MIN_SHARED_PREFIX) -> list[PrefixGroup]:
+    """Group consecutive prompts (sorted so shared prefixes are adjacent) that should prefill a prefix once.
+
+    A prompt joins the current group when the tokens it saves (the shared prefix) outweigh the tokens the other
+    members must then recompute (the part of the old prefix they no longer share). Every member keeps at least
+    one token of its own, so each row has a last position to read logits from.
+    """
+    groups: list[PrefixGroup] = []
+    for index, prompt in enumerate(prompts):
+        if groups:
+            group = groups[-1]
+            shared = min(common_prefix_length(prompts[group.members[0]], prompt), group.prefix_length, len(prompt) - 1)
+            recomputed = (group.prefix_length - shared) * (len(group.members) - 1)
+            if shared >= min_shared and shared >= recomputed:
+                group.prefix_length = shared
+                group.members.append(index)
+                continue
+        groups.append(PrefixGroup(prefix_length=len(prompt) - 1, members=[index]))
+    return groups
+
+
+def groups_by_key(sequences: Sequence[Sequence[int]], keys: Sequence[Hashable]) -> list[PrefixGroup]:
+    """Sequences with the same key (the prompt they answer), grouped by the token prefix they really share.
+
+    Within one key the sequences are sorted by their tokens and grouped by `group_by_shared_prefix`, so a response
+    whose prompt was truncated differently (left truncation depends on the response's length) only shares what its
+    tokens share. A group of one shares nothing (prefix 0) and is scored by a plain forward pass.
+    """
+    if len(keys) != len(sequences):
+        raise ValueError(f"got {len(keys)} prompt keys for {len(sequences)} sequences")
+    by_key: dict[Hashable, list[int]] = defaultdict(list)
+    for index, key in enumerate(keys):
+        by_key[key].append(index)
+    groups = []
+    for indices in by_key.values():
+        ordered = sorted(indices, key=lambda index: sequences[index])
+        for group in group_by_shared_prefix([sequences[index] for index in ordered]):
+            members = [ordered[position] for position in group.members]
+            groups.append(PrefixGroup(group.prefix_length if len(members) > 1 else 0, members))
+    return groups
+
+
+def chunks_of_groups(
+    groups: Sequence[PrefixGroup], lengths: Sequence[int], max_tokens: int
+) -> list[list[PrefixGroup]]:
+    """Groups, longest prefix first, cut into chunks of at most `max_tokens` real tokens (a larger group alone).
+
+    A chunk's prefix keys/values are held in memory until its members are scored; within a chunk the prefixes and
+    the members' own tokens are batched separately, each sorted by length, so neither pads to the other's length.
+    Larger chunks sort better (less padding) and hold more keys/values.
+    """
+
+    def tokens(group: PrefixGroup) -> int:
+        return group.prefix_length + sum(lengths[member] - group.prefix_length for member in group.members)
+
+    chunks: list[list[PrefixGroup]] = []
+    filled = 0
+    for group in sorted(groups, key=lambda group: -group.prefix_length):
+        if chunks and filled + tokens(group) <= max_tokens:
+            chunks[-1].append(group)
+            filled += tokens(group)
+        else:
+            chunks.append([group])
+            filled = tokens(group)
+    return chunks
+
+
+def left_pad(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids and attention mask, padded on the left to the longest sequence."""
+    width = max(len(sequence) for sequence in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        if sequence:
+            ids[row, width - len(sequence) :] = torch.tensor(sequence, dtype=torch.long)
+            mask[row, width - len(sequence) :] = 1
+    return ids, mask
+
+
+def positions_skipping_padding(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Position ids that skip padding: count of real tokens before each position."""
+    return (attention_mask.cumsum(dim=1) - 1).clamp(min=0)
