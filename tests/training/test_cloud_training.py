@@ -16,6 +16,7 @@ from rewardkit.training.cloud_config import CloudConfig, CritiqueSFTConfig
 from rewardkit.training.cloud_data import oracle_critique_pairs
 from rewardkit.training.config import build_config
 from tests.families.cloud_helpers import TINY_FORMAT
+from tests.training.test_bt_training import _CrashAtStep as CrashAtStep
 
 GOOD, BAD = "Right. Rating: [[9]]", "Wrong. Rating: [[2]]"
 
@@ -120,6 +121,18 @@ def test_resumed_stage_three_equals_the_uninterrupted_run(sft_run, cloud_run, tm
     assert result.eval_metrics["eval_mean_margin"] == pytest.approx(
         cloud_run[0].eval_metrics["eval_mean_margin"], abs=1e-6
     )
+
+
+def test_stage_three_killed_in_its_second_epoch_resumes_to_the_uninterrupted_run(sft_run, tmp_path):
+    pairs = (PAIRS[:12], PAIRS[12:])
+    two_epochs = 2 * len(pairs[0]) // 2  # per_device_train_batch_size 2
+    whole = train_cloud(_cloud_config(sft_run[1], tmp_path / "whole", max_steps=two_epochs), pairs=pairs)
+    config = _cloud_config(sft_run[1], tmp_path / "resumed", max_steps=two_epochs)
+    with pytest.raises(KeyboardInterrupt):
+        train_cloud(config, pairs=pairs, callbacks=[CrashAtStep(two_epochs - 3)])  # after checkpoint-8, in epoch 2
+    result = train_cloud(config, pairs=pairs, resume=True)
+    assert result.global_step == two_epochs
+    assert result.eval_metrics["eval_mean_margin"] == pytest.approx(whole.eval_metrics["eval_mean_margin"], abs=1e-6)
 
 
 def test_lambda_zero_trains_the_reward_head_only(sft_run, tmp_path):

@@ -4,6 +4,11 @@ complete, and a resume that skips an incomplete newest checkpoint for the one be
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -40,6 +45,67 @@ def test_killed_mid_epoch_two_resumes_to_the_uninterrupted_weights(tiny_model_di
     result = train_bt(config, data=DATA, resume=True)
     assert result.global_step == TWO_EPOCHS
     assert _rewards(tmp_path / "resumed") == pytest.approx(uninterrupted[grouped], abs=1e-6)
+
+
+# A training process that SIGKILLs itself (no exception, no cleanup): after optimizer step N, or while torch.save
+# writes one file of checkpoint-N.
+KILLED_RUN = textwrap.dedent(
+    """
+    import os, signal, sys
+    import torch
+    from transformers import TrainerCallback
+    from rewardkit.training.bt import train_bt
+    from tests.training.test_bt_training import DATA, _config
+
+    model, output, moment, step = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+
+    class KillAfterStep(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == step:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    real_save = torch.save
+
+    def save_then_die(obj, path, *args, **kwargs):
+        real_save(obj, path, *args, **kwargs)
+        if f"checkpoint-{step}" in str(path) and str(path).endswith("optimizer.pt"):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    if moment == "during-save":
+        torch.save = save_then_die
+    config = _config(model, output, max_steps=%d, group_by_length=True)
+    train_bt(config, data=DATA, callbacks=[KillAfterStep()] if moment == "after-step" else [])
+    """
+    % TWO_EPOCHS
+)
+
+
+def _killed_run(tiny_model_dir, output, moment: str, step: int) -> None:
+    arguments = [sys.executable, "-c", KILLED_RUN, str(tiny_model_dir), str(output), moment, str(step)]
+    finished = subprocess.run(arguments, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == -signal.SIGKILL, finished.stderr[-2000:]
+
+
+def test_process_killed_mid_epoch_two_resumes_to_the_uninterrupted_weights(tiny_model_dir, tmp_path, uninterrupted):
+    _killed_run(tiny_model_dir, tmp_path / "run", "after-step", MID_EPOCH_TWO)
+    assert (tmp_path / "run" / "checkpoints" / "checkpoint-9").is_dir()
+    result = train_bt(_two_epoch_config(tiny_model_dir, tmp_path / "run"), data=DATA, resume=True)
+    assert result.global_step == TWO_EPOCHS
+    assert _rewards(tmp_path / "run") == pytest.approx(uninterrupted[True], abs=1e-6)
+
+
+def test_process_killed_while_saving_leaves_no_checkpoint_to_mistake(tiny_model_dir, tmp_path, uninterrupted):
+    _killed_run(tiny_model_dir, tmp_path / "run", "during-save", 9)
+    checkpoints = tmp_path / "run" / "checkpoints"
+    # checkpoint-3 outlives its rotation: older checkpoints are removed only once the new one is complete
+    assert sorted(path.name for path in checkpoints.iterdir()) == [
+        ".partial-checkpoint-9",
+        "checkpoint-3",
+        "checkpoint-6",
+    ]
+    result = train_bt(_two_epoch_config(tiny_model_dir, tmp_path / "run"), data=DATA, resume=True)
+    assert result.global_step == TWO_EPOCHS and not (checkpoints / ".partial-checkpoint-9").exists()
+    assert _rewards(tmp_path / "run") == pytest.approx(uninterrupted[True], abs=1e-6)
 
 
 def test_truncated_newest_checkpoint_is_skipped_for_the_one_before(tiny_model_dir, tmp_path, uninterrupted, caplog):
