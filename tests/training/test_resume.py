@@ -4,7 +4,6 @@ complete, and a resume that skips an incomplete newest checkpoint for the one be
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -57,7 +56,7 @@ KILLED_RUN = textwrap.dedent(
     from rewardkit.training.bt import train_bt
     from tests.training.test_bt_training import DATA, _config
 
-    model, output, moment, step = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    model, output, moment, step, max_steps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 
     class KillAfterStep(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
@@ -73,15 +72,14 @@ KILLED_RUN = textwrap.dedent(
 
     if moment == "during-save":
         torch.save = save_then_die
-    config = _config(model, output, max_steps=%d, group_by_length=True)
+    config = _config(model, output, max_steps=max_steps, group_by_length=True)
     train_bt(config, data=DATA, callbacks=[KillAfterStep()] if moment == "after-step" else [])
     """
-    % TWO_EPOCHS
 )
 
 
 def _killed_run(tiny_model_dir, output, moment: str, step: int) -> None:
-    arguments = [sys.executable, "-c", KILLED_RUN, str(tiny_model_dir), str(output), moment, str(step)]
+    arguments = [sys.executable, "-c", KILLED_RUN, str(tiny_model_dir), str(output), moment, str(step), str(TWO_EPOCHS)]
     finished = subprocess.run(arguments, capture_output=True, text=True, timeout=600)
     assert finished.returncode == -signal.SIGKILL, finished.stderr[-2000:]
 
