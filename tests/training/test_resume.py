@@ -79,7 +79,8 @@ KILLED_RUN = textwrap.dedent(
 
 
 def _killed_run(tiny_model_dir, output, moment: str, step: int) -> None:
-    arguments = [sys.executable, "-c", KILLED_RUN, str(tiny_model_dir), str(output), moment, str(step), str(TWO_EPOCHS)]
+    run = [str(tiny_model_dir), str(output), moment, str(step), str(TWO_EPOCHS)]
+    arguments = [sys.executable, "-c", KILLED_RUN, *run]
     finished = subprocess.run(arguments, capture_output=True, text=True, timeout=600)
     assert finished.returncode == -signal.SIGKILL, finished.stderr[-2000:]
 
