@@ -150,6 +150,19 @@ def test_eval_report_under_a_regular_file(tmp_path):
     assert f"could not write the report: {blocker / 'out'}: {blocker} is a regular file" in line
 
 
+def test_eval_running_out_of_memory_says_so(tmp_path, monkeypatch):
+    from rewardkit.evaluation import rewardbench
+
+    def out_of_memory(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr(rewardbench, "evaluate_pairs", out_of_memory)
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("".join(json.dumps(pair) + "\n" for pair in PAIRS))
+    line = _fails_with_one_line("eval", "--model", "longer", "--data", str(data), "--report", str(tmp_path / "r"))
+    assert "out of memory ([enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator" in line and "smaller model" in line
+
+
 def test_eval_missing_data_file(tmp_path):
     line = _fails_with_one_line(
         "eval", "--model", "longer", "--data", str(tmp_path / "gone.jsonl"), "--report", str(tmp_path / "r")

@@ -94,3 +94,13 @@ def test_rows_sharing_an_id_are_refused_not_dropped(tmp_path):
 
     with pytest.raises(ValueError, match=r"b/predictions.jsonl:3: id 'c1' repeats line 1 \(1 row\(s\) repeat"):
         compare_paired({"A": base, "B": other}, samples=100)
+
+
+def test_benchmark_outcomes_sharing_an_id_are_refused(tmp_path):
+    from rewardkit.evaluation.benchmark_outcomes import RowOutcome
+    from rewardkit.evaluation.benchmark_report import read_outcomes
+
+    outcomes = [RowOutcome(row_id, "Math", "math", row_id, [1.0, 0.0]) for row_id in ("q1", "q2", "q1")]
+    (tmp_path / "predictions.jsonl").write_text("".join(json.dumps(row.to_record()) + "\n" for row in outcomes))
+    with pytest.raises(ValueError, match=r"predictions.jsonl:3: id 'q1' repeats line 1"):
+        read_outcomes(tmp_path)

@@ -15,7 +15,7 @@ from rewardkit.commands.data_cmd import parse_column_map
 from rewardkit.data.benchmark_rows import REWARDBENCH_HUB
 from rewardkit.data.readers import read_pairs
 from rewardkit.data.schema import NWayPreference, PreferencePair
-from rewardkit.machine_errors import writing
+from rewardkit.machine_errors import memory_guard, writing
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from rewardkit.evaluation.rewardbench import EvaluationResult
 
 logger = logging.getLogger(__name__)
+
+EVAL_OUT_OF_MEMORY_ADVICE = "Free the device (other jobs on it), or evaluate a smaller model or on a larger device"
 
 
 def read_eval_pairs(
@@ -190,15 +192,15 @@ def eval_command(
             pairs = read_eval_pairs(
                 data, column_map or [], split or "train", limit, skip_bad_rows, per_category, seed, nested
             )
-        reward_model = load_reward_model(model)
-        result = evaluate_pairs(
-            reward_model,
-            pairs,
-            bootstrap_samples=bootstrap,
-            seed=seed,
-            master_key_rows=master_key_rows,
-            progress=progress,
-        )
+        with memory_guard(EVAL_OUT_OF_MEMORY_ADVICE):
+            result = evaluate_pairs(
+                load_reward_model(model),
+                pairs,
+                bootstrap_samples=bootstrap,
+                seed=seed,
+                master_key_rows=master_key_rows,
+                progress=progress,
+            )
     except USER_ERRORS as error:
         fail(error)
     kind = "nested stratified" if nested else "stratified"
@@ -260,16 +262,17 @@ def run_benchmark(
     try:
         benchmark = benchmark_named(name)
         rows, source = read_benchmark_data(benchmark, data, split, options)
-        result = evaluate_benchmark(
-            benchmark,
-            load_reward_model(model_spec),
-            rows,
-            judging=options.judging,
-            baselines=("random", "longer") if options.baselines else (),
-            bootstrap_samples=options.bootstrap,
-            seed=options.seed,
-            progress=options.progress,
-        )
+        with memory_guard(EVAL_OUT_OF_MEMORY_ADVICE):
+            result = evaluate_benchmark(
+                benchmark,
+                load_reward_model(model_spec),
+                rows,
+                judging=options.judging,
+                baselines=("random", "longer") if options.baselines else (),
+                bootstrap_samples=options.bootstrap,
+                seed=options.seed,
+                progress=options.progress,
+            )
     except USER_ERRORS as error:
         fail(error)
     result.model_spec, result.data_path = model_spec, source

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 import rewardkit
 from rewardkit.evaluation.benchmark_outcomes import RowOutcome, resample_counts, units_of
 from rewardkit.evaluation.benchmarks import BENCHMARKS, BenchmarkResult, benchmark_named
+from rewardkit.evaluation.paired_difference import refuse_repeated_ids
 from rewardkit.evaluation.stats import percentile_interval
 
 REPORT_FILES = {
@@ -186,6 +187,7 @@ def read_outcomes(directory: str | Path) -> list[RowOutcome]:
                 outcomes.append(RowOutcome.from_record(json.loads(line)))
             except (json.JSONDecodeError, TypeError) as error:
                 raise ValueError(f"{path}:{number}: unreadable prediction ({error})") from None
+    refuse_repeated_ids(path, [outcome.id for outcome in outcomes])
     return outcomes
 
 

@@ -9,7 +9,7 @@ so a difference can be clear even when the two intervals overlap (and vice versa
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,23 +48,28 @@ def read_row_credit(directory: str | Path) -> dict[str, RowCredit]:
     if not path.is_file():
         raise FileNotFoundError(f"no {PREDICTIONS_FILE} in {directory}: paired differences need a report directory")
     rows: dict[str, RowCredit] = {}
-    first_line: dict[str, int] = {}
-    repeats: list[tuple[int, str]] = []
+    ids = []
     with path.open() as handle:
         for number, line in enumerate(handle, start=1):
             try:
                 record = json.loads(line)
-                row_id = str(record["id"])
-                rows[row_id] = RowCredit(str(record["subset"]), str(record["category"]), float(record["correct"]))
+                ids.append(str(record["id"]))
+                rows[ids[-1]] = RowCredit(str(record["subset"]), str(record["category"]), float(record["correct"]))
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
                 raise ValueError(f"{path}:{number}: unreadable prediction ({error!r})") from None
-            if first_line.setdefault(row_id, number) != number:
-                repeats.append((number, row_id))
-    _refuse_repeated_ids(path, repeats, first_line)
+    refuse_repeated_ids(path, ids)
     return rows
 
 
-def _refuse_repeated_ids(path: Path, repeats: list[tuple[int, str]], first_line: Mapping[str, int]) -> None:
+def refuse_repeated_ids(path: Path, ids: Sequence[str]) -> None:
+    """An error naming the first line of `path` (one id per line, in order) whose id an earlier line holds: rows
+    sharing an id cannot be paired with another report's rows, and dropping all but one would bias the difference."""
+    first_line: dict[str, int] = {}
+    repeats = [
+        (number, row_id)
+        for number, row_id in enumerate(ids, start=1)
+        if first_line.setdefault(row_id, number) != number
+    ]
     if not repeats:
         return
     number, row_id = repeats[0]
