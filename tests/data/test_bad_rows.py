@@ -194,3 +194,21 @@ def test_skip_mode_refuses_to_return_nothing_when_every_row_is_bad(tmp_path):
 def test_empty_file_is_an_error(tmp_path):
     with pytest.raises(DataError, match=r"empty\.jsonl: has no rows"):
         read_pairs(write_lines(tmp_path / "empty.jsonl", [b""]))
+
+
+def test_every_reader_built_on_open_rows_gets_the_nesting_guard(tmp_path):
+    from rewardkit.data.readers import open_rows
+
+    too_deep = {**GOOD, "meta": json.loads(_nested(MAX_NESTING_DEPTH + 1))}
+    path = write_jsonl(tmp_path / "rows.jsonl", [GOOD, too_deep, GOOD])
+    rows, unit = open_rows(path)
+    errors = [(raw.number, raw.error.field) for raw in rows if raw.error is not None]
+    assert errors == [(2, "meta")] and unit == "line"
+
+
+def test_best_of_n_file_nested_too_deep_names_the_line(tmp_path):
+    from rewardkit.data.bon_data import read_bon_jsonl
+
+    path = write_lines(tmp_path / "bon.jsonl", [b'{"id": "q1", "prompt": ' + _nested(DEEP) + b"}"])
+    with pytest.raises(DataError, match=r"bon\.jsonl:1 \(line 1\): nests deeper than the JSON parser can follow"):
+        read_bon_jsonl(path)

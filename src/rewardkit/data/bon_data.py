@@ -64,6 +64,8 @@ def _iter_json_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 row = json.loads(line)
             except json.JSONDecodeError as error:
                 raise DataError(str(path), f"invalid JSON ({error.msg})", line=line_number) from error
+            except RecursionError:
+                raise DataError(str(path), "nests deeper than the JSON parser can follow", line=line_number) from None
             if not isinstance(row, dict):
                 raise DataError(str(path), f"expected a JSON object, got {type(row).__name__}", line=line_number)
             yield line_number, row

@@ -70,7 +70,6 @@ def record_to_pair(
     """
     if not isinstance(record, Mapping):
         raise RowError(None, f"is a {type(record).__name__}, expected an object with prompt/chosen/rejected fields")
-    check_nesting(record)
     fields = rename_columns(record, column_map or {})
     prompt, chosen, rejected = split_prompt_and_responses(fields)
     _check_prompt_size(prompt, max_chars)

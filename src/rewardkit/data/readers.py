@@ -22,6 +22,7 @@ from rewardkit.data.errors import DataError, RowError, SkippedRow
 from rewardkit.data.formats import (
     DEFAULT_MAX_CHARS,
     MAX_NESTING_DEPTH,
+    check_nesting,
     pair_to_record,
     record_to_pair,
     validate_column_map,
@@ -131,6 +132,11 @@ def read_pointwise_rows(data: str, limit: int | None = None) -> list[dict[str, A
 
 def open_rows(source: str | Path, split: str = "train") -> tuple[Iterator[RawRow], str]:
     """Raw rows of a source and the unit of their numbers ("line" or "row"), choosing the reader by path kind."""
+    rows, unit = _raw_rows(source, split)
+    return _nesting_checked(rows), unit
+
+
+def _raw_rows(source: str | Path, split: str) -> tuple[Iterator[RawRow], str]:
     path = Path(source)
     if path.is_dir():
         return iter_hf_rows(str(source), split), "row"
@@ -140,6 +146,17 @@ def open_rows(source: str | Path, split: str = "train") -> tuple[Iterator[RawRow
     if path.suffix.lower() in FILE_READERS or not HUB_ID_PATTERN.match(str(source)):
         raise DataError(str(source), "no such file or directory", hint="Check the path.")
     return iter_hf_rows(str(source), split), "row"
+
+
+def _nesting_checked(rows: Iterable[RawRow]) -> Iterator[RawRow]:
+    """The rows, each nested deeper than MAX_NESTING_DEPTH turned into a row error before anything recurses into it."""
+    for raw in rows:
+        if isinstance(raw.record, Mapping):
+            try:
+                check_nesting(raw.record)
+            except RowError as error:
+                raw = RawRow(raw.number, error=error)
+        yield raw
 
 
 def iter_jsonl_rows(path: Path) -> Iterator[RawRow]:
