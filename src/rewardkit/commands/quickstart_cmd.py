@@ -184,7 +184,11 @@ def plan_run(
     if config.max_steps is not None:
         steps, reason = config.max_steps, "fixed by --max-steps"
     else:
-        floor = config.bf16_min_steps if use_bf16(quickstart_bt_config(config, 1, config.output).precision) else config.min_steps
+        floor = (
+            config.bf16_min_steps
+            if use_bf16(quickstart_bt_config(config, 1, config.output).precision)
+            else config.min_steps
+        )
         step_plan = plan_steps(budget_s - probe_s - evaluation_s, seconds_per_step, floor, config.ceiling_steps)
         steps, reason = step_plan.steps, step_plan.reason
     plan = QuickstartPlan(
