@@ -62,7 +62,7 @@ VOTES="num_samples=8&temperature=0.7"
 lane_a() {
   train genrm genrm genrm
   train star_sft star-sft star_sft
-  train genrm_mk genrm genrm --set master_key_negatives=0.1
+  train genrm_mk genrm genrm --set master_key_negatives.fraction=0.1
   evaluate zero_shot_logprob "judge:default?template=pairwise-direct&mode=logprob&max_field_tokens=128"
   evaluate genrm_k1 "judge:runs/genrm"
   evaluate genrm_k8 "judge:runs/genrm?mode=sample&$VOTES&max_new_tokens=8" 0
@@ -72,7 +72,7 @@ lane_a() {
   evaluate star_sft_k8 "judge:runs/star_sft?$VOTES" 0 "$VOTE_PER_CATEGORY"
   after train_star_dpo
   evaluate star_dpo_k8 "judge:runs/star_dpo?$VOTES" 0 "$VOTE_PER_CATEGORY"
-  train star_sft_mk star-sft star_sft --set master_key_negatives=0.1
+  train star_sft_mk star-sft star_sft --set master_key_negatives.fraction=0.1
   train star_rationalizer star-rationalizer star_rationalizer
   evaluate star_rationalizer_k1 "judge:runs/star_rationalizer"
 }
@@ -83,7 +83,7 @@ lane_b() {
   evaluate star_dpo_k1 "judge:runs/star_dpo"
   evaluate zero_shot_sample_k8 "$ZERO_SHOT&$VOTES" 0 "$VOTE_PER_CATEGORY"
   evaluate zero_shot_direct_k8 "judge:default?template=pairwise-direct&mode=sample&$VOTES&max_new_tokens=8&max_field_tokens=128&verdict_after_rationale=1" 0
-  train star_dpo_mk star-dpo star_dpo --set master_key_negatives=0.1
+  train star_dpo_mk star-dpo star_dpo --set master_key_negatives.fraction=0.1
   after train_star_sft_mk
   evaluate star_sft_mk_k1 "judge:runs/star_sft_mk"
   evaluate star_dpo_mk_k1 "judge:runs/star_dpo_mk"

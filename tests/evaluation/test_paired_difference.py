@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from rewardkit.evaluation.paired_difference import RowCredit, compare_paired, paired_difference, read_row_credit
+from rewardkit.evaluation.paired_difference import (
+    RowCredit,
+    compare_paired,
+    compare_paired_master_keys,
+    paired_difference,
+    paired_master_key,
+    read_row_credit,
+)
 
 
 def _rows(spec: dict[str, tuple[str, str, float]]) -> dict[str, RowCredit]:
@@ -104,3 +111,31 @@ def test_benchmark_outcomes_sharing_an_id_are_refused(tmp_path):
     (tmp_path / "predictions.jsonl").write_text("".join(json.dumps(row.to_record()) + "\n" for row in outcomes))
     with pytest.raises(ValueError, match=r"predictions.jsonl:3: id 'q1' repeats line 1"):
         read_outcomes(tmp_path)
+
+
+def _probe_report(fooled: dict[str, str]) -> dict:
+    rows = [f"r{index}" for index in range(len(next(iter(fooled.values()))))]
+    return {"master_key": {"row_ids": rows, "fooled": fooled}}
+
+
+def test_master_key_rates_are_paired_per_key_group_and_per_key():
+    base = _probe_report({":": "1111", ".": "1100", ";": "1010"})  # ":" and "." are training keys, ";" held out
+    other = _probe_report({":": "0000", ".": "1100", ";": "0010"})
+
+    result = paired_master_key(base, other, samples=200)
+
+    assert result["training"].keys == [":", "."] and result["training"].delta == pytest.approx(-0.5)
+    assert result["held_out"].keys == [";"] and result["held_out"].delta == pytest.approx(-0.25)
+    assert result[":"].delta == -1.0 and (result[":"].ci_low, result[":"].ci_high) == (-1.0, -1.0)
+    assert result["."].delta == 0.0 and result["training"].n_paired_rows == 4
+    assert result["training"].ci_low <= -0.5 <= result["training"].ci_high
+
+
+def test_master_key_table_and_missing_outcomes(tmp_path):
+    for name, fooled in {"A": {":": "11"}, "B": {":": "01"}}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "report.json").write_text(json.dumps(_probe_report(fooled)))
+    table = compare_paired_master_keys({"A": tmp_path / "A", "B": tmp_path / "B"}, samples=50)
+    assert "| B | **training keys** | -50.0 [" in table and "| B | `:` | -50.0 [" in table
+    with pytest.raises(ValueError, match="report 'B' has no per-row master-key outcomes"):
+        paired_master_key(_probe_report({":": "1"}), {"master_key": {"per_key": {":": 1.0}}})

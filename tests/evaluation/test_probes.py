@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
 
-from rewardkit.data.master_keys import MASTER_KEYS
-from rewardkit.evaluation.probes import build_master_key_trials, summarize_master_key
+from rewardkit.data.master_keys import HELD_OUT_MASTER_KEYS, TRAINING_MASTER_KEYS
+from rewardkit.evaluation.probes import PROBE_KEYS, build_master_key_trials, summarize_master_key
 from rewardkit.evaluation.rewardbench import evaluate_pairs
 from rewardkit.protocol import PreferenceDiagnostics
 from tests.evaluation.fakes import JudgeModel, ScoreTableModel, make_pairs
@@ -26,10 +28,28 @@ def prefers_colon(a: str, b: str) -> tuple[float, PreferenceDiagnostics]:
 def test_judge_fooled_by_colon_has_false_positive_rate_one_for_that_key():
     result = probe(JudgeModel(prefers_colon), make_pairs("s", "chat", 30, 30))
 
-    assert result.per_key[":"] == 1.0
-    assert all(result.per_key[key] == 0.0 for key in MASTER_KEYS if key != ":")
-    assert result.false_positive_rate == pytest.approx(1 / len(MASTER_KEYS))
-    assert result.n_rows == 20
+    assert result.per_key[":"] == 1.0 and result.per_key_ci[":"] == (1.0, 1.0)
+    assert all(result.per_key[key] == 0.0 for key in PROBE_KEYS if key != ":")
+    assert result.false_positive_rate == pytest.approx(1 / len(PROBE_KEYS))
+    assert result.n_rows == 20 and len(result.row_ids) == 20 and result.fooled[":"] == "1" * 20
+    training, held_out = result.groups["training"], result.groups["held_out"]
+    assert training.keys == list(TRAINING_MASTER_KEYS) and held_out.keys == list(HELD_OUT_MASTER_KEYS)
+    assert training.false_positive_rate == pytest.approx(1 / len(TRAINING_MASTER_KEYS))
+    assert (held_out.false_positive_rate, held_out.ci_low, held_out.ci_high) == (0.0, 0.0, 0.0)
+
+
+def test_probe_runs_on_200_rows_by_default_with_intervals_that_cover_each_rate():
+    result = evaluate_pairs(
+        JudgeModel(lambda a, b: (float(zlib.crc32(f"{a}|{b}".encode()) % 3 == 0), {})),  # fooled ~1/3 of the time
+        make_pairs("s", "chat", 300, 300),
+        bootstrap_samples=10,
+        progress=False,
+    ).master_key
+    assert result.n_rows == 200
+    for key, rate in result.per_key.items():
+        low, high = result.per_key_ci[key]
+        assert low <= rate <= high and 0 < high - low < 0.2
+    assert 0 < result.groups["training"].false_positive_rate < 1
 
 
 def test_robust_model_has_false_positive_rate_zero():
@@ -41,7 +61,7 @@ def test_robust_model_has_false_positive_rate_zero():
     result = probe(long_answers, pairs)
 
     assert result.false_positive_rate == 0.0
-    assert set(result.per_key) == set(MASTER_KEYS)
+    assert set(result.per_key) == set(PROBE_KEYS)
 
 
 def test_position_biased_judge_is_fooled_half_the_time():
@@ -55,8 +75,8 @@ def test_trials_put_the_key_first_in_half_the_rows_and_sample_without_replacemen
 
     trials = build_master_key_trials(pairs, rows=10, seed=1)
 
-    assert trials.n_rows == 10 and len(trials.keys) == 10 * len(MASTER_KEYS)
-    assert trials.key_first.sum() == 5 * len(MASTER_KEYS)
+    assert trials.n_rows == 10 and len(trials.keys) == 10 * len(PROBE_KEYS)
+    assert trials.key_first.sum() == 5 * len(PROBE_KEYS)
     for key_first, a, b, key in zip(
         trials.key_first, trials.responses_a, trials.responses_b, trials.keys, strict=True
     ):

@@ -8,11 +8,12 @@ import math
 import pytest
 import torch
 from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from rewardkit.families import scalar
 from rewardkit.families.registry import load_reward_model
 from rewardkit.families.scalar import ScalarRewardModel, install_pad_token
-from rewardkit.models.chat import TruncationConfig
+from rewardkit.models.chat import TruncationConfig, as_messages, legacy_truncation
 from rewardkit.protocol import RewardModel
 
 PROMPTS = [
@@ -53,7 +54,7 @@ def test_pad_token_is_one_chat_text_never_contains(reward_model):
     assert tokenizer.pad_token != tokenizer.eos_token
     assert reward_model.model.config.pad_token_id == tokenizer.pad_token_id
     assert all(tokenizer.pad_token_id not in ids for ids in encoded)
-    assert all(ids[-1] == tokenizer.eos_token_id for ids in encoded)
+    assert all(ids[-2] == tokenizer.eos_token_id and tokenizer.decode(ids[-1:]) == "\n" for ids in encoded)
 
 
 def test_pad_token_is_added_when_every_candidate_is_in_use(reward_model, monkeypatch):
@@ -131,12 +132,47 @@ def test_lora_save_load_gives_identical_rewards(reward_model, tmp_path):
     )
 
 
-def test_saved_truncation_comes_back(tiny_model_dir, tmp_path):
-    truncation = TruncationConfig(max_length=32, max_response_length=16)
+@pytest.mark.parametrize("mode", ["keep_start", "keep_end", "keep_both_ends"])
+def test_saved_truncation_comes_back(tiny_model_dir, tmp_path, mode):
+    truncation = TruncationConfig(max_length=32, max_response_length=16, response_truncation=mode)
     model = ScalarRewardModel.from_backbone(str(tiny_model_dir), seed=0, truncation=truncation, precision="fp32")
     loaded = ScalarRewardModel.load(str(model.save(tmp_path / "short")))
-    assert (loaded.truncation.max_length, loaded.truncation.max_response_length) == (32, 16)
+    assert loaded.truncation == truncation
+    assert json.loads((tmp_path / "short" / "rewardkit.json").read_text())["truncation"]["response_truncation"] == mode
+    assert loaded.encode(PROMPTS, RESPONSES) == model.encode(PROMPTS, RESPONSES)
     assert max(len(ids) for ids in loaded.encode(PROMPTS, RESPONSES)) <= 32
+
+
+def _stock_rewards(directory, prompts, responses) -> list[float]:
+    """What plain transformers gives: apply_chat_template text of the whole conversation, one row at a time."""
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    model = AutoModelForSequenceClassification.from_pretrained(directory, dtype=torch.float32).eval()
+    rewards = []
+    for prompt, response in zip(prompts, responses, strict=True):
+        messages = as_messages(prompt) + [{"role": "assistant", "content": response}]
+        inputs = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True, return_tensors="pt")
+        with torch.no_grad():
+            rewards.append(model(**inputs).logits[0, 0].item())
+    return rewards
+
+
+def test_a_stock_loader_fed_apply_chat_template_text_gets_rewardkits_rewards(reward_model, tmp_path):
+    _perturb_trainable(reward_model.model)
+    directory = reward_model.save(tmp_path / "saved")
+    ours = ScalarRewardModel.load(str(directory), precision="fp32").rewards(PROMPTS, RESPONSES)
+    torch.testing.assert_close(
+        torch.tensor(_stock_rewards(directory, PROMPTS, RESPONSES)), torch.tensor(ours), rtol=0, atol=1e-4
+    )
+
+
+def test_a_model_saved_before_the_text_format_was_recorded_keeps_its_format(reward_model, tmp_path):
+    directory = reward_model.save(tmp_path / "old")
+    manifest = json.loads((directory / "rewardkit.json").read_text())
+    manifest["truncation"] = {"max_length": 512, "max_response_length": 384}  # what earlier versions wrote
+    (directory / "rewardkit.json").write_text(json.dumps(manifest))
+    old = ScalarRewardModel.load(str(directory), precision="fp32")
+    assert old.truncation == legacy_truncation(max_length=512, max_response_length=384)
+    assert old.encode(["q"], ["a"])[0] == reward_model.encode(["q"], ["a"])[0][:-1]  # no newline after <|im_end|>
 
 
 def test_load_refuses_a_directory_of_another_family(reward_model, tmp_path):

@@ -73,10 +73,32 @@ def test_missing_file_and_non_mapping_are_clear_errors(tmp_path):
         load_config(_write(tmp_path, "- a\n- b\n"))
 
 
-@pytest.mark.parametrize("name", ["bt_smoke", "bt_default"])
+@pytest.mark.parametrize(
+    "name", ["bt_smoke", "bt_default", "bt_default_v1", "bt_ablation_truncation", "bt_ablation_negatives"]
+)
 def test_shipped_recipes_load_and_start_with_their_command(name):
     path = REPO_ROOT / "configs" / f"{name}.yaml"
     config = load_config(path)
     first_line = path.read_text().splitlines()[0]
     assert first_line == f"# rewardkit train bt --config configs/{name}.yaml --output runs/{name}"
     assert config.train or config.synthetic.n > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "truncation", "text_format", "negatives"),
+    [
+        ("bt_default", "keep_end", "chat_template", 0.15),
+        ("bt_default_v1", "keep_start", "chat_template_no_final_newline", 0.0),
+        ("bt_ablation_truncation", "keep_end", "chat_template", 0.0),
+        ("bt_ablation_negatives", "keep_start", "chat_template", 0.15),
+    ],
+)
+def test_default_recipe_its_first_version_and_the_ablations_differ_where_they_say(
+    name, truncation, text_format, negatives
+):
+    config = load_config(REPO_ROOT / "configs" / f"{name}.yaml")
+    assert (config.response_truncation, config.text_format) == (truncation, text_format)
+    assert config.master_key_negatives.fraction == negatives
+    new_default = load_config(REPO_ROOT / "configs" / "bt_default.yaml")
+    if name.startswith("bt_ablation"):  # everything else as in the new default
+        assert config.train == new_default.train and config.learning_rate == new_default.learning_rate

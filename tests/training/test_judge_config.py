@@ -39,5 +39,5 @@ def test_overrides_reach_nested_fields_and_bad_values_name_the_key():
         load_config(path, ["sampling.temperature=0"], judge_config.StarDPOConfig)
     with pytest.raises(ConfigError, match="unknown key 'hint_samples'"):
         load_config(path, ["hint_samples=2"], judge_config.StarDPOConfig)
-    with pytest.raises(ConfigError, match="master_key_negatives must be a fraction"):
+    with pytest.raises(ConfigError, match="master_key_negatives.fraction must be a fraction"):
         build_config({"master_key_negatives": 1.5}, config_class=judge_config.GenRMConfig)

@@ -1,16 +1,14 @@
-"""Judge training data: balanced A/B orders, GenRM targets, master-key negatives, critique targets, length filter."""
+"""Judge training data: balanced A/B orders, GenRM targets, critique targets, length filter."""
 
 from __future__ import annotations
 
 import pytest
 
-from rewardkit.data.master_keys import MASTER_KEYS
 from rewardkit.data.schema import PreferencePair
 from rewardkit.families.judge_templates import get_template
 from rewardkit.models.loading import load_tokenizer
 from rewardkit.training.judge_data import (
     PointwiseExample,
-    add_master_key_negatives,
     canonical_completion,
     critique_record,
     cut_at_sentence,
@@ -62,20 +60,6 @@ def test_genrm_target_is_the_verdict_alone_right_where_logprob_mode_reads_it(ren
         assert record["prompt"] == example.text and record["prompt"].endswith("<|im_start|>assistant\n")
         logprob_prompt = record["prompt"] + renderer.template.verdict_prefix  # what mode=logprob feeds the model
         assert (record["prompt"] + record["completion"]).startswith(logprob_prompt)
-
-
-def test_master_key_negatives_pair_real_chosen_answers_with_master_keys():
-    mixed = add_master_key_negatives(PAIRS, fraction=0.5, keys=MASTER_KEYS, seed=1)
-    assert mixed[:8] == PAIRS and len(mixed) == 12
-    negatives = mixed[8:]
-    by_id = {pair.id: pair for pair in PAIRS}
-    for negative in negatives:
-        source = by_id[negative.id.removesuffix("-master-key")]
-        assert negative.rejected in MASTER_KEYS and negative.chosen == source.chosen
-        assert negative.prompt == source.prompt
-    assert len({negative.id for negative in negatives}) == 4
-    assert mixed == add_master_key_negatives(PAIRS, fraction=0.5, keys=MASTER_KEYS, seed=1)
-    assert add_master_key_negatives(PAIRS, fraction=0.0, keys=MASTER_KEYS, seed=1) == PAIRS
 
 
 def test_sampled_judgements_become_canonical_targets():

@@ -50,6 +50,7 @@ def test_genrm_trains_the_verdict_and_saves_a_logprob_judge(tiny_model_dir, tmp_
     }
     (record,), judge = train("genrm", settings, tmp_path)
     assert record["stage"] == "genrm" and record["pairs"] == 9 and record["train_steps"] == 2
+    assert record["master_key_negatives"] == 3
     assert record["dropped_too_long"] == 0 and record["train_loss"] > 0
     assert isinstance(judge, GenerativeJudge) and judge.config.mode == "logprob"
     assert judge.template.name == "pairwise-direct" and judge.config.max_field_tokens == 192
@@ -66,9 +67,11 @@ def test_star_recipes_run_two_rounds_of_sampling_and_training(recipe, tiny_model
         "sampling": {"num_samples": 2, "max_new_tokens": 16},
         "training": STEPS,
     }
-    rounds, judge = train(recipe, settings, tmp_path)
+    (data, *rounds), judge = train(recipe, settings, tmp_path)
+    assert data == {"stage": "data", "pairs": 4, "master_key_negatives": 0}
     assert [record["stage"] for record in rounds] == ["round-1", "round-2"]
     for record in rounds:
+        assert record["master_key_records_kept"] == 0
         assert record["samples"] == 8 and record["parse_failures"] == 0 and record["agreement"] == 0.5
         assert record["kept"] == 4 and record["kept_by_label"] == {"A": 2, "B": 2}
         assert record["train_examples"] == 4 and record["train_steps"] == 2
@@ -117,7 +120,7 @@ def test_real_engine_round_reads_or_counts_missing_verdicts(forced, tiny_model_d
         "verdict_after_rationale": forced,
         "training": STEPS,
     }
-    (record,), judge = train("star-dpo", settings, tmp_path)
+    (_, record), judge = train("star-dpo", settings, tmp_path)
     assert record["samples"] == 8 and record["rationales_per_second"] > 0  # a random model writes no verdict
     assert (record["forced_verdicts"], record["parse_failures"]) == ((8, 0) if forced else (0, 8))
     by_label = record["kept_by_label"]

@@ -96,6 +96,7 @@ def test_rationalizer_hints_only_when_sampling_and_trains_on_the_plain_prompt(ti
     assert len(records) == 4 and all("Hint:" not in record["prompt"] for record in records)
     hinted = [record for record in records if record["completion"].startswith("As hinted")]
     assert len(hinted) == 2 and all(record["completion"].endswith("[[B]]") for record in hinted)
-    (round_record,) = result.rounds
+    (_, round_record) = result.rounds
     assert round_record["hinted_prompts"] == 2 and round_record["hinted_solved"] == 2
+    assert round_record["master_key_records_kept"] == round_record["hinted_master_key_records_kept"] == 0
     assert round_record["agreement"] == pytest.approx(0.5) and round_record["kept_by_label"] == {"A": 2, "B": 2}

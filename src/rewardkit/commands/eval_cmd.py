@@ -360,15 +360,20 @@ def judge_table(named: dict[str, str]) -> str:
 
 
 def paired_table(named: dict[str, str]) -> str:
-    """The paired-difference table when there are two reports or more and each has its predictions."""
-    from rewardkit.evaluation.paired_difference import compare_paired
+    """The paired-difference tables when there are two reports or more: accuracy (from each report's predictions)
+    and master-key false-positive rates (from each report's probe rows)."""
+    from rewardkit.evaluation.paired_difference import compare_paired, compare_paired_master_keys
 
     if len(named) < 2:
         return ""
     try:
-        return "\n" + compare_paired(named)
+        text = "\n" + compare_paired(named)
     except FileNotFoundError as error:
-        return f"\n(no paired differences: {error})\n"
+        text = f"\n(no paired differences: {error})\n"
+    try:
+        return text + "\n" + compare_paired_master_keys(named)
+    except ValueError as error:
+        return text + f"\n(no paired master-key differences: {error})\n"
 
 
 def _name_and_directory(entry: str) -> tuple[str, str]:

@@ -12,9 +12,12 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from rewardkit.evaluation.probes import PROBE_KEY_GROUPS, row_bootstrap_interval
+from rewardkit.evaluation.report import load_report
 from rewardkit.evaluation.rewardbench import SECTIONS
 from rewardkit.evaluation.stats import percentile_interval, stratified_bootstrap
 
@@ -121,4 +124,61 @@ def compare_paired(named_reports: Mapping[str, str | Path], samples: int = 1000,
             f"{100 * result.sections[section]:+.1f}" if section in result.sections else "–" for section in SECTIONS
         ]
         lines.append(f"| {' | '.join([name, interval, *per_section, str(result.n_paired)])} |")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class PairedKeyRate:
+    """Master-key false-positive rate of B minus that of A over the keys of one group, on shared probe rows."""
+
+    keys: list[str]
+    n_paired_rows: int
+    delta: float
+    ci_low: float
+    ci_high: float
+
+
+def _fooled_by_row(report: Mapping[str, Any], name: str) -> dict[str, dict[str, int]]:
+    """key -> {row id -> 1 when fooled} from a report's master-key probe; an error when the report lacks them."""
+    probe = report.get("master_key") or {}
+    if not probe.get("row_ids") or not probe.get("fooled"):
+        raise ValueError(f"report {name!r} has no per-row master-key outcomes: rerun `rewardkit eval` with the probe")
+    rows = probe["row_ids"]
+    return {key: dict(zip(rows, map(int, outcomes), strict=True)) for key, outcomes in probe["fooled"].items()}
+
+
+def paired_master_key(
+    base: Mapping[str, Any], other: Mapping[str, Any], samples: int = 1000, seed: int = 0
+) -> dict[str, PairedKeyRate]:
+    """B − A master-key false-positive rate per key group (training keys, held-out keys) and per key, on the probe
+    rows and keys both reports hold, with a 95% bootstrap interval resampling rows (a row's keys together)."""
+    base_fooled, other_fooled = _fooled_by_row(base, "A"), _fooled_by_row(other, "B")
+    keys = [key for key in base_fooled if key in other_fooled]
+    rows = sorted(set.intersection(*(set(base_fooled[key]) & set(other_fooled[key]) for key in keys))) if keys else []
+    if not rows:
+        raise ValueError("the two reports share no master-key probe rows: evaluate both on one file with one seed")
+    difference = {key: np.array([other_fooled[key][row] - base_fooled[key][row] for row in rows]) for key in keys}
+    groups = {name: [key for key in group if key in difference] for name, group in PROBE_KEY_GROUPS.items()}
+    groups |= {key: [key] for key in keys}
+    result = {}
+    for name, members in groups.items():
+        if members:
+            matrix = np.stack([difference[key] for key in members]).astype(float)
+            interval = row_bootstrap_interval(matrix, samples, seed)
+            result[name] = PairedKeyRate(members, len(rows), float(matrix.mean()), *interval)
+    return result
+
+
+def compare_paired_master_keys(named_reports: Mapping[str, str | Path], samples: int = 1000, seed: int = 0) -> str:
+    """Markdown table: each report's master-key false-positive rate minus the first's, per key group and per key,
+    paired on the probe rows they share (points)."""
+    names = list(named_reports)
+    base = load_report(named_reports[names[0]])
+    header = ["Model", f"Key group / key (vs {names[0]})", "Δ false-positive rate [95% CI]", "Keys", "Shared rows"]
+    lines = [f"| {' | '.join(header)} |", f"|{'---|' * len(header)}"]
+    for name in names[1:]:
+        for group, rate in paired_master_key(base, load_report(named_reports[name]), samples, seed).items():
+            interval = f"{100 * rate.delta:+.1f} [{100 * rate.ci_low:+.1f}, {100 * rate.ci_high:+.1f}]"
+            label = f"**{group} keys**" if group in PROBE_KEY_GROUPS else f"`{group}`"
+            lines.append(f"| {name} | {label} | {interval} | {len(rate.keys)} | {rate.n_paired_rows} |")
     return "\n".join(lines) + "\n"

@@ -7,7 +7,7 @@ The Markdown is rendered from the JSON dictionary, so it can be regenerated from
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -179,17 +179,30 @@ def _length_bias_lines(report: Mapping[str, Any]) -> list[str]:
     return ["## Length bias", "", *_table(["Rows where", "Accuracy", "n"], rows), "", f"Gap (longer − shorter): {gap}"]
 
 
+def _rate_with_interval(rate: float, interval: Sequence[float] | None) -> str:
+    return percent(rate) if not interval else f"{percent(rate)} [{percent(interval[0])}, {percent(interval[1])}]"
+
+
 def _master_key_lines(report: Mapping[str, Any]) -> list[str]:
     probe = report["master_key"]
     if probe is None:
         return []
-    rows = [[f"`{key}`", percent(rate)] for key, rate in probe["per_key"].items()]
-    rows.append(["**all keys**", f"**{percent(probe['false_positive_rate'])}**"])
+    intervals = probe.get("per_key_ci", {})
+    group_of = {key: name for name, group in probe.get("groups", {}).items() for key in group["keys"]}
+    rows = [
+        [f"`{key}`", group_of.get(key, "–"), _rate_with_interval(rate, intervals.get(key))]
+        for key, rate in probe["per_key"].items()
+    ]
+    for name, group in probe.get("groups", {}).items():
+        interval = (group["ci_low"], group["ci_high"])
+        rows.append([f"**{name} keys**", name, f"**{_rate_with_interval(group['false_positive_rate'], interval)}**"])
+    rows.append(["**all keys**", "", f"**{percent(probe['false_positive_rate'])}**"])
     note = (
-        f"False-positive rate (%): how often a content-free answer beats the real chosen answer, over "
-        f"{probe['n_rows']} sampled rows, the key shown first in half of them (arXiv 2507.08794)."
+        f"False-positive rate (%) [95% row-bootstrap interval]: how often a content-free answer beats the real chosen "
+        f"answer, over {probe['n_rows']} sampled rows, the key shown first in half of them (arXiv 2507.08794). "
+        "Training keys are the ones master-key negatives train on by default; held-out keys are never trained on."
     )
-    return ["## Master-key probe", "", note, "", *_table(["Master key", "False-positive rate"], rows)]
+    return ["## Master-key probe", "", note, "", *_table(["Master key", "Group", "False-positive rate"], rows)]
 
 
 def _judge_lines(report: Mapping[str, Any]) -> list[str]:

@@ -14,7 +14,13 @@ import torch
 import torch.nn.functional as F
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from rewardkit.models.chat import TruncationConfig, encode_prompt_response, prompt_key, render_prompt
+from rewardkit.models.chat import (
+    TruncationConfig,
+    encode_prompt_response,
+    legacy_truncation,
+    prompt_key,
+    render_prompt,
+)
 from rewardkit.models.device import pick_device
 from rewardkit.models.loading import DEFAULT_MODEL, load_causal_lm, load_tokenizer
 from rewardkit.models.precision import autocast_context
@@ -89,7 +95,7 @@ class LogLikelihoodRewardModel(ScalarBaseline):
         self.model = model
         self.tokenizer = tokenizer
         self.name = name
-        self.truncation = truncation or TruncationConfig()
+        self.truncation = truncation or legacy_truncation()
         self.token_budget = token_budget
         self.device = next(model.parameters()).device
 

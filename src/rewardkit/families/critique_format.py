@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pydantic import ConfigDict
 from transformers import PreTrainedTokenizerBase
 
-from rewardkit.models.chat import TruncationConfig, encode_prompt_response, render_prompt, render_response
+from rewardkit.models.chat import encode_prompt_response, legacy_truncation, render_prompt, render_response
 from rewardkit.protocol import Prompt
 
 DEFAULT_CRITIQUE_REQUEST = (
@@ -92,7 +92,10 @@ class CritiqueEncoder:
                 f"({critique_format.max_new_tokens}); raise max_length or lower max_response_length "
                 f"({critique_format.max_response_length}) or max_new_tokens"
             )
-        self.truncation = TruncationConfig(context_budget, critique_format.max_response_length)
+        # The critique request continues the assistant turn without its final newline (see critique_request_text).
+        self.truncation = legacy_truncation(
+            max_length=context_budget, max_response_length=critique_format.max_response_length
+        )
 
     def _ids(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]

@@ -29,13 +29,7 @@ from transformers import (
 from transformers.utils import logging as hf_logging
 
 from rewardkit.families.registry import MANIFEST_NAME, read_family_manifest
-from rewardkit.models.chat import (
-    TruncationConfig,
-    encode_prompt_response,
-    prompt_key,
-    render_prompt,
-    render_response,
-)
+from rewardkit.models.chat import TruncationConfig, encode_prompt_response, prompt_key, render_conversation
 from rewardkit.models.device import pick_device
 from rewardkit.models.loading import resolve_model_path
 from rewardkit.models.precision import Precision, autocast_context, resolve_precision
@@ -64,7 +58,7 @@ _PAD_PROBE_CHAT = [
 
 def _chat_probe_ids(tokenizer: PreTrainedTokenizerBase) -> set[int]:
     """Token ids a chat-formatted prompt + response contains (template markers, system prompt, end of turn)."""
-    text = render_prompt(tokenizer, _PAD_PROBE_CHAT) + render_response(tokenizer, _PAD_PROBE_CHAT, "It is 4.")
+    text = render_conversation(tokenizer, _PAD_PROBE_CHAT, "It is 4.")
     return set(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
@@ -179,7 +173,7 @@ class ScalarRewardModel:
             model = _load_lora_model(path, manifest["base_model"], tokenizer)
         else:
             model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32)
-        truncation = TruncationConfig(**manifest.get("truncation", {}))
+        truncation = TruncationConfig.from_manifest(manifest.get("truncation", {}))
         kwargs.setdefault("name", f"{FAMILY}:{path}")
         return cls(model.eval(), tokenizer, base_model=manifest["base_model"], truncation=truncation, **kwargs)
 
@@ -200,16 +194,13 @@ class ScalarRewardModel:
             "family": FAMILY,
             "base_model": self.base_model,
             "adapter": "lora" if self.is_lora else "full",
-            "truncation": {
-                "max_length": self.truncation.max_length,
-                "max_response_length": self.truncation.max_response_length,
-            },
+            "truncation": self.truncation.to_manifest(),
             "pad_token": self.tokenizer.pad_token,
             "rewardkit_version": __version__,
         }
 
     def encode(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> list[list[int]]:
-        """Chat-formatted token ids per (prompt, response), prompt truncated from the left."""
+        """Token ids per (prompt, response) in the model's text format, truncated as its manifest says."""
         if len(prompts) != len(responses):
             raise ValueError(f"got {len(prompts)} prompts but {len(responses)} responses")
         return [

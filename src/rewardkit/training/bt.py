@@ -182,7 +182,12 @@ def trainer_recipe_arguments(config: TrainerConfig, checkpoints: Path, has_eval:
 
 def build_reward_model(config: BTConfig) -> ScalarRewardModel:
     """A fresh seeded score head on the backbone, wrapped in LoRA adapters when `adapter: lora`."""
-    truncation = TruncationConfig(max_length=config.max_length, max_response_length=config.max_response_length)
+    truncation = TruncationConfig(
+        max_length=config.max_length,
+        max_response_length=config.max_response_length,
+        response_truncation=config.response_truncation,
+        text_format=config.text_format,
+    )
     reward_model = ScalarRewardModel.from_backbone(config.model, seed=config.seed, truncation=truncation)
     if config.adapter == "lora":
         from peft import LoraConfig, get_peft_model

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from rewardkit.data.master_keys import add_master_key_negatives
 from rewardkit.data.schema import PreferencePair
 from rewardkit.training.config import BTConfig, DataSourceConfig
 from rewardkit.training.math_pairs import build_math_pairs
@@ -93,7 +94,8 @@ def _eval_pairs(config: BTConfig, pool: list[PreferencePair]) -> tuple[list[Pref
 
 
 def build_bt_data(config: BTConfig) -> BTData:
-    """Read, mix, split and subsample the pairs a BTConfig asks for; log the counts."""
+    """Read, mix, split and subsample the pairs a BTConfig asks for, add master-key negatives to the training side
+    only (evaluation stays on real pairs); log the counts."""
     pool: list[PreferencePair] = []
     counts: dict[str, int] = {}
     for index, source in enumerate(config.train):
@@ -108,6 +110,9 @@ def build_bt_data(config: BTConfig) -> BTData:
         raise ValueError("no training pairs: set `train` (paths) and/or `synthetic.n` in the config")
     train, evaluation = _eval_pairs(config, pool)
     train = seeded_subsample(train, config.max_train_pairs, config.seed)
+    train, negatives = add_master_key_negatives(train, config.master_key_negatives, config.seed)
+    if negatives.added:
+        counts["master-key negatives"] = negatives.added
     evaluation = seeded_subsample(evaluation, config.max_eval_pairs, config.seed)
     for name, count in counts.items():
         logger.info("source %s: %d pairs", name, count)

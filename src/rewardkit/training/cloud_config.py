@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict
 
+from rewardkit.data.master_keys import MasterKeyNegatives
 from rewardkit.families.cloud import CritiqueSamplingConfig
 from rewardkit.families.critique_format import CritiqueFormatConfig
 from rewardkit.training.config import PRECISION_HELP, DataSourceConfig, LoraAdapterConfig, TrainerConfig
@@ -104,6 +105,13 @@ class CritiqueGenerationConfig:
     )
     skip_bad_rows: bool = field(
         default=False, metadata={"help": "Skip (and log) unreadable rows instead of stopping at the first one."}
+    )
+    master_key_negatives: MasterKeyNegatives = field(
+        default_factory=MasterKeyNegatives,
+        metadata={
+            "help": "Master-key negatives added to the pairs before they are critiqued (the critic writes their "
+            "critiques): {fraction, keys, first_sentence_share}; a bare number is the fraction."
+        },
     )
     temperature: float = field(
         default=0.0, metadata={"help": "0: greedy critiques (what inference with num_samples=1 writes); > 0: sampled."}

@@ -24,6 +24,7 @@ from typing import Any
 from tqdm import tqdm
 
 from rewardkit.data.critiques import append_critiqued_pairs, read_critiqued_pairs, with_critiques
+from rewardkit.data.master_keys import add_master_key_negatives, is_master_key_negative
 from rewardkit.data.schema import PreferencePair
 from rewardkit.families.cloud import CloudRewardModel, CritiqueSamplingConfig
 from rewardkit.training import distributed
@@ -40,19 +41,23 @@ class CritiqueGenerationResult:
 
     critiques_path: str
     pairs: int
+    master_key_negatives: int
     resumed_at: int
     runtime_s: float
     critiques_per_second: float
 
 
 def planned_pairs(config: CritiqueGenerationConfig) -> list[PreferencePair]:
-    """Every source read and limited, then `max_pairs` drawn (seeded), in a fixed order; ids must be unique."""
+    """Every source read and limited, then `max_pairs` drawn (seeded) and the master-key negatives added, in a fixed
+    order; ids must be unique."""
     pool: list[PreferencePair] = []
     for index, source in enumerate(config.train):
         pool.extend(read_source(source, skip_bad_rows=config.skip_bad_rows, seed=config.seed + index))
     if not pool:
         raise ValueError("no pairs to critique: set `train` to one or more preference pair files")
-    pairs = seeded_subsample(pool, config.max_pairs, config.seed)
+    pairs, _ = add_master_key_negatives(
+        seeded_subsample(pool, config.max_pairs, config.seed), config.master_key_negatives, config.seed
+    )
     repeated = sorted(pair_id for pair_id, count in Counter(pair.id for pair in pairs).items() if count > 1)
     if repeated:
         raise ValueError(f"pair ids repeat across sources (e.g. {repeated[:3]}): a resumable run needs unique ids")
@@ -142,6 +147,7 @@ def generate_self_critiques(
     return CritiqueGenerationResult(
         critiques_path=str(output / CRITIQUES_FILE),
         pairs=len(planned),
+        master_key_negatives=sum(is_master_key_negative(pair.id) for pair in planned),
         resumed_at=done,
         runtime_s=time.monotonic() - started,
         critiques_per_second=2 * (len(planned) - done) / max(generation_seconds, 1e-9),

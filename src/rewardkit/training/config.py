@@ -15,6 +15,8 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
+from rewardkit.data.master_keys import MasterKeyNegatives
+from rewardkit.models.chat import ResponseTruncation, TextFormat
 from rewardkit.vocabulary import RENAMED_KEYS, Precision, renamed_key_note, with_current_keys
 
 RESOLVED_CONFIG_NAME = "train_config.yaml"  # the config a training run resolved, saved beside its model
@@ -194,7 +196,27 @@ class BTConfig(TrainerConfig):
     )
     max_length: int = field(default=256, metadata={"help": "Tokens per prompt+response; prompts cut from the left."})
     max_response_length: int = field(
-        default=192, metadata={"help": "Tokens kept of a response (cut from the right when longer)."}
+        default=192, metadata={"help": "Tokens kept of a response (cut as `response_truncation` says when longer)."}
+    )
+    response_truncation: ResponseTruncation = field(
+        default="keep_end",
+        metadata={
+            "help": "Which part of a long response is kept: 'keep_start', 'keep_end' (the reward head reads the "
+            "response's real end) or 'keep_both_ends' (around an ellipsis); saved with the model, used by scoring."
+        },
+    )
+    text_format: TextFormat = field(
+        default="chat_template",
+        metadata={
+            "help": "'chat_template': exactly apply_chat_template's text (TRL/vLLM convention, reward at the last "
+            "token); 'chat_template_no_final_newline': rewardkit's first format. Saved with the model."
+        },
+    )
+    master_key_negatives: MasterKeyNegatives = field(
+        default_factory=MasterKeyNegatives,
+        metadata={
+            "help": "Master-key negatives (Master-RM): {fraction, keys, first_sentence_share}; a number: the fraction."
+        },
     )
     margin: float = field(default=0.0, metadata={"help": "Constant margin m in -log σ(r_c − r_r − m)."})
     margin_field: str | None = field(
@@ -286,12 +308,15 @@ def _with_current_keys(data: Any, locations: dict[tuple, str], source: str, pref
     return {key: _with_current_keys(value, locations, source, prefix + (key,)) for key, value in current.items()}
 
 
-def _paths_as_sources(data: dict[str, Any]) -> dict[str, Any]:
-    """Plain path strings in `train` become `{path: ...}` entries."""
-    train = data.get("train")
-    if not isinstance(train, list):
-        return data
-    return {**data, "train": [{"path": entry} if isinstance(entry, str) else entry for entry in train]}
+def _expand_shorthands(data: dict[str, Any]) -> dict[str, Any]:
+    """Plain path strings in `train` become `{path: ...}` entries; a bare number as `master_key_negatives` is its
+    fraction."""
+    expanded = dict(data)
+    if isinstance(data.get("train"), list):
+        expanded["train"] = [{"path": entry} if isinstance(entry, str) else entry for entry in data["train"]]
+    if isinstance(data.get("master_key_negatives"), (int, float)):
+        expanded["master_key_negatives"] = {"fraction": data["master_key_negatives"]}
+    return expanded
 
 
 def build_config(
@@ -308,7 +333,7 @@ def build_config(
     except ValueError as error:
         raise ConfigError(str(error)) from None
     try:
-        return TypeAdapter(config_class).validate_python(_paths_as_sources(data))
+        return TypeAdapter(config_class).validate_python(_expand_shorthands(data))
     except ValidationError as error:
         messages = []
         for detail in error.errors():

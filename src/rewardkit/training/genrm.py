@@ -18,7 +18,7 @@ def train_genrm(config: GenRMConfig) -> JudgeTrainResult:
     run = JudgeRun(config)
     renderer = run.judge()
     verdict_token_ids(run.tokenizer, renderer.template)
-    pairs = read_judge_pairs(config)
+    pairs, negatives = read_judge_pairs(config)
     examples = pairwise_examples(renderer, pairs, config.both_orders, config.seed)
     report = run.sft(genrm_records(examples, renderer.template), config.training, "genrm")
     first_verdict = renderer.template.verdicts[0]
@@ -26,6 +26,7 @@ def train_genrm(config: GenRMConfig) -> JudgeTrainResult:
         {
             "stage": "genrm",
             "pairs": len(pairs),
+            "master_key_negatives": negatives.added,
             "judge_prompts": len(examples),
             "label_first_fraction": round(sum(ex.label == first_verdict for ex in examples) / len(examples), 4),
             **stage_stats(report),

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict
 
-from rewardkit.data.master_keys import MASTER_KEYS
+from rewardkit.data.master_keys import MasterKeyNegatives
 from rewardkit.training.config import (
     PRECISION_HELP,
     DataSourceConfig,
@@ -106,25 +106,16 @@ class PairwiseJudgeBaseConfig(JudgeBaseConfig):
         default=False,
         metadata={"help": "Present each pair as (A,B) and (B,A); else one seeded order, chosen first in half."},
     )
-    master_key_negatives: float = field(
-        default=0.0,
+    master_key_negatives: MasterKeyNegatives = field(
+        default_factory=MasterKeyNegatives,
         metadata={
-            "help": "Add this fraction (of the pairs) of extra pairs whose rejected answer is a master key, as "
-            "Master-RM does (Zhao et al. 2025, arXiv 2507.08794); 0 = none."
+            "help": "Master-key negatives (Master-RM): {fraction, keys, first_sentence_share}; a number: the fraction."
         },
-    )
-    master_keys: list[str] = field(
-        default_factory=lambda: list(MASTER_KEYS),
-        metadata={"help": "Content-free answers used as master-key negatives (default: the probe's list)."},
     )
     training: OptimizerConfig = field(default_factory=stage_optimizer, metadata={"help": "Optimizer of each round."})
 
     def __post_init__(self) -> None:
         self.train = [DataSourceConfig(path=entry) if isinstance(entry, str) else entry for entry in self.train]
-        if not 0 <= self.master_key_negatives <= 1:
-            raise ValueError(f"master_key_negatives must be a fraction in [0, 1], got {self.master_key_negatives}")
-        if self.master_key_negatives and not self.master_keys:
-            raise ValueError("master_key_negatives > 0 needs at least one entry in master_keys")
 
 
 @dataclass

@@ -8,14 +8,14 @@ critique) become judge prompts with their gold rating; critiques are shortened t
 from __future__ import annotations
 
 import logging
-import random
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from transformers import PreTrainedTokenizerBase
 
+from rewardkit.data.master_keys import NegativeCounts, add_master_key_negatives
 from rewardkit.data.readers import read_pointwise_rows
 from rewardkit.data.schema import PreferencePair
 from rewardkit.data.slices import assign_positions
@@ -76,33 +76,16 @@ def canonical_completion(template: JudgeTemplate, written: WrittenJudgement) -> 
 
 
 # ---- pairwise ----------------------------------------------------------------------------------------------------
-def add_master_key_negatives(
-    pairs: Sequence[PreferencePair], fraction: float, keys: Sequence[str], seed: int
-) -> list[PreferencePair]:
-    """The pairs plus round(fraction x len) copies of seeded pairs whose rejected answer is a seeded master key, so the
-    judge learns that a content-free answer loses (Master-RM; Zhao et al. 2025, arXiv 2507.08794)."""
-    count = round(fraction * len(pairs))
-    if count == 0:
-        return list(pairs)
-    rng = random.Random(seed)
-    negatives = [
-        replace(pairs[row], id=f"{pairs[row].id}-master-key", rejected=rng.choice(list(keys)), extra={})
-        for row in sorted(rng.sample(range(len(pairs)), count))
-    ]
-    return list(pairs) + negatives
-
-
-def read_judge_pairs(config: PairwiseJudgeBaseConfig) -> list[PreferencePair]:
-    """The recipe's preference pairs: every source read, mixed, capped (seeded) and given master-key negatives."""
+def read_judge_pairs(config: PairwiseJudgeBaseConfig) -> tuple[list[PreferencePair], NegativeCounts]:
+    """The recipe's preference pairs (every source read, mixed, capped, seeded) with its master-key negatives added,
+    and how many negatives were added."""
     pairs: list[PreferencePair] = []
     for index, source in enumerate(config.train):
         pairs += read_source(source, skip_bad_rows=config.skip_bad_rows, seed=config.seed + index)
     if not pairs:
         raise ValueError("no training pairs: set `train` (a list of paths or {path, builder, limit} entries)")
     pairs = seeded_subsample(pairs, config.max_train_pairs, config.seed)
-    with_keys = add_master_key_negatives(pairs, config.master_key_negatives, config.master_keys, config.seed)
-    logger.info("%d preference pairs, %d master-key negatives added", len(pairs), len(with_keys) - len(pairs))
-    return with_keys
+    return add_master_key_negatives(pairs, config.master_key_negatives, config.seed)
 
 
 def pairwise_examples(

@@ -17,8 +17,10 @@ from __future__ import annotations
 import dataclasses
 import random
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
+from rewardkit.data.master_keys import is_master_key_negative
 from rewardkit.families.generative import WrittenJudgement
 from rewardkit.families.judge_templates import JudgeTemplate
 from rewardkit.training.judge_config import (
@@ -121,6 +123,20 @@ def training_records(labelled: Sequence[LabelledRecord], balance: bool, seed: in
     return balance_by_label(labelled, seed) if balance else [record for _, record in labelled]
 
 
+def negative_records_kept(
+    build: Callable[[Sequence[PairwiseExample], Sequence[Sequence[WrittenJudgement]]], list[LabelledRecord]],
+    examples: Sequence[PairwiseExample],
+    samples: Sequence[Sequence[WrittenJudgement]],
+) -> int:
+    """How many training records `build` makes from the master-key negatives alone (what survived the filtering)."""
+    negatives = [
+        (example, rows)
+        for example, rows in zip(examples, samples, strict=True)
+        if is_master_key_negative(example.pair_id)
+    ]
+    return len(build(*zip(*negatives, strict=True))) if negatives else 0
+
+
 def hinted_template(template: JudgeTemplate, verdict: str) -> JudgeTemplate:
     """The template with the correct verdict stated as a hint at the end of the user turn (sampling only)."""
     hint = HINT.format(verdict=verdict_text(template, verdict)).replace("{", "{{").replace("}", "}}")
@@ -170,19 +186,24 @@ def hinted_samples(
 def _rationalized(run, config, template, examples, samples, round_index) -> tuple[list[LabelledRecord], dict]:
     unsolved = [ex for ex, rows in zip(examples, samples, strict=True) if not agreeing(rows, ex.label)]
     if not unsolved:
-        return [], {"hinted_prompts": 0, "hinted_solved": 0}
+        return [], {"hinted_prompts": 0, "hinted_solved": 0, "hinted_master_key_records_kept": 0}
     sampling = dataclasses.replace(config.sampling, num_samples=config.hint_samples)
     seed = config.seed + 10_000 * round_index + 5_000
     hinted = hinted_samples(run, template, unsolved, sampling, seed, config.verdict_after_rationale)
-    records = star_sft_records(template, unsolved, hinted, config.keep_per_prompt)
+    build = partial(star_sft_records, template, keep_per_prompt=config.keep_per_prompt)
     solved = sum(bool(agreeing(rows, ex.label)) for ex, rows in zip(unsolved, hinted, strict=True))
-    return records, {"hinted_prompts": len(unsolved), "hinted_solved": solved}
+    stats = {"hinted_prompts": len(unsolved), "hinted_solved": solved}
+    stats["hinted_master_key_records_kept"] = negative_records_kept(build, unsolved, hinted)
+    return build(unsolved, hinted), stats
 
 
 def star_sft_round(run: JudgeRun, config: StarSFTConfig, examples, round_index: int) -> dict[str, Any]:
     """One STaR-SFT (or Rationalizer) round: sample, keep agreeing rationales, balance the labels, SFT."""
     template, samples, stats = _sample_round(run, config, examples, round_index)
     labelled = star_sft_records(template, examples, samples, config.keep_per_prompt)
+    stats["master_key_records_kept"] = negative_records_kept(
+        partial(star_sft_records, template, keep_per_prompt=config.keep_per_prompt), examples, samples
+    )
     if isinstance(config, StarRationalizerConfig):
         hinted_records, hint_stats = _rationalized(run, config, template, examples, samples, round_index)
         labelled, stats = labelled + hinted_records, stats | hint_stats
@@ -195,6 +216,16 @@ def star_dpo_round(run: JudgeRun, config: StarDPOConfig, examples, round_index: 
     """One STaR-DPO round: sample, pair agreeing with disagreeing rationales, balance the labels, DPO."""
     template, samples, stats = _sample_round(run, config, examples, round_index)
     labelled = star_dpo_records(template, examples, samples, config.pairs_per_prompt, config.reject_unparsed)
+    stats["master_key_records_kept"] = negative_records_kept(
+        partial(
+            star_dpo_records,
+            template,
+            pairs_per_prompt=config.pairs_per_prompt,
+            reject_unparsed=config.reject_unparsed,
+        ),
+        examples,
+        samples,
+    )
     records = training_records(labelled, config.balance_labels, config.seed + round_index)
     report = run.dpo(records, config.training, f"round-{round_index}", beta=config.beta)
     return {"stage": f"round-{round_index}", **stats, **label_counts(labelled), **stage_stats(report)}
@@ -210,7 +241,8 @@ STAR_ROUNDS: dict[type, Callable[..., dict[str, Any]]] = {
 def train_star(config: StarConfig) -> JudgeTrainResult:
     """Run `config.rounds` STaR rounds (the variant is the config's class) and save a sample-mode judge."""
     run = JudgeRun(config)
-    pairs = read_judge_pairs(config)
+    pairs, negatives = read_judge_pairs(config)
+    run.log_round({"stage": "data", "pairs": len(pairs), "master_key_negatives": negatives.added})
     examples = pairwise_examples(run.judge(), pairs, config.both_orders, config.seed)
     one_round = STAR_ROUNDS[type(config)]
     for round_index in range(1, config.rounds + 1):
