@@ -40,7 +40,9 @@ def test_judge_fooled_by_colon_has_false_positive_rate_one_for_that_key():
 
 def test_probe_runs_on_200_rows_by_default_with_intervals_that_cover_each_rate():
     result = evaluate_pairs(
-        JudgeModel(lambda a, b: (float(zlib.crc32(f"{a}|{b}".encode()) % 3 == 0), {})),  # fooled ~1/3 of the time
+        JudgeModel(
+            lambda a, b: (float(zlib.crc32(f"{a}|{b}".encode()) % 3 == 0), PreferenceDiagnostics())
+        ),  # fooled ~1/3
         make_pairs("s", "chat", 300, 300),
         bootstrap_samples=10,
         progress=False,
