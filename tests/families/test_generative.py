@@ -7,8 +7,8 @@ import typer
 from typer.testing import CliRunner
 
 from rewardkit.commands import judge_cmd
-from rewardkit.data.master_keys import MASTER_KEYS
 from rewardkit.data.schema import PreferencePair
+from rewardkit.evaluation.probes import PROBE_KEYS
 from rewardkit.evaluation.rewardbench import evaluate_pairs
 from rewardkit.families.generative import GenerativeJudge, JudgeConfig, parse_judge_options, write_judge_manifest
 from rewardkit.families.judge_templates import get_template
@@ -289,7 +289,7 @@ def test_reference_guided_judging_works_in_evaluation(tiny_model_dir, tokenizer)
     result = evaluate_pairs(judge, pairs, bootstrap_samples=10, master_key_rows=2, progress=False)
     assert result.sections["reasoning"].accuracy == 1.0
     prompts = [prompt for call in engine.calls for prompt in call]
-    assert len(prompts) == 2 * (4 + 2 * len(MASTER_KEYS))  # both orders of every pair and probe trial
+    assert len(prompts) == 2 * (4 + 2 * len(PROBE_KEYS))  # both orders of every pair and probe trial
     assert all("[The Start of Reference Answer]\nIt is 4." in prompt for prompt in prompts)
     pairs[2].extra = {}
     with pytest.raises(ValueError, match="row 'r2': field 'reference'"):
