@@ -7,6 +7,7 @@ import json
 import pytest
 
 from rewardkit.data.critiques import critiques_of, read_critiqued_pairs
+from rewardkit.data.master_keys import TRAINING_MASTER_KEYS, MasterKeyNegatives
 from rewardkit.data.readers import write_pairs_jsonl
 from rewardkit.data.schema import PreferencePair
 from rewardkit.families.cloud import CloudRewardModel
@@ -97,6 +98,16 @@ def test_planned_pairs_are_a_seeded_subsample_with_unique_ids(critic_dir, pairs_
     twice = _config(critic_dir, pairs_file, tmp_path, train=[DataSourceConfig(path=str(pairs_file))] * 2)
     with pytest.raises(ValueError, match="pair ids repeat across sources"):
         planned_pairs(twice)
+
+
+def test_master_key_negatives_are_planned_for_critiquing(critic_dir, pairs_file, tmp_path):
+    plain = planned_pairs(_config(critic_dir, pairs_file, tmp_path))
+    negatives_option = MasterKeyNegatives(fraction=0.5)
+    planned = planned_pairs(_config(critic_dir, pairs_file, tmp_path, master_key_negatives=negatives_option))
+    negatives = [pair for pair in planned if pair.id.endswith("-master-key")]
+    assert planned[: len(plain)] == plain and len(planned) == len(plain) + len(negatives)
+    assert len(negatives) == round(0.5 * len(plain)) > 0
+    assert all(pair.rejected in TRAINING_MASTER_KEYS for pair in negatives)
 
 
 def test_generation_settings_are_recorded(full_run):

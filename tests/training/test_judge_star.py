@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from rewardkit.families.judge_templates import get_template
@@ -13,6 +15,7 @@ from rewardkit.training.judge_trainer import JudgeRun, StageReport
 from rewardkit.training.star import (
     balance_by_label,
     hinted_template,
+    negative_records_kept,
     star_dpo_records,
     star_sft_records,
     train_star,
@@ -51,6 +54,15 @@ def test_star_dpo_pairs_agreeing_with_disagreeing_and_skips_one_sided_prompts():
     ]
     strict = star_dpo_records(TEMPLATE, examples, samples, pairs_per_prompt=1, reject_unparsed=False)
     assert [record["prompt"] for _, record in strict] == ["PROMPT-both"]
+
+
+def test_negative_records_kept_counts_what_the_filter_left_of_the_master_key_negatives():
+    examples = [example("A", "p1"), example("A", "p1-master-key"), example("B", "p2-first-sentence")]
+    samples = [[written("A", "Right.")], [written("A", "Key loses.")], [written("A", "Fooled.")]]
+    build = partial(star_sft_records, TEMPLATE, keep_per_prompt=1)
+    assert len(build(examples, samples)) == 2  # p1 and p1-master-key agree with their label; p2's negative does not
+    assert negative_records_kept(build, examples, samples) == 1
+    assert negative_records_kept(build, examples[:1], samples[:1]) == 0
 
 
 def test_balance_cuts_every_label_to_the_rarest_and_needs_two_labels():
