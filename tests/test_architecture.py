@@ -26,6 +26,7 @@ LAYERS = {
     "training": 4,
     "commands": 5,
     "cli": 6,
+    "__main__": 7,
 }
 
 

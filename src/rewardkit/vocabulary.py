@@ -16,6 +16,10 @@ from typing import Any, Literal, get_args
 Precision = Literal["auto", "bf16", "fp32"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 
+# The text a reward model reads and which part of a long response it keeps (rewardkit.models.chat applies them)
+TextFormat = Literal["chat_template", "chat_template_no_final_newline"]
+ResponseTruncation = Literal["keep_start", "keep_end", "keep_both_ends"]
+
 # old key -> new key, wherever a config, spec query or saved manifest is read
 RENAMED_KEYS: dict[str, str] = {
     "k": "num_samples",

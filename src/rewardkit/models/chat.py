@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 from transformers import PreTrainedTokenizerBase
 
 from rewardkit.protocol import Prompt
+from rewardkit.vocabulary import ResponseTruncation, TextFormat
 
-TextFormat = Literal["chat_template", "chat_template_no_final_newline"]
-ResponseTruncation = Literal["keep_start", "keep_end", "keep_both_ends"]
 LEGACY_TEXT_FORMAT: TextFormat = "chat_template_no_final_newline"
 LEGACY_RESPONSE_TRUNCATION: ResponseTruncation = "keep_start"
 ELLIPSIS_TEXT = " ... "  # what stands for the middle of a response cut at both ends

@@ -1,7 +1,8 @@
 """Tokenize preference pairs once (our truncation, not the trainer's filtering) and batch chosen + rejected together.
 
 TRL's RewardTrainer drops every example longer than max_length; here every pair is kept and cut the way scoring
-cuts it (prompt from the left, response from the right), and the cuts are counted and reported.
+cuts it (prompt from the left, response by the configured `response_truncation` mode), and the cuts are counted
+and reported.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ class TruncationCounts:
     pairs: int = 0
     prompts_truncated: int = 0
     responses_truncated: int = 0
+    response_truncation: str = "keep_start"
 
     def summary(self) -> str:
         return (
             f"{self.prompts_truncated:,} of {self.pairs:,} prompts truncated (from the left), "
-            f"{self.responses_truncated:,} of {2 * self.pairs:,} responses truncated (from the right)"
+            f"{self.responses_truncated:,} of {2 * self.pairs:,} responses truncated ({self.response_truncation})"
         )
 
 
@@ -59,7 +61,7 @@ def tokenize_pairs(
 ) -> tuple[Dataset, TruncationCounts]:
     """A Dataset of chosen/rejected token ids (+ margin, + length for length grouping) and the truncation counts."""
     columns: dict[str, list[Any]] = {"chosen_input_ids": [], "rejected_input_ids": [], "margin": [], "length": []}
-    counts = TruncationCounts(pairs=len(pairs))
+    counts = TruncationCounts(pairs=len(pairs), response_truncation=truncation.response_truncation)
     for pair in pairs:
         chosen = encode_prompt_response(tokenizer, pair.prompt, pair.chosen, truncation)
         rejected = encode_prompt_response(tokenizer, pair.prompt, pair.rejected, truncation)

@@ -16,8 +16,14 @@ import yaml
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from rewardkit.data.master_keys import MasterKeyNegatives
-from rewardkit.models.chat import ResponseTruncation, TextFormat
-from rewardkit.vocabulary import RENAMED_KEYS, Precision, renamed_key_note, with_current_keys
+from rewardkit.vocabulary import (
+    RENAMED_KEYS,
+    Precision,
+    ResponseTruncation,
+    TextFormat,
+    renamed_key_note,
+    with_current_keys,
+)
 
 RESOLVED_CONFIG_NAME = "train_config.yaml"  # the config a training run resolved, saved beside its model
 
