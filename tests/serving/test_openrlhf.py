@@ -54,7 +54,7 @@ def test_a_left_truncated_prompt_is_matched_by_its_kept_tail_and_scored_whole(ca
 
 
 def test_a_character_split_by_the_token_cut_is_skipped():
-    assert split_query(0, "\ufffdlo there: fine", "hello there:") == ("hello there:", "fine")
+    assert split_query(0, "\ufffdlo there: fine", "hello there:") == ("hello there:", " fine")
 
 
 def test_prompt_overlap_is_the_longest_prompt_tail_the_query_starts_with():
