@@ -87,7 +87,7 @@ def _killed_run(tiny_model_dir, output, moment: str, step: int) -> None:
 
 def test_process_killed_mid_epoch_two_resumes_to_the_uninterrupted_weights(tiny_model_dir, tmp_path, uninterrupted):
     _killed_run(tiny_model_dir, tmp_path / "run", "after-step", MID_EPOCH_TWO)
-    assert (tmp_path / "run" / "checkpoints" / "checkpoint-9").is_dir()
+    assert (checkpoints_dir(tmp_path / "run") / "checkpoint-9").is_dir()
     result = train_bt(_two_epoch_config(tiny_model_dir, tmp_path / "run"), data=DATA, resume=True)
     assert result.global_step == TWO_EPOCHS
     assert _rewards(tmp_path / "run") == pytest.approx(uninterrupted[True], abs=1e-6)
@@ -95,7 +95,7 @@ def test_process_killed_mid_epoch_two_resumes_to_the_uninterrupted_weights(tiny_
 
 def test_process_killed_while_saving_leaves_no_checkpoint_to_mistake(tiny_model_dir, tmp_path, uninterrupted):
     _killed_run(tiny_model_dir, tmp_path / "run", "during-save", 9)
-    checkpoints = tmp_path / "run" / "checkpoints"
+    checkpoints = checkpoints_dir(tmp_path / "run")
     # checkpoint-3 outlives its rotation: older checkpoints are removed only once the new one is complete
     assert sorted(path.name for path in checkpoints.iterdir()) == [
         ".partial-checkpoint-9",
