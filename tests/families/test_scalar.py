@@ -257,3 +257,22 @@ def test_a_repeated_sequence_is_scored_once(reward_model, monkeypatch):
     repeated = reward_model.rewards(PROMPTS * 3, RESPONSES * 3)
     assert sum(fed) == tokens_once
     assert repeated == once * 3
+
+
+def test_a_megabyte_response_is_read_scored_cut_by_the_models_rule_and_counted(tiny_model_dir, tmp_path, caplog):
+    from rewardkit.data import read_pairs
+
+    megabyte = 1_000_000
+    rows = [{"prompt": "Say hi.", "chosen": "Hi!", "rejected": "hi " * (megabyte // 3)}]
+    path = tmp_path / "long.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    pair = read_pairs(path).pairs[0]
+    truncation = TruncationConfig(max_length=64, max_response_length=32)
+    model = ScalarRewardModel.from_backbone(str(tiny_model_dir), seed=0, precision="fp32", truncation=truncation)
+    with caplog.at_level("INFO", logger="rewardkit.families.scalar"):
+        [preference] = model.compare([pair.prompt], [pair.chosen], [pair.rejected])
+    assert 0.0 < preference.p_a_better < 1.0
+    assert (model.response_cuts.responses, model.response_cuts.cut) == (2, 1)
+    assert "1 of 2 responses scored so far were longer than max_response_length=32 tokens and cut (keep_end)" in (
+        caplog.text
+    )

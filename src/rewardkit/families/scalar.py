@@ -29,7 +29,13 @@ from transformers import (
 from transformers.utils import logging as hf_logging
 
 from rewardkit.families.registry import MANIFEST_NAME, read_family_manifest
-from rewardkit.models.chat import TruncationConfig, encode_prompt_response, prompt_key, render_conversation
+from rewardkit.models.chat import (
+    ResponseCuts,
+    TruncationConfig,
+    encode_prompt_response,
+    prompt_key,
+    render_conversation,
+)
 from rewardkit.models.device import pick_device
 from rewardkit.models.loading import resolve_model_path
 from rewardkit.models.precision import Precision, autocast_context, resolve_precision
@@ -138,6 +144,7 @@ class ScalarRewardModel:
         self.tokenizer = tokenizer
         self.base_model = base_model
         self.truncation = truncation or TruncationConfig()
+        self.response_cuts = ResponseCuts()
         self.name = name or f"{FAMILY}:{base_model}"
         self.device = pick_device(str(device) if device else None)
         self.precision = resolve_precision(precision, self.device)
@@ -203,10 +210,24 @@ class ScalarRewardModel:
         """Token ids per (prompt, response) in the model's text format, truncated as its manifest says."""
         if len(prompts) != len(responses):
             raise ValueError(f"got {len(prompts)} prompts but {len(responses)} responses")
-        return [
-            encode_prompt_response(self.tokenizer, prompt, response, self.truncation).input_ids
+        encoded = [
+            encode_prompt_response(self.tokenizer, prompt, response, self.truncation)
             for prompt, response in zip(prompts, responses, strict=True)
         ]
+        if self.response_cuts.add(encoded):
+            self._log_response_cuts()
+        return [pair.input_ids for pair in encoded]
+
+    def _log_response_cuts(self) -> None:
+        """Long responses are scored, cut by the model's rule; say how many so far (a reader refuses none)."""
+        logger.info(
+            "%s: %d of %d responses scored so far were longer than max_response_length=%d tokens and cut (%s)",
+            self.name,
+            self.response_cuts.cut,
+            self.response_cuts.responses,
+            self.truncation.max_response_length,
+            self.truncation.response_truncation,
+        )
 
     def rewards(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> list[float]:
         """One scalar reward per (prompt, response), in input order; each prompt's tokens are read once."""

@@ -62,6 +62,21 @@ def render_response(tokenizer: PreTrainedTokenizerBase, prompt: Prompt, response
 
 
 @dataclass
+class ResponseCuts:
+    """How many responses a model has encoded and how many of them its truncation rule cut (a running tally)."""
+
+    responses: int = 0
+    cut: int = 0
+
+    def add(self, encoded: list[EncodedPair]) -> int:
+        """Count a batch of encodings; returns how many of them had their response cut."""
+        cut = sum(pair.response_tokens_dropped > 0 for pair in encoded)
+        self.responses += len(encoded)
+        self.cut += cut
+        return cut
+
+
+@dataclass
 class EncodedPair:
     """Token ids for prompt+response, with how much was cut."""
 
