@@ -136,7 +136,8 @@ def test_a_star_sft_round_samples_half_per_rank_and_rank_0_writes_one_judge(tiny
 
     sampled = [(records / f"sampled-rank{rank}.txt").read_text().split() for rank in range(PROCESSES)]
     assert sampled == [["2"], ["2"]]  # 4 judge prompts, 2 per rank
-    (record,) = [json.loads(line) for line in (output / "rounds.jsonl").read_text().splitlines()]
+    data, record = [json.loads(line) for line in (output / "rounds.jsonl").read_text().splitlines()]
+    assert data == {"stage": "data", "pairs": 4, "master_key_negatives": 0}
     assert record["samples"] == 8 and record["kept"] == 4 and record["train_steps"] == 2  # all gathered on rank 0
     assert load_reward_model(str(output)).config.mode == "sample"
 
