@@ -58,6 +58,14 @@ def read_eval_pairs(
     return pairs
 
 
+def slice_note(per_category: int | None, nested: bool, seed: int) -> str:
+    """How a --per-category slice was drawn, for the report's data line ("" without a slice)."""
+    if per_category is None:
+        return ""
+    kind = "nested stratified" if nested else "stratified"
+    return f" ({kind} slice: at most {per_category} per category, seed {seed})"
+
+
 def read_rewardbench_hub(split: str | None, limit: int | None, skip_bad_rows: bool) -> list[PreferencePair]:
     """RewardBench (v1) from the Hub, its subsets named by section; offline, an error that says to pass --data."""
     from rewardkit.data.benchmark_rows import with_rewardbench_sections
@@ -116,6 +124,28 @@ def print_summary(result: EvaluationResult, report_path: Path) -> None:
     console.print(f"{result.pairs_per_second:.1f} pairs/s. Report: {report_path}", highlight=False)
 
 
+DataOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Rows: a JSONL/JSON/CSV/Parquet file or HF dataset dir/name (the benchmark's native format). "
+        "Without it, the benchmark's Hub dataset is loaded."
+    ),
+]
+BenchmarkOption = Annotated[
+    str, typer.Option(help="rewardbench (v1 sections, default), rewardbench2, rm-bench or judgebench.")
+]
+JudgingOption = Annotated[
+    str,
+    typer.Option(
+        help="Benchmarks other than rewardbench: auto (scores if the model rates answers on its own, else "
+        "pairs), scores, or pairs (judges: RewardBench 2 rows as a round robin of all pairs)."
+    ),
+]
+BaselinesOption = Annotated[
+    bool, typer.Option(help="Benchmarks other than rewardbench: also score the random and longer baselines.")
+]
+
+
 def eval_command(
     model: Annotated[
         str,
@@ -125,26 +155,10 @@ def eval_command(
         ),
     ],
     report: Annotated[Path, typer.Option(help="Directory for report.json, report.md, charts and predictions.")],
-    data: Annotated[
-        str | None,
-        typer.Option(
-            help="Rows: a JSONL/JSON/CSV/Parquet file or HF dataset dir/name (the benchmark's native format). "
-            "Without it, a --benchmark other than rewardbench loads its Hub dataset."
-        ),
-    ] = None,
-    benchmark: Annotated[
-        str, typer.Option(help="rewardbench (v1 sections, default), rewardbench2, rm-bench or judgebench.")
-    ] = "rewardbench",
-    judging: Annotated[
-        str,
-        typer.Option(
-            help="Benchmarks other than rewardbench: auto (scores if the model rates answers on its own, else "
-            "pairs), scores, or pairs (judges: RewardBench 2 rows as a round robin of all pairs)."
-        ),
-    ] = "auto",
-    baselines: Annotated[
-        bool, typer.Option(help="Benchmarks other than rewardbench: also score the random and longer baselines.")
-    ] = True,
+    data: DataOption = None,
+    benchmark: BenchmarkOption = "rewardbench",
+    judging: JudgingOption = "auto",
+    baselines: BaselinesOption = True,
     limit: Annotated[int | None, typer.Option(min=1, help="Evaluate only the first N rows.")] = None,
     per_category: Annotated[
         int | None,
@@ -187,11 +201,12 @@ def eval_command(
         return
     try:
         if data is None:
-            pairs, data = read_rewardbench_hub(split, limit, skip_bad_rows), REWARDBENCH_HUB[0]
+            pairs, source = read_rewardbench_hub(split, limit, skip_bad_rows), REWARDBENCH_HUB[0]
         else:
             pairs = read_eval_pairs(
                 data, column_map or [], split or "train", limit, skip_bad_rows, per_category, seed, nested
             )
+            source = data + slice_note(per_category, nested, seed)
         with memory_guard(EVAL_OUT_OF_MEMORY_ADVICE):
             result = evaluate_pairs(
                 load_reward_model(model),
@@ -203,9 +218,7 @@ def eval_command(
             )
     except USER_ERRORS as error:
         fail(error)
-    kind = "nested stratified" if nested else "stratified"
-    sliced = f" ({kind} slice: at most {per_category} per category, seed {seed})" if per_category else ""
-    result.model_spec, result.data_path = model, data + sliced
+    result.model_spec, result.data_path = model, source
     try:
         with writing(report, "report"):
             paths = write_report(result, report)
