@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from rewardkit.protocol import Capabilities, Preference, Score, UnsupportedOperation
 from rewardkit.serving.app import create_app
-from rewardkit.serving.limits import ServingLimits
+from rewardkit.serving.limits import ServingLimitsConfig
 from rewardkit.serving.micro_batcher import BatchingConfig
 from rewardkit.serving.server import run_server
 
@@ -37,6 +37,6 @@ if __name__ == "__main__":
     app = create_app(
         SlowModel(seconds_per_call),
         BatchingConfig(max_batch_size=4, max_wait_ms=1),
-        ServingLimits(shutdown_timeout_s=shutdown_timeout_s),
+        ServingLimitsConfig(shutdown_timeout_s=shutdown_timeout_s),
     )
     run_server(app, "127.0.0.1", port, max_connections=256)

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rewardkit.serving.app import create_app
-from rewardkit.serving.limits import ServingLimits
+from rewardkit.serving.limits import ServingLimitsConfig
 from rewardkit.serving.micro_batcher import BatchingConfig
 from tests.evaluation.fakes import ScoreTableModel
 
@@ -53,7 +53,7 @@ EMPTY = {
     **{route: {"input": []} for route in POOLING_ROUTES},
     "/v1/chat/completions": {"messages": []},
 }
-LIMITS = ServingLimits(max_body_bytes=8 * 2**20, max_items=1024, max_text_chars=100_000)
+LIMITS = ServingLimitsConfig(max_body_bytes=8 * 2**20, max_items=1024, max_text_chars=100_000)
 
 
 @pytest.fixture(scope="module")

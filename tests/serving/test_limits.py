@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from rewardkit.serving.app import create_app
 from rewardkit.serving.auth import require_key_off_loopback
-from rewardkit.serving.limits import ServingLimits
+from rewardkit.serving.limits import ServingLimitsConfig
 from rewardkit.serving.micro_batcher import BatchingConfig
 from tests.serving.live_server import free_port, live_server
 from tests.serving.slow_server import SlowModel
@@ -34,7 +34,7 @@ def _score(n: int) -> dict:
 
 
 def _app(seconds_per_call: float, batching: BatchingConfig, **limits):
-    return create_app(SlowModel(seconds_per_call), batching, ServingLimits(**limits))
+    return create_app(SlowModel(seconds_per_call), batching, ServingLimitsConfig(**limits))
 
 
 def test_a_full_queue_answers_429_with_retry_after_and_recovers():

@@ -196,7 +196,9 @@ def eval_command(
     from rewardkit.families.registry import load_reward_model
 
     if benchmark != "rewardbench":
-        options = BenchmarkOptions(judging, baselines, bootstrap, seed, limit, per_category, skip_bad_rows, progress)
+        options = BenchmarkEvalConfig(
+            judging, baselines, bootstrap, seed, limit, per_category, skip_bad_rows, progress
+        )
         run_benchmark(benchmark, model, data, split, report, options)
         return
     try:
@@ -228,7 +230,7 @@ def eval_command(
 
 
 @dataclass(frozen=True)
-class BenchmarkOptions:
+class BenchmarkEvalConfig:
     """The `rewardkit eval` options a --benchmark run reads."""
 
     judging: str
@@ -242,7 +244,7 @@ class BenchmarkOptions:
 
 
 def read_benchmark_data(
-    benchmark: Benchmark, data: str | None, split: str | None, options: BenchmarkOptions
+    benchmark: Benchmark, data: str | None, split: str | None, options: BenchmarkEvalConfig
 ) -> tuple[list[NWayPreference], str]:
     """The benchmark's rows (from --data, else its Hub dataset) and a description of where they came from."""
     from rewardkit.data.benchmark_rows import read_benchmark_rows
@@ -265,7 +267,7 @@ def read_benchmark_data(
 
 
 def run_benchmark(
-    name: str, model_spec: str, data: str | None, split: str | None, report: Path, options: BenchmarkOptions
+    name: str, model_spec: str, data: str | None, split: str | None, report: Path, options: BenchmarkEvalConfig
 ) -> None:
     """`rewardkit eval --benchmark NAME`: read, judge, score with intervals and baselines, write the report."""
     from rewardkit.evaluation.benchmark_report import write_benchmark_report

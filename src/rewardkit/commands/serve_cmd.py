@@ -42,7 +42,7 @@ def serve_command(
     calls. Docs at http://HOST:PORT/docs, metrics at /metrics."""
     from rewardkit.families.registry import load_reward_model
     from rewardkit.serving.auth import require_key_off_loopback
-    from rewardkit.serving.limits import ServingLimits
+    from rewardkit.serving.limits import ServingLimitsConfig
     from rewardkit.serving.micro_batcher import BatchingConfig
 
     try:
@@ -53,7 +53,7 @@ def serve_command(
     try:
         require_key_off_loopback(host, api_key)
         batching = BatchingConfig(max_batch_size, max_wait_ms, max_queue_items)
-        limits = ServingLimits(
+        limits = ServingLimitsConfig(
             max_body_bytes, max_items, max_text_chars, request_timeout_s, read_timeout_s, shutdown_timeout_s
         )
         reward_model = load_reward_model(model)

@@ -24,7 +24,7 @@ from fastapi.responses import Response
 from rewardkit.protocol import RewardModel
 from rewardkit.serving.auth import api_key_guard
 from rewardkit.serving.chat_api import chat_router
-from rewardkit.serving.limits import BodyGuard, ServingLimits, checked_json_route, validation_error_answer
+from rewardkit.serving.limits import BodyGuard, ServingLimitsConfig, checked_json_route, validation_error_answer
 from rewardkit.serving.metrics import PROMETHEUS_CONTENT_TYPE, ServingMetrics
 from rewardkit.serving.micro_batcher import BatchingConfig
 from rewardkit.serving.model_service import ModelService
@@ -93,14 +93,14 @@ def _add_status_routes(app: FastAPI, service: ModelService, metrics: ServingMetr
 def create_app(
     model: RewardModel,
     batching: BatchingConfig | None = None,
-    limits: ServingLimits | None = None,
+    limits: ServingLimitsConfig | None = None,
     api_key: str | None = None,
 ) -> FastAPI:
     """A FastAPI app serving `model` on every route; its lifespan starts and stops the one micro-batcher.
 
     Middleware, outermost first: metrics (every answer counted), API key (when set), body guard (size, read time).
     """
-    service = ModelService(model, batching or BatchingConfig(), limits or ServingLimits())
+    service = ModelService(model, batching or BatchingConfig(), limits or ServingLimitsConfig())
     metrics = ServingMetrics(lambda: service.batcher.queued_items)
     service.batcher.on_call = metrics.record_call
 

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 @dataclass
-class ServingLimits:
+class ServingLimitsConfig:
     """Per-request bounds of `rewardkit serve` (each one is a CLI option)."""
 
     max_body_bytes: int = field(default=8 * 2**20, metadata={"help": "Largest request body, bytes (413 above)."})
@@ -62,7 +62,7 @@ class BodyGuard:
     """ASGI middleware: reads each request body in full, within `max_body_bytes` and `read_timeout_s`, before the
     app runs, then replays it; later `receive()` calls go to the server (so a handler can see the client leave)."""
 
-    def __init__(self, app: ASGIApp, limits: ServingLimits) -> None:
+    def __init__(self, app: ASGIApp, limits: ServingLimitsConfig) -> None:
         self.app = app
         self.limits = limits
 
@@ -122,7 +122,7 @@ def _refuse_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number; send a finite number or null")
 
 
-def _check_string(text: str, path: str, limits: ServingLimits) -> None:
+def _check_string(text: str, path: str, limits: ServingLimitsConfig) -> None:
     if len(text) > limits.max_text_chars:
         raise HTTPException(
             413,
@@ -137,7 +137,7 @@ def _check_string(text: str, path: str, limits: ServingLimits) -> None:
         ) from None
 
 
-def check_values(value: Any, limits: ServingLimits) -> None:
+def check_values(value: Any, limits: ServingLimitsConfig) -> None:
     """Refuse any list longer than `max_items`, any text longer than `max_text_chars` and any lone surrogate,
     naming the JSON path ($.prompts[3])."""
     stack: list[tuple[Any, str]] = [(value, "$")]
@@ -159,7 +159,7 @@ def check_values(value: Any, limits: ServingLimits) -> None:
                 stack.append((entry, f"{path}.{key}"))
 
 
-def parse_json_body(body: bytes, limits: ServingLimits) -> Any:
+def parse_json_body(body: bytes, limits: ServingLimitsConfig) -> Any:
     """The request's JSON, or a 400 naming what is wrong (not UTF-8, malformed, NaN/Infinity, nested too deep)."""
     try:
         text = body.decode("utf-8")
@@ -184,7 +184,7 @@ def parse_json_body(body: bytes, limits: ServingLimits) -> Any:
 class _CheckedJSONRequest(Request):
     """A request whose `json()` is `parse_json_body` (FastAPI reads bodies through `Request.json`)."""
 
-    limits: ServingLimits
+    limits: ServingLimitsConfig
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
@@ -192,7 +192,7 @@ class _CheckedJSONRequest(Request):
         return self._json
 
 
-def checked_json_route(limits: ServingLimits) -> type[APIRoute]:
+def checked_json_route(limits: ServingLimitsConfig) -> type[APIRoute]:
     """An APIRoute class whose JSON bodies go through `parse_json_body` (FastAPI's custom request class pattern)."""
 
     class CheckedJSONRoute(APIRoute):

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import HTTPException, Request
 
 from rewardkit.protocol import Preference, Prompt, RewardModel, Score, UnsupportedOperation
-from rewardkit.serving.limits import ServingLimits
+from rewardkit.serving.limits import ServingLimitsConfig
 from rewardkit.serving.micro_batcher import BatchingConfig, MicroBatcher, QueueFull, ShuttingDown
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ async def _client_gone(request: Request) -> None:
 class ModelService:
     """`model` behind one micro-batcher, answering within the limits."""
 
-    def __init__(self, model: RewardModel, batching: BatchingConfig, limits: ServingLimits) -> None:
+    def __init__(self, model: RewardModel, batching: BatchingConfig, limits: ServingLimitsConfig) -> None:
         self.model = model
         self.batching = batching
         self.limits = limits

@@ -18,7 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from rewardkit.serving.limits import ServingLimits
+from rewardkit.serving.limits import ServingLimitsConfig
 from rewardkit.serving.micro_batcher import ShuttingDown
 from rewardkit.serving.model_service import ModelService
 
@@ -74,7 +74,7 @@ class DrainingServer(uvicorn.Server):
 
 
 def uvicorn_config(
-    app: FastAPI, host: str, port: int, limits: ServingLimits, max_connections: int, log_level: str = "info"
+    app: FastAPI, host: str, port: int, limits: ServingLimitsConfig, max_connections: int, log_level: str = "info"
 ) -> uvicorn.Config:
     """uvicorn settings from the limits: h11 with the read timeout, a connection cap (503 above), graceful shutdown."""
     return uvicorn.Config(
