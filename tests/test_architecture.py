@@ -13,6 +13,7 @@ PACKAGE_ROOT = Path(rewardkit.__file__).parent
 # Layer of each top-level part of the package; a module may import its own part or any part of a lower layer.
 LAYERS = {
     "errors": 0,
+    "cpu_threads": 0,
     "vocabulary": 0,
     "machine_errors": 0,
     "protocol": 0,

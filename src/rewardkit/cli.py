@@ -8,6 +8,8 @@ import os
 
 import typer
 
+from rewardkit.cpu_threads import configure_cpu_threads
+
 app = typer.Typer(help="Train, evaluate and serve reward models and LLM judges.", no_args_is_help=True)
 train_app = typer.Typer(help="Train a reward model or judge from a recipe.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
@@ -46,6 +48,8 @@ def _configure(
     if os.environ.get("RANK", "0") != "0":  # a process of `torchrun` / `accelerate launch` other than the first
         level = logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    threads, why = configure_cpu_threads()
+    logging.getLogger(__name__).debug("torch CPU threads: %d (%s)", threads, why)
 
 
 _register_commands()
