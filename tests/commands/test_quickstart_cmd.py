@@ -104,3 +104,21 @@ def test_training_stops_at_the_deadline_when_the_machine_is_slower_than_planned(
 
     assert json.loads((config.output / "summary.json").read_text())["steps"] == 1
     assert "training stopped at the deadline after step 1 of 5" in summary.read_text()
+
+
+def test_a_slow_evaluation_is_cut_to_its_share_of_the_time(tmp_path):
+    from rewardkit.commands.quickstart_cmd import EVALUATION_SHARE, EvaluationSets, _shrunk_to_share
+    from rewardkit.data.schema import PreferencePair
+
+    def pair(index: int, category: str) -> PreferencePair:
+        return PreferencePair(f"{category}-{index}", "q", "a", "b", category=category)
+
+    dev = [pair(index, category) for category in ("chat", "safety") for index in range(40)]
+    synthetic = [pair(index, "train") for index in range(200)]
+    config = QuickstartConfig(output=tmp_path)
+    sets, rows, estimate, why = _shrunk_to_share(config, EvaluationSets(synthetic, dev), 1000.0, 400.0)
+    assert len(sets.synthetic) == 100 and len(sets.dev) == 2 * 10 and rows == 10
+    assert estimate <= 1000.0 * (100 + 20) / (200 + 80) + 1e-9
+    assert f"over {EVALUATION_SHARE:.0%} of the 400 s left" in why
+    unchanged = _shrunk_to_share(config, EvaluationSets(synthetic, dev), 100.0, 400.0)
+    assert unchanged[0].synthetic == synthetic and unchanged[1] == config.master_key_rows and unchanged[3] == ""

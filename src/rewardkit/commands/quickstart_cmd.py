@@ -28,7 +28,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_DEV_FILE = Path("../shared/data/eval/rewardbench_like_dev.jsonl")
 BATCH_SIZE = 8
 PROBE_STEPS = 4
-PROBE_PAIRS = 16
+PROBE_PAIRS = 8
+EVALUATION_SHARE = 0.5  # the evaluation may take this share of the time left after the probe; beyond, sets shrink
+MIN_EVALUATION_ROWS = 10  # per dev category, and per set in tens (the synthetic set keeps 10x this)
 
 
 @dataclass
@@ -94,6 +96,7 @@ class QuickstartPlan:
     train_pairs: int
     seconds_per_step: float
     reason: str
+    master_key_rows: int
 
     def eta_s(self) -> float:
         return self.probe_s + self.steps * self.seconds_per_step + self.evaluation_s
@@ -167,12 +170,35 @@ def _estimate_evaluation_seconds(
     return total
 
 
+def _shrunk_to_share(
+    config: QuickstartConfig, sets: EvaluationSets, evaluation_s: float, time_left_s: float
+) -> tuple[EvaluationSets, int, float, str]:
+    """The evaluation sets (and master-key rows) cut so that the estimated evaluation takes at most
+    EVALUATION_SHARE of the time left, never below MIN_EVALUATION_ROWS; with the new estimate and why."""
+    allowed = EVALUATION_SHARE * time_left_s
+    if evaluation_s <= allowed:
+        return sets, config.master_key_rows, evaluation_s, ""
+    factor = allowed / evaluation_s
+    synthetic = sets.synthetic[: max(10 * MIN_EVALUATION_ROWS, int(len(sets.synthetic) * factor))]
+    per_category = max(MIN_EVALUATION_ROWS, int(config.dev_per_category * factor))
+    dev = stratified_sample(sets.dev, per_category, config.seed) if sets.dev else []
+    rows = max(MIN_EVALUATION_ROWS, int(config.master_key_rows * factor))
+    kept = (len(synthetic) + len(dev)) / max(len(sets.synthetic) + len(sets.dev), 1)
+    why = (
+        f"; evaluation estimated at {evaluation_s:.0f} s, over {EVALUATION_SHARE:.0%} of the {time_left_s:.0f} s "
+        f"left, so it uses {len(synthetic)} synthetic pairs, {per_category} dev rows per category and {rows} "
+        "master-key rows"
+    )
+    return EvaluationSets(synthetic, dev), rows, evaluation_s * kept, why
+
+
 def plan_run(
     config: QuickstartConfig, train_pairs: list[PreferencePair], evaluation_sets: EvaluationSets, started: float
-) -> tuple[QuickstartPlan, float]:
-    """Probe, then size the run: as many steps as fit in the budget beside the estimated evaluation, within the
-    floor (higher where bf16 is fast, so such machines never train less than the old fixed run) and the ceiling.
-    Returns the plan and the training deadline (a time.monotonic() value)."""
+) -> tuple[QuickstartPlan, EvaluationSets, float]:
+    """Probe, then size the run: the evaluation cut to its share of the time when it is too slow here, then as many
+    steps as fit in the budget beside it, within the floor (higher where bf16 is fast, so such machines never train
+    less than the old fixed run) and the ceiling. Returns the plan, the evaluation sets and the training deadline
+    (a time.monotonic() value)."""
     from rewardkit.training.arguments import use_bf16
     from rewardkit.training.time_budget import plan_steps
 
@@ -181,20 +207,27 @@ def plan_run(
     shutil.rmtree(config.output / "probe", ignore_errors=True)
     probe_s = time.monotonic() - started
     budget_s = config.budget_minutes * 60
+    evaluation_sets, master_key_rows, evaluation_s, shrunk = _shrunk_to_share(
+        config, evaluation_sets, evaluation_s, budget_s - probe_s
+    )
     if config.max_steps is not None:
         steps, reason = config.max_steps, "fixed by --max-steps"
     else:
-        floor = (
-            config.bf16_min_steps
-            if use_bf16(quickstart_bt_config(config, 1, config.output).precision)
-            else config.min_steps
-        )
+        bf16 = use_bf16(quickstart_bt_config(config, 1, config.output).precision)
+        floor = config.bf16_min_steps if bf16 else config.min_steps
         step_plan = plan_steps(budget_s - probe_s - evaluation_s, seconds_per_step, floor, config.ceiling_steps)
         steps, reason = step_plan.steps, step_plan.reason
     plan = QuickstartPlan(
-        budget_s, probe_s, evaluation_s, steps, min(steps * BATCH_SIZE, len(train_pairs)), seconds_per_step, reason
+        budget_s,
+        probe_s,
+        evaluation_s,
+        steps,
+        min(steps * BATCH_SIZE, len(train_pairs)),
+        seconds_per_step,
+        reason + shrunk,
+        master_key_rows,
     )
-    return plan, started + budget_s - evaluation_s
+    return plan, evaluation_sets, started + budget_s - evaluation_s
 
 
 def _summary_markdown(
@@ -235,14 +268,14 @@ def _evaluation_sets(config: QuickstartConfig, synthetic: list[PreferencePair]) 
     return EvaluationSets(synthetic=synthetic, dev=dev)
 
 
-def _evaluate_sets(config: QuickstartConfig, models: dict[str, str], sets: EvaluationSets) -> tuple[dict, dict]:
+def _evaluate_sets(
+    config: QuickstartConfig, models: dict[str, str], sets: EvaluationSets, master_key_rows: int
+) -> tuple[dict, dict]:
     """(tables by title, summary means) over the synthetic held-out set and the dev slice when there is one."""
     from rewardkit.evaluation.report import compare_diagnostics, compare_reports
 
     report_root = config.output / "reports"
-    reports = _evaluate_all(
-        models, sets.synthetic, "synthetic held-out", report_root / "synthetic", config.master_key_rows
-    )
+    reports = _evaluate_all(models, sets.synthetic, "synthetic held-out", report_root / "synthetic", master_key_rows)
     tables = {
         f"Held-out synthetic pairs ({len(sets.synthetic)})": compare_reports(reports)
         + "\n"
@@ -254,7 +287,7 @@ def _evaluate_sets(config: QuickstartConfig, models: dict[str, str], sets: Evalu
         }
     }
     if sets.dev:
-        reports = _evaluate_all(models, sets.dev, str(config.dev_file), report_root / "dev", config.master_key_rows)
+        reports = _evaluate_all(models, sets.dev, str(config.dev_file), report_root / "dev", master_key_rows)
         title = f"{config.dev_file.name}, stratified slice ({len(sets.dev)} rows)"
         tables[title] = compare_reports(reports) + "\n" + compare_diagnostics(reports)
         means["dev_slice_mean_of_sections"] = {label: report["mean_of_sections"] for label, report in reports.items()}
@@ -275,7 +308,7 @@ def run_quickstart(config: QuickstartConfig, announce=logger.info) -> Path:
     train_pairs, eval_pairs = synthetic_splits(most_steps * BATCH_SIZE, config.n_eval, seed=config.seed)
     write_pairs_jsonl(eval_pairs, config.output / "synthetic_eval.jsonl")
     sets = _evaluation_sets(config, eval_pairs)
-    plan, deadline = plan_run(config, train_pairs, sets, started)
+    plan, sets, deadline = plan_run(config, train_pairs, sets, started)
     announce(plan.describe())
     train_pairs = train_pairs[: plan.train_pairs]
     data = BTData(train=train_pairs, eval=eval_pairs[:64], source_counts={"synthetic": len(train_pairs)})
@@ -285,7 +318,7 @@ def run_quickstart(config: QuickstartConfig, announce=logger.info) -> Path:
     )
     models = {"bt-quickstart": train_result.model_dir, "random": "random", "longer": "longer"}
     models["loglik"] = f"loglik:{config.model}"
-    tables, means = _evaluate_sets(config, models, sets)
+    tables, means = _evaluate_sets(config, models, sets, plan.master_key_rows)
     seconds = time.monotonic() - started
     summary = config.output / "summary.md"
     summary.write_text(_summary_markdown(plan, train_result, stop.stopped_at_step, tables, seconds))
