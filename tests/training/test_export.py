@@ -126,3 +126,19 @@ def test_train_bt_export_writes_the_standalone_model_at_the_end(tiny_model_dir, 
     assert result.exit_code == 0, result.output
     assert f"standalone model: {tmp_path / 'standalone'}" in result.output
     assert (tmp_path / "standalone" / "README.md").is_file() and not checkpoints_dir(tmp_path / "standalone").exists()
+
+
+def test_the_model_card_summarizes_a_rewardkit_eval_report(trained_and_exported, tmp_path):
+    run_dir, _ = trained_and_exported
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [pair.__dict__ | {"extra": {}, "category": "chat"} for pair in DATA.eval]
+    pairs.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    evaluated = CliRunner().invoke(
+        app, ["eval", "--model", str(run_dir), "--data", str(pairs), "--report", str(tmp_path / "report"),
+              "--bootstrap", "10", "--no-progress"],
+    )  # fmt: skip
+    assert evaluated.exit_code == 0, evaluated.output
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    card = (export_model(run_dir, tmp_path / "exported", report_dir=tmp_path / "report") / "README.md").read_text()
+    assert f"`rewardkit eval` on `pairs.jsonl`: mean of sections {report['mean_of_sections']:.3f}" in card
+    assert f"| chat | {report['sections']['chat']['accuracy']:.3f} | {len(rows)} |" in card
