@@ -3,14 +3,10 @@ conversation, right-padded, through AutoModelForSequenceClassification (the rewa
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
-import pytest
 import torch
-
-from rewardkit.models.chat import TruncationConfig
 
 
 def conversation(prompt: str, response: str) -> list[dict[str, str]]:
@@ -29,11 +25,3 @@ def stock_rewards(directory: str | Path, prompts: Sequence[str], responses: Sequ
     batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
     with torch.inference_mode():
         return model(**batch).logits[:, 0].tolist()
-
-
-# rewardkit reads the text the chat template writes for the whole conversation once TruncationConfig records a
-# text format (issue 14 item 1); until that lands, the equality with the stock pipeline cannot hold.
-needs_chat_template_format = pytest.mark.skipif(
-    "text_format" not in {item.name for item in dataclasses.fields(TruncationConfig)},
-    reason="rewardkit's chat-template text format (issue 14 item 1) is not in this tree yet",
-)

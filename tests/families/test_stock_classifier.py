@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from rewardkit.cli import app
 from rewardkit.families.registry import load_reward_model, looks_like_hub_id
-from tests.stock_pipeline import conversation, needs_chat_template_format, stock_rewards
+from tests.stock_pipeline import conversation, stock_rewards
 
 PAIRS = [
     ("What is 12 plus 7?", "The answer is 19.", "It is 5."),
@@ -46,7 +46,6 @@ def trl_reward_model_dir(tiny_model_dir, tmp_path_factory) -> Path:
     return output / "model"
 
 
-@needs_chat_template_format
 def test_a_trl_reward_model_scores_as_the_stock_pipeline(trl_reward_model_dir, monkeypatch):
     monkeypatch.setenv("REWARDKIT_PRECISION", "fp32")
     prompts = [prompt for prompt, _, _ in PAIRS] * 2
@@ -56,7 +55,6 @@ def test_a_trl_reward_model_scores_as_the_stock_pipeline(trl_reward_model_dir, m
     assert rewards == pytest.approx(stock_rewards(trl_reward_model_dir, prompts, responses), abs=1e-4)
 
 
-@needs_chat_template_format
 def test_rewardkit_eval_reports_the_stock_rewards_of_a_trl_model(trl_reward_model_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("REWARDKIT_PRECISION", "fp32")
     data = tmp_path / "pairs.jsonl"

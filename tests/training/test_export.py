@@ -7,23 +7,26 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from rewardkit.cli import app
 from rewardkit.families.scalar import ScalarRewardModel
+from rewardkit.models.chat import LEGACY_TEXT_FORMAT
 from rewardkit.training.bt import checkpoints_dir, train_bt
 from rewardkit.training.config import build_config
 from rewardkit.training.export import export_model, portable_value
-from tests.stock_pipeline import needs_chat_template_format, stock_rewards
+from tests.stock_pipeline import conversation, stock_rewards
 from tests.training.test_bt_training import DATA
 
 PROMPTS = [pair.prompt for pair in DATA.eval] * 2
 RESPONSES = [pair.chosen for pair in DATA.eval] + [pair.rejected for pair in DATA.eval]
 
 
-def train_tiny(tiny_model_dir: Path, output: Path, adapter: str) -> Path:
+def train_tiny(tiny_model_dir: Path, output: Path, adapter: str, **settings) -> Path:
     config = build_config(
-        {
+        settings
+        | {
             "model": str(tiny_model_dir), "output_dir": str(output), "adapter": adapter, "precision": "fp32",
             "max_steps": 2, "per_device_train_batch_size": 4, "learning_rate": 5e-3, "save_steps": 1,
             "eval_steps": 2, "logging_steps": 1, "seed": 3,
@@ -39,7 +42,6 @@ def trained_and_exported(request, tiny_model_dir, tmp_path_factory) -> tuple[Pat
     return run_dir, export_model(run_dir, tmp_path_factory.mktemp("exported") / f"rm-{request.param}")
 
 
-@needs_chat_template_format
 def test_plain_transformers_gets_rewardkits_rewards_from_the_export(trained_and_exported, monkeypatch):
     monkeypatch.setenv("REWARDKIT_PRECISION", "fp32")
     run_dir, exported = trained_and_exported
@@ -142,3 +144,27 @@ def test_the_model_card_summarizes_a_rewardkit_eval_report(trained_and_exported,
     card = (export_model(run_dir, tmp_path / "exported", report_dir=tmp_path / "report") / "README.md").read_text()
     assert f"`rewardkit eval` on `pairs.jsonl`: mean of sections {report['mean_of_sections']:.3f}" in card
     assert f"| chat | {report['sections']['chat']['accuracy']:.3f} | {len(rows)} |" in card
+
+
+def test_a_model_of_the_first_text_format_gets_a_card_that_reproduces_its_rewards(
+    tiny_model_dir, tmp_path, monkeypatch
+):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    monkeypatch.setenv("REWARDKIT_PRECISION", "fp32")
+    run_dir = train_tiny(tiny_model_dir, tmp_path / "run", "full", text_format=LEGACY_TEXT_FORMAT)
+    exported = export_model(run_dir, tmp_path / "exported")
+    card = (exported / "README.md").read_text()
+    assert "first text format" in card and 'tokenize=False).rstrip("\\n")' in card
+    tokenizer = AutoTokenizer.from_pretrained(exported)
+    model = AutoModelForSequenceClassification.from_pretrained(exported, dtype=torch.float32).eval()
+    texts = [
+        tokenizer.apply_chat_template(conversation(prompt, response), tokenize=False).rstrip("\n")
+        for prompt, response in zip(PROMPTS, RESPONSES, strict=True)
+    ]  # what the card tells a plain-transformers user to feed
+    batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    with torch.inference_mode():
+        card_rewards = model(**batch).logits[:, 0].tolist()
+    rewardkit_rewards = ScalarRewardModel.load(str(run_dir), precision="fp32").rewards(PROMPTS, RESPONSES)
+    assert card_rewards == pytest.approx(rewardkit_rewards, abs=1e-4)
+    assert stock_rewards(exported, PROMPTS, RESPONSES) != pytest.approx(rewardkit_rewards, abs=1e-4)

@@ -19,6 +19,7 @@ import yaml
 
 from rewardkit.families.registry import MANIFEST_NAME
 from rewardkit.families.scalar import ScalarRewardModel
+from rewardkit.models.chat import LEGACY_TEXT_FORMAT
 from rewardkit.training.config import RESOLVED_CONFIG_NAME
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,16 @@ def _fraction(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
+CHAT_TEMPLATE_READING = (
+    "The reward is read from the text the tokenizer's chat template writes for the whole conversation (the TRL / "
+    "OpenRLHF / vLLM convention); `rewardkit eval|serve` load this directory as it is."
+)
+LEGACY_READING = (
+    "This model was trained on rewardkit's first text format: the chat template's text without the newline after the "
+    "last end-of-turn marker (docs/TEXT_FORMAT.md). Feed it that text, as below; the plain `apply_chat_template` text "
+    "(TRL, OpenRLHF, vLLM) reads the reward one token later and gives other rewards. `rewardkit eval|serve` read the "
+    "format from rewardkit.json."
+)
 CARD_TEMPLATE = """---
 {header}
 ---
@@ -93,8 +104,7 @@ A Bradley-Terry reward model (one scalar per conversation) trained with rewardki
 
 ## Use
 
-The reward is read from the text the tokenizer's chat template writes for the whole conversation (the TRL / OpenRLHF /
-vLLM convention); `rewardkit eval|serve` load this directory as it is.
+{reading}
 
 ```python
 import torch
@@ -103,7 +113,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 tokenizer = AutoTokenizer.from_pretrained("{name}")
 model = AutoModelForSequenceClassification.from_pretrained("{name}", dtype=torch.float32)
 messages = [{{"role": "user", "content": "What is 2+2?"}}, {{"role": "assistant", "content": "4"}}]
-text = tokenizer.apply_chat_template(messages, tokenize=False)
+text = tokenizer.apply_chat_template(messages, tokenize=False){text_suffix}
 inputs = tokenizer(text, return_tensors="pt", add_special_tokens=False)
 reward = model(**inputs).logits[0, 0].item()
 ```
@@ -130,7 +140,10 @@ def model_card(manifest: dict[str, Any], recipe: dict[str, Any] | None, evaluati
     }
     if base and "/" in base and not base.startswith("/"):
         header["base_model"] = base
+    legacy = manifest.get("truncation", {}).get("text_format") == LEGACY_TEXT_FORMAT
     return CARD_TEMPLATE.format(
+        reading=LEGACY_READING if legacy else CHAT_TEMPLATE_READING,
+        text_suffix='.rstrip("\\n")' if legacy else "",
         header=yaml.safe_dump(header, sort_keys=False).strip(),
         name=name,
         base=base,
@@ -162,6 +175,12 @@ def export_model(run_dir: str | Path, output: str | Path, report_dir: str | Path
     if output.exists() and any(output.iterdir()):
         raise FileExistsError(f"{output} exists and is not empty: export into a new directory")
     model = standalone_model(ScalarRewardModel.load(str(run_dir), precision="fp32"))
+    if model.truncation.text_format == LEGACY_TEXT_FORMAT:
+        logger.warning(
+            "%s was trained on rewardkit's first text format (no newline after the last end-of-turn marker): plain "
+            "apply_chat_template text gives other rewards; the model card says how to feed it",
+            run_dir,
+        )
     output.mkdir(parents=True, exist_ok=True)
     model.model.save_pretrained(output)
     model.tokenizer.save_pretrained(output)
