@@ -9,6 +9,8 @@ import json
 import sys
 from pathlib import Path
 
+import torch
+
 from rewardkit.training import distributed
 
 
@@ -22,6 +24,7 @@ def main(records: str) -> None:
 
     gathered = distributed.sharded_map(square_and_note, list(range(7)))
     distributed.on_main_process(lambda: (records_dir / "gathered.json").write_text(json.dumps(gathered)))
+    torch.distributed.destroy_process_group()  # gloo's threads must stop before the interpreter exits
 
 
 if __name__ == "__main__":
