@@ -145,13 +145,15 @@ def time_unshared_path(reward_model: ScalarRewardModel, prompts, chosen, rejecte
 
 def matmul_flops_per_second(model: torch.nn.Module, rows: int, dtype: torch.dtype, repeats: int = 5) -> float:
     """Best-of-`repeats` FLOP/s of [rows x hidden] @ [hidden x intermediate] in `dtype` (the scorer's MLP shape)."""
-    config = model.config
-    left = torch.randn(rows, config.hidden_size, dtype=dtype)
-    right = torch.randn(config.hidden_size, config.intermediate_size, dtype=dtype)
+    config, device = model.config, model.device
+    left = torch.randn(rows, config.hidden_size, dtype=dtype, device=device)
+    right = torch.randn(config.hidden_size, config.intermediate_size, dtype=dtype, device=device)
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
         torch.matmul(left, right)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         best = min(best, time.perf_counter() - start)
     return 2 * rows * config.hidden_size * config.intermediate_size / best
 

@@ -263,9 +263,11 @@ class ScalarRewardModel:
 
     @property
     def shares_prefixes(self) -> bool:
-        """True for decoder models that take a KV cache (encoders such as DeBERTa score each sequence whole)."""
+        """True on CPU for decoder models that take a KV cache (encoders such as DeBERTa score each sequence whole).
+        On CUDA, where the saved FLOPs matter less than the extra passes, each sequence is read whole: the H200 run
+        of bench/gpu_check.sh measured sharing at 0.24x-0.52x the unshared path (docs/BENCHMARKS.md)."""
         model = self.model.get_base_model() if self.is_lora else self.model
-        return "past_key_values" in inspect.signature(model.forward).parameters
+        return self.device.type == "cpu" and "past_key_values" in inspect.signature(model.forward).parameters
 
     def score(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> list[Score]:
         return [Score(value=value) for value in self.rewards(prompts, responses)]
