@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from rewardkit.cli import app
 from rewardkit.machine_errors import MachineError, explain_os_error, writing
 from rewardkit.models import loading
-from rewardkit.training.bt import BradleyTerryTrainer, checkpoints_dir
+from rewardkit.training.pairwise_trainer import BradleyTerryTrainer, checkpoints_dir
 
 ERROR_START = re.compile(r"(?<![\w/ ])error: ")  # the CLI's `error: ` prefix, not an "I/O error: " inside it
 PAIRS = [{"prompt": f"Say {word}.", "chosen": word, "rejected": "no"} for word in ("apple", "pear", "plum", "fig")]

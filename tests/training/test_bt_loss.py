@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers import EvalPrediction
 
-from rewardkit.training.bt import bradley_terry_loss, pairwise_metrics
+from rewardkit.training.pairwise_trainer import bradley_terry_loss, pairwise_metrics
 
 CHOSEN = torch.tensor([1.0, 0.0])
 REJECTED = torch.tensor([0.0, 1.0])

@@ -9,9 +9,10 @@ from transformers import TrainerCallback
 
 from rewardkit.data.schema import PreferencePair
 from rewardkit.families.scalar import ScalarRewardModel
-from rewardkit.training.bt import checkpoints_dir, train_bt
+from rewardkit.training.bt import train_bt
 from rewardkit.training.bt_data import BTData
 from rewardkit.training.config import BTConfig
+from rewardkit.training.pairwise_trainer import checkpoints_dir
 
 WORDS = ["apple", "banana", "cherry", "lemon", "mango", "grape", "melon", "peach"]
 

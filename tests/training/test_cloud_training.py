@@ -10,11 +10,11 @@ from transformers import TrainerCallback
 
 from rewardkit.data.critiques import CritiqueRow, critiques_of
 from rewardkit.families.cloud import CloudRewardModel, new_reward_head
-from rewardkit.training.bt import checkpoints_dir
 from rewardkit.training.cloud import train_cloud, train_critique_sft
 from rewardkit.training.cloud_config import CloudConfig, CritiqueSFTConfig
 from rewardkit.training.cloud_data import oracle_critique_pairs
 from rewardkit.training.config import build_config
+from rewardkit.training.pairwise_trainer import checkpoints_dir
 from tests.families.cloud_helpers import TINY_FORMAT
 from tests.training.test_bt_training import _CrashAtStep as CrashAtStep
 

@@ -13,9 +13,10 @@ from typer.testing import CliRunner
 from rewardkit.cli import app
 from rewardkit.families.scalar import ScalarRewardModel
 from rewardkit.models.chat import LEGACY_TEXT_FORMAT
-from rewardkit.training.bt import checkpoints_dir, train_bt
+from rewardkit.training.bt import train_bt
 from rewardkit.training.config import build_config
 from rewardkit.training.export import export_model, portable_value
+from rewardkit.training.pairwise_trainer import checkpoints_dir
 from tests.stock_pipeline import conversation, stock_rewards
 from tests.training.test_bt_training import DATA
 

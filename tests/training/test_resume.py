@@ -11,8 +11,9 @@ import textwrap
 
 import pytest
 
-from rewardkit.training.bt import checkpoints_dir, train_bt
+from rewardkit.training.bt import train_bt
 from rewardkit.training.length_grouping import EpochSeededLengthGroupedSampler
+from rewardkit.training.pairwise_trainer import checkpoints_dir
 from tests.training.test_bt_training import DATA, _config, _CrashAtStep, _rewards
 
 BATCH_SIZE = 4  # per_device_train_batch_size in _config

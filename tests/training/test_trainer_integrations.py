@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rewardkit.training.bt import trainer_recipe_arguments
 from rewardkit.training.cloud_config import CloudConfig
 from rewardkit.training.config import BTConfig, OptimizerConfig, load_config
 from rewardkit.training.judge_config import StarDPOConfig
 from rewardkit.training.judge_trainer import JudgeRun
+from rewardkit.training.pairwise_trainer import trainer_recipe_arguments
 from tests.training.judge_helpers import SMALL_LORA
 
 INTEGRATIONS = {

@@ -31,17 +31,6 @@ from rewardkit.data.schema import PreferencePair
 from rewardkit.families.cloud import CloudNetwork, CloudRewardModel
 from rewardkit.machine_errors import writing
 from rewardkit.training import distributed
-from rewardkit.training.bt import (
-    LOG_NAME,
-    BradleyTerryTrainer,
-    JsonlLogCallback,
-    bradley_terry_loss,
-    checkpoints_dir,
-    pairwise_metrics,
-    resume_checkpoint,
-    run_trainer,
-    trainer_recipe_arguments,
-)
 from rewardkit.training.bt_data import seeded_subsample, split_held_out
 from rewardkit.training.cloud_config import CloudBaseConfig, CloudConfig, CritiquedPairSourceConfig, CritiqueSFTConfig
 from rewardkit.training.cloud_data import (
@@ -52,6 +41,17 @@ from rewardkit.training.cloud_data import (
     tokenize_critiqued_pairs,
 )
 from rewardkit.training.config import RESOLVED_CONFIG_NAME
+from rewardkit.training.pairwise_trainer import (
+    LOG_NAME,
+    BradleyTerryTrainer,
+    JsonlLogCallback,
+    bradley_terry_loss,
+    checkpoints_dir,
+    pairwise_metrics,
+    resume_checkpoint,
+    run_trainer,
+    trainer_recipe_arguments,
+)
 
 logger = logging.getLogger(__name__)
 

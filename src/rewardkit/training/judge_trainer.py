@@ -33,9 +33,9 @@ from rewardkit.models.loading import load_causal_lm, load_tokenizer
 from rewardkit.models.precision import precision_dtype
 from rewardkit.training import distributed
 from rewardkit.training.arguments import training_arguments
-from rewardkit.training.bt import JsonlLogCallback
 from rewardkit.training.config import OptimizerConfig
 from rewardkit.training.judge_config import JudgeBaseConfig, JudgeSamplingConfig
+from rewardkit.training.pairwise_trainer import JsonlLogCallback
 
 logger = logging.getLogger(__name__)
 
