@@ -20,6 +20,7 @@ from typing import Any
 
 from transformers import PreTrainedTokenizerBase
 
+from rewardkit.models.shared_prefix import common_prefix_length
 from rewardkit.protocol import Prompt
 from rewardkit.vocabulary import ResponseTruncation, TextFormat
 
@@ -128,15 +129,6 @@ def _ids(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
-def _common_prefix_length(first: list[int], second: list[int]) -> int:
-    length = 0
-    for a, b in zip(first, second, strict=False):
-        if a != b:
-            break
-        length += 1
-    return length
-
-
 def prompt_and_response_ids(
     tokenizer: PreTrainedTokenizerBase, prompt: Prompt, response: str, text_format: TextFormat
 ) -> tuple[list[int], list[int]]:
@@ -149,7 +141,7 @@ def prompt_and_response_ids(
     if text_format == LEGACY_TEXT_FORMAT:
         return prompt_ids, _ids(tokenizer, render_response(tokenizer, prompt, response))
     full_ids = _ids(tokenizer, render_conversation(tokenizer, prompt, response))
-    boundary = _common_prefix_length(prompt_ids, full_ids)
+    boundary = common_prefix_length(prompt_ids, full_ids)
     return full_ids[:boundary], full_ids[boundary:]
 
 
