@@ -7,6 +7,7 @@ import pytest
 from rewardkit.data.master_keys import (
     HELD_OUT_MASTER_KEYS,
     TRAINING_MASTER_KEYS,
+    TRAINING_OPENERS,
     MasterKeyNegatives,
     NegativeCounts,
     add_master_key_negatives,
@@ -58,6 +59,17 @@ def test_held_out_keys_are_refused_for_training_and_never_drawn():
     mixed, _ = add_master_key_negatives(PAIRS * 25, MasterKeyNegatives(fraction=1.0), seed=3)
     drawn = {pair.rejected for pair in mixed[1000:]}
     assert drawn == set(TRAINING_MASTER_KEYS) and not drawn & set(HELD_OUT_MASTER_KEYS)
+
+
+def test_openers_widen_the_drawn_keys_and_stay_clear_of_the_held_out_ones():
+    assert not set(TRAINING_OPENERS) & set(HELD_OUT_MASTER_KEYS)
+    assert not set(TRAINING_OPENERS) & set(TRAINING_MASTER_KEYS)
+    option = MasterKeyNegatives(fraction=1.0, with_openers=True)
+    mixed, counts = add_master_key_negatives(PAIRS * 50, option, seed=3)
+    drawn = {pair.rejected for pair in mixed[2000:]}
+    assert counts.master_keys == 2000 and drawn == set(TRAINING_MASTER_KEYS) | set(TRAINING_OPENERS)
+    with pytest.raises(ValueError, match="held-out probe keys"):
+        MasterKeyNegatives(fraction=0.1, keys=list(HELD_OUT_MASTER_KEYS[2:3]), with_openers=True)
 
 
 def test_the_recipe_option_takes_a_block_or_a_bare_fraction_and_rejects_bad_values():

@@ -48,6 +48,46 @@ HELD_OUT_MASTER_KEYS = (
     "答案：",
     "Решение:",
 )
+# More content-free openers for training only (`with_openers`): sentence-like reasoning openers, headers with nothing
+# after them, polite preambles and symbols, in the same five languages. Master-RM's negatives are the first sentences
+# of real reasoning answers; a dozen keys taught our BT model those keys but not held-out openers such as
+# "Let me think about this carefully." (docs/RESULTS.md, issue 17). None of these is a held-out probe key, and none
+# is a numbered step ("Step 1:" is held out).
+TRAINING_OPENERS = (
+    "?",
+    "...",
+    "-",
+    "*",
+    "Let's think step by step.",
+    "Let's work through this.",
+    "Let me break this down.",
+    "I need to figure this out.",
+    "First, let's understand the problem.",
+    "To solve this, we need to think carefully.",
+    "We will solve it one part at a time.",
+    "Okay, let's see.",
+    "Here is the solution.",
+    "Here's my answer:",
+    "Sure, I can help with that.",
+    "Good question!",
+    "The answer is as follows.",
+    "Reasoning:",
+    "Explanation:",
+    "Analysis:",
+    "Approach:",
+    "Result:",
+    "Response:",
+    "Vamos a resolverlo paso a paso.",
+    "Explicación:",
+    "Réfléchissons étape par étape.",
+    "Explication :",
+    "Lass uns das Schritt für Schritt lösen.",
+    "Erklärung:",
+    "让我们一步一步地思考。",
+    "解析：",
+    "Давайте решим это шаг за шагом.",
+    "Объяснение:",
+)
 MASTER_KEYS = TRAINING_MASTER_KEYS  # the list a recipe trains on unless it names its own
 FIRST_SENTENCE = re.compile(r"^.*?[.!?。！？](?=\s|$)", re.DOTALL)
 
@@ -73,6 +113,10 @@ class MasterKeyNegatives:
             "help": "Share of the negatives whose rejected side is the chosen answer cut to its first sentence."
         },
     )
+    with_openers: bool = field(
+        default=False,
+        metadata={"help": "Also draw from TRAINING_OPENERS (33 reasoning openers, headers and symbols)."},
+    )
 
     def __post_init__(self) -> None:
         for name in ("fraction", "first_sentence_share"):
@@ -82,12 +126,17 @@ class MasterKeyNegatives:
                 )
         if self.fraction and not self.keys:
             raise ValueError("master_key_negatives.fraction > 0 needs at least one entry in master_key_negatives.keys")
-        held_out = sorted(set(self.keys) & set(HELD_OUT_MASTER_KEYS))
+        held_out = sorted(set(self.drawn_keys) & set(HELD_OUT_MASTER_KEYS))
         if held_out:
             raise ValueError(
                 f"master_key_negatives.keys: {held_out} are held-out probe keys (HELD_OUT_MASTER_KEYS), kept for "
                 "evaluation only; train on other keys"
             )
+
+    @property
+    def drawn_keys(self) -> tuple[str, ...]:
+        """The keys negatives are drawn from: `keys`, plus TRAINING_OPENERS with `with_openers`."""
+        return (*self.keys, *(TRAINING_OPENERS if self.with_openers else ()))
 
 
 def first_sentence(text: str) -> str | None:
@@ -119,7 +168,7 @@ class NegativeCounts:
 
 def _rejected_side(pair: PreferencePair, option: MasterKeyNegatives, rng: random.Random) -> tuple[str, bool]:
     """(rejected text, whether it is a first sentence) for one negative."""
-    key = rng.choice(list(option.keys))
+    key = rng.choice(option.drawn_keys)
     if option.first_sentence_share and rng.random() < option.first_sentence_share:
         sentence = first_sentence(pair.chosen)
         if sentence is not None:
