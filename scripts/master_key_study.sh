@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Issue 17 study: does the new default recipe stop paying for a lone ":" without losing accuracy, and which part does it?
-# Trains the first default (configs/bt_default_v1.yaml), the new default (configs/bt_default.yaml) and three
-# ablations on the new default's data (neither change, keep-end truncation alone, master-key negatives alone) and
-# evaluates each on the dev file with the
-# master-key probe (training keys and held-out keys); then the direct GenRM judge of configs/genrm_master_rm.yaml
+# Trains the first default (configs/bt_default_v1.yaml), the first round of issue 17 (configs/bt_default_v2.yaml),
+# the new default (configs/bt_default.yaml) and three ablations on the first round's data (neither change,
+# keep-end truncation alone, master-key negatives alone) and evaluates each on the dev file with the master-key probe (training keys and held-out keys); then the direct GenRM judge of configs/genrm_master_rm.yaml
 # (4x the data of configs/genrm.yaml) without and with its master-key negatives, evaluated on a stratified slice
 # (GENRM_PER_CATEGORY pairs per section, default 150). Comparisons are paired per row against the first model of
 # each group (rewardkit compare): comparison_bt.md against the first default, comparison_ablation.md against
@@ -20,7 +19,7 @@ dev="${DEV_FILE:-../shared/data/eval/rewardbench_like_dev.jsonl}"
 python="${PYTHON:-.venv/bin/python}"
 genrm_per_category="${GENRM_PER_CATEGORY:-150}"
 read -r -a train_overrides <<<"${TRAIN_OVERRIDES:-}"  # e.g. "--set max_steps=2" for a smoke run
-bt_models=(bt_default_v1 bt_ablation_neither bt_ablation_truncation bt_ablation_negatives bt_default)
+bt_models=(bt_default_v1 bt_ablation_neither bt_ablation_truncation bt_ablation_negatives bt_default_v2 bt_default)
 genrm_models=(genrm genrm_mk)
 mkdir -p "$out"
 
@@ -66,7 +65,7 @@ compare_group() {  # compare_group FILE NAME... : once every report exists, each
 models=("$@")
 [ ${#models[@]} -gt 0 ] || models=("${bt_models[@]}" "${genrm_models[@]}")
 for name in "${models[@]}"; do train_and_eval "$name"; done
-compare_group comparison_bt.md "${bt_models[@]}"
-compare_group comparison_ablation.md "${bt_models[@]:1}"
+compare_group comparison_bt.md bt_default_v1 bt_default_v2 bt_default
+compare_group comparison_ablation.md bt_ablation_neither bt_ablation_truncation bt_ablation_negatives bt_default_v2
 compare_group comparison_genrm.md "${genrm_models[@]}"
 echo "Study in $out (timings: $out/timings.txt)"

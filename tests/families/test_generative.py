@@ -403,3 +403,35 @@ def test_default_model_judges_real_pairs_in_logprob_mode(shared_data):
         assert isinstance(preference.diagnostics.orders_agree, bool)
         assert all(sum(probs.values()) == pytest.approx(1.0) for probs in preference.meta["verdict_probs_by_order"])
     assert get_template("pairwise-direct").verdicts == ("A", "B")
+
+
+def test_a_verdict_after_a_rationale_is_read_on_the_samplers_cache_not_by_rereading(tiny_model_dir, monkeypatch):
+    """The real HF engine: each forced verdict is the most likely verdict token after the judge prompt's ids, the
+    sampled ids and the newline + verdict prefix, read without re-running prompt + rationale."""
+    monkeypatch.setenv("REWARDKIT_PRECISION", "fp32")
+    options = dict(verdict_after_rationale=True, temperature=0.0, max_new_tokens=8, both_orders=False, num_samples=2)
+    judge = GenerativeJudge(str(tiny_model_dir), engine_options={"precision": "fp32"}, **options)
+    texts = (
+        judge.pair_prompts("What is 12 plus 7?", "19", "20")[0] + judge.pair_prompts("Name a color.", "red", "7")[0]
+    )
+    prompt_ids = judge._encode(texts)
+    samples = judge.engine.generate(prompt_ids, 2, judge.config.sampling_params())
+    suffix = judge._encode(["\n" + judge.template.verdict_prefix])[0]
+    candidates = verdict_token_ids(judge.tokenizer, judge.template)
+    contexts = [ids + sample + suffix for ids, rows in zip(prompt_ids, samples, strict=True) for sample in rows]
+    expected = [
+        judge.template.candidate_verdicts[max(range(len(row)), key=row.__getitem__)]
+        for row in judge.engine.next_token_logprobs(contexts, candidates)
+    ]
+    monkeypatch.setattr(judge.engine, "next_token_logprobs", lambda *args: pytest.fail("re-read prompt + rationale"))
+
+    written = judge.sample_judgements(texts)
+
+    assert [item.parsed.outcome for rows in written for item in rows] == ["forced"] * 4  # a random model rambles
+    assert [item.parsed.verdict for rows in written for item in rows] == expected
+    rereading = GenerativeJudge(
+        str(tiny_model_dir), engine_options={"precision": "fp32"}, reuse_sampler_cache=False, **options
+    )
+    assert [[item.text for item in rows] for rows in rereading.sample_judgements(texts)] == [
+        [item.text for item in rows] for rows in written
+    ]

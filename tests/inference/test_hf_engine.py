@@ -4,7 +4,7 @@ import pytest
 import torch
 from transformers import DynamicCache
 
-from rewardkit.inference.engine import SamplingParams, create_engine
+from rewardkit.inference.engine import ReadAfter, ReadsAfterSamples, SamplingParams, create_engine
 from rewardkit.inference.hf_engine import HFEngine
 from rewardkit.models.loading import load_tokenizer
 from rewardkit.models.shared_prefix import PrefixGroup, group_by_shared_prefix, left_pad
@@ -169,3 +169,37 @@ def test_bad_inputs_are_rejected(engine):
         engine.generate([[1, 2]], num_samples=0, params=GREEDY)
     with pytest.raises(ValueError, match="temperature"):
         SamplingParams(temperature=-1)
+
+
+def _readings_by_rereading(engine, prompts, samples, read_after):
+    contexts = [
+        prompt + sample + list(read_after.suffix_ids)
+        for prompt, rows in zip(prompts, samples, strict=True)
+        for sample in rows
+    ]
+    return [value for row in engine.next_token_logprobs(contexts, read_after.candidate_ids) for value in row]
+
+
+def test_generate_and_read_reads_after_each_sample_on_its_own_cache(engine, prompts):
+    """Greedy: the samples are generate()'s, and each reading equals re-reading prompt + sample + suffix whole,
+    for a sample ended by a stop token (not fed) and for one cut at max_new_tokens (its last token fed)."""
+    assert isinstance(engine, ReadsAfterSamples)
+    stop_token = engine.generate(prompts[:1], 1, GREEDY)[0][0][0]
+    params = SamplingParams(max_new_tokens=6, temperature=0.0, stop_token_ids=(stop_token,))
+    read_after = ReadAfter(suffix_ids=(198, 58, 58), candidate_ids=(32, 33, 34, 60))
+    result = engine.generate_and_read(prompts, 2, params, read_after)
+    assert result.samples == engine.generate(prompts, 2, params)
+    lengths = {len(sample) for rows in result.samples for sample in rows}
+    assert lengths == {0, 6}  # stopped at once (the stop token not fed) and cut at max_new_tokens
+    readings = [value for rows in result.readings for reading in rows for value in reading]
+    assert readings == pytest.approx(_readings_by_rereading(engine, prompts, result.samples, read_after), abs=1e-4)
+
+
+def test_generate_and_read_with_sampling_and_retired_rows_keeps_readings_exact(engine, prompts):
+    params = SamplingParams(max_new_tokens=5, temperature=1.0, seed=3)
+    read_after = ReadAfter(suffix_ids=(198,), candidate_ids=(32, 33))
+    small_batches = HFEngine(engine.model, engine.eos_token_ids, engine.pad_token_id, engine.device, 4, "fp32")
+    result = small_batches.generate_and_read(prompts, 3, params, read_after)
+    assert [len(rows) for rows in result.samples] == [3, 3, 3] == [len(rows) for rows in result.readings]
+    readings = [value for rows in result.readings for reading in rows for value in reading]
+    assert readings == pytest.approx(_readings_by_rereading(engine, prompts, result.samples, read_after), abs=1e-4)

@@ -85,20 +85,21 @@ def test_shipped_recipes_load_and_start_with_their_command(name):
 
 
 @pytest.mark.parametrize(
-    ("name", "truncation", "text_format", "negatives"),
+    ("name", "truncation", "text_format", "negatives", "openers"),
     [
-        ("bt_default", "keep_end", "chat_template", 0.15),
-        ("bt_default_v1", "keep_start", "chat_template_no_final_newline", 0.0),
-        ("bt_ablation_truncation", "keep_end", "chat_template", 0.0),
-        ("bt_ablation_negatives", "keep_start", "chat_template", 0.15),
+        ("bt_default", "keep_end", "chat_template", 0.25, True),
+        ("bt_default_v2", "keep_end", "chat_template", 0.15, False),
+        ("bt_default_v1", "keep_start", "chat_template_no_final_newline", 0.0, False),
+        ("bt_ablation_truncation", "keep_end", "chat_template", 0.0, False),
+        ("bt_ablation_negatives", "keep_start", "chat_template", 0.15, False),
     ],
 )
-def test_default_recipe_its_first_version_and_the_ablations_differ_where_they_say(
-    name, truncation, text_format, negatives
+def test_default_recipe_its_earlier_versions_and_the_ablations_differ_where_they_say(
+    name, truncation, text_format, negatives, openers
 ):
     config = load_config(REPO_ROOT / "configs" / f"{name}.yaml")
     assert (config.response_truncation, config.text_format) == (truncation, text_format)
-    assert config.master_key_negatives.fraction == negatives
-    new_default = load_config(REPO_ROOT / "configs" / "bt_default.yaml")
-    if name.startswith("bt_ablation"):  # everything else as in the new default
-        assert config.train == new_default.train and config.learning_rate == new_default.learning_rate
+    assert (config.master_key_negatives.fraction, config.master_key_negatives.with_openers) == (negatives, openers)
+    first_round = load_config(REPO_ROOT / "configs" / "bt_default_v2.yaml")
+    if name.startswith("bt_ablation"):  # everything else as in the first round of issue 17
+        assert config.train == first_round.train and config.learning_rate == first_round.learning_rate

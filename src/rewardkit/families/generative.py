@@ -43,7 +43,15 @@ from rewardkit.families.verdicts import (
     verdict_token_ids,
     verdict_token_sequences,
 )
-from rewardkit.inference.engine import EarlyStopHook, GenerationEngine, SamplingParams, TokenIds, create_engine
+from rewardkit.inference.engine import (
+    EarlyStopHook,
+    GenerationEngine,
+    ReadAfter,
+    ReadsAfterSamples,
+    SamplingParams,
+    TokenIds,
+    create_engine,
+)
 from rewardkit.inference.voting import AGGREGATES, STOP_RULES, StopRule, pairwise_probability, rating_estimate
 from rewardkit.models.loading import load_tokenizer
 from rewardkit.protocol import (
@@ -90,6 +98,13 @@ class JudgeConfig:
             "help": "Sample mode: a judgement without a readable verdict gets a verdict read after its text and the "
             "verdict prefix over the scale's tokens (one step per verdict token, e.g. 1 then 0 for 10), greedy or "
             "sampled like other tokens (CoT-GenRM reading; counted as forced; no early stop)."
+        },
+    )
+    reuse_sampler_cache: bool = field(
+        default=True,
+        metadata={
+            "help": "With verdict_after_rationale on the HF engine: read the verdict on the sampler's KV cache "
+            "(after the sampled tokens) instead of re-reading prompt + rationale text."
         },
     )
 
@@ -382,52 +397,78 @@ class GenerativeJudge:
         self, template: JudgeTemplate, texts: Sequence[str], params: SamplingParams, hook: EarlyStopHook | None = None
     ) -> list[list[WrittenJudgement]]:
         """The `num_samples` judgements of each prompt, decoded and parsed (verdicts read after the rationale where
-        asked)."""
-        samples = self.engine.generate(self._encode(texts), self.config.num_samples, params, hook)
-        written = [
-            [self._written(template, ids, text) for ids in rows] for rows, text in zip(samples, texts, strict=True)
-        ]
+        asked: on the sampler's own cache where the engine can, else by re-reading prompt + rationale)."""
+        prompt_ids = self._encode(texts)
+        if self.config.verdict_after_rationale and self._reads_on_sampler_cache():
+            return self._write_and_read_verdicts(template, texts, prompt_ids, params)
+        samples = self.engine.generate(prompt_ids, self.config.num_samples, params, hook)
+        written = self._decoded(template, texts, samples)
         if not self.config.verdict_after_rationale:
             return written
-        return self._verdicts_after_rationales(template, texts, written, params)
-
-    def _verdicts_after_rationales(
-        self,
-        template: JudgeTemplate,
-        texts: Sequence[str],
-        written: list[list[WrittenJudgement]],
-        params: SamplingParams,
-    ) -> list[list[WrittenJudgement]]:
-        """Unparsed judgements get a verdict token read after their text, a newline and the verdict prefix (the most
-        likely one when greedy, else drawn at the sampling temperature): a chain-of-thought judge's verdict read from
-        the LM (Zhang et al. 2024, arXiv 2408.15240)."""
-        unparsed = [
-            (row, column)
-            for row, items in enumerate(written)
-            for column, item in enumerate(items)
-            if item.parsed.failed
-        ]
-        if not unparsed:
-            return written
+        unparsed = _unparsed(written)
         contexts = [
             texts[row] + written[row][column].text.rstrip() + "\n" + template.verdict_prefix
             for row, column in unparsed
         ]
-        verdicts = self._verdicts_after(template, contexts, params)
+        return self._with_forced_verdicts(
+            written, unparsed, self._verdicts_after(template, self._encode(contexts), params)
+        )
+
+    def _reads_on_sampler_cache(self) -> bool:
+        return self.config.reuse_sampler_cache and isinstance(self.engine, ReadsAfterSamples)
+
+    def _decoded(
+        self, template: JudgeTemplate, texts: Sequence[str], samples: list[list[TokenIds]]
+    ) -> list[list[WrittenJudgement]]:
+        return [
+            [self._written(template, ids, text) for ids in rows] for rows, text in zip(samples, texts, strict=True)
+        ]
+
+    def _write_and_read_verdicts(
+        self, template: JudgeTemplate, texts: Sequence[str], prompt_ids: list[TokenIds], params: SamplingParams
+    ) -> list[list[WrittenJudgement]]:
+        """Sample, and read the first verdict token after each sample + newline + verdict prefix on the sampler's
+        KV cache (ReadsAfterSamples); a verdict of several tokens reads its later tokens after those same ids."""
+        suffix = tuple(self._encode(["\n" + template.verdict_prefix])[0])
+        first_tokens = sorted({tokens[0] for tokens in verdict_token_sequences(self.tokenizer, template).values()})
+        candidates = (*first_tokens, self._encode([template.verdict_suffix])[0][0])
+        read_after = ReadAfter(suffix, candidates)
+        result = self.engine.generate_and_read(prompt_ids, self.config.num_samples, params, read_after)
+        written = self._decoded(template, texts, result.samples)
+        unparsed = _unparsed(written)
+        contexts = [prompt_ids[row] + result.samples[row][column] + list(suffix) for row, column in unparsed]
+        first_readings = [dict(zip(candidates, result.readings[row][column], strict=True)) for row, column in unparsed]
+        return self._with_forced_verdicts(
+            written, unparsed, self._verdicts_after(template, contexts, params, first_readings)
+        )
+
+    @staticmethod
+    def _with_forced_verdicts(
+        written: list[list[WrittenJudgement]], unparsed: list[tuple[int, int]], verdicts: list[str]
+    ) -> list[list[WrittenJudgement]]:
+        """Unparsed judgements get the verdict read after their text, marked "forced" (a chain-of-thought GenRM's
+        verdict read from the LM; Zhang et al. 2024, arXiv 2408.15240)."""
         for (row, column), verdict in zip(unparsed, verdicts, strict=True):
             text = written[row][column].text.strip()
             written[row][column] = WrittenJudgement(text, ParsedVerdict(verdict, "forced", text))
         return written
 
-    def _verdicts_after(self, template: JudgeTemplate, contexts: list[str], params: SamplingParams) -> list[str]:
+    def _verdicts_after(
+        self,
+        template: JudgeTemplate,
+        context_ids: list[TokenIds],
+        params: SamplingParams,
+        first_readings: list[dict[int, float]] | None = None,
+    ) -> list[str]:
         """A verdict on the template's scale read after each context, token by token over the candidates' tokens
-        (a trie: one step for single-token verdicts; "1", then "0" or the end, for "10"), greedy or sampled."""
+        (a trie: one step for single-token verdicts; "1", then "0" or the end, for "10"), greedy or sampled; the
+        first step's log-probabilities come from `first_readings` where given."""
         sequences = verdict_token_sequences(self.tokenizer, template)
         end_id = self._encode([template.verdict_suffix])[0][0]
         rng = random.Random(params.seed)
-        context_ids = self._encode(contexts)
-        written: list[list[int]] = [[] for _ in contexts]
-        open_rows = list(range(len(contexts)))
+        written: list[list[int]] = [[] for _ in context_ids]
+        open_rows = list(range(len(context_ids)))
+        known = first_readings
         while open_rows:
             options = {row: verdict_options(sequences, written[row]) for row in open_rows}
             choosing = [row for row in open_rows if len(options[row]) > 1]
@@ -437,7 +478,9 @@ class GenerativeJudge:
                 end_id,
                 params,
                 rng,
+                None if known is None else [known[row] for row in choosing],
             )
+            known = None
             picked = dict(zip(choosing, picks, strict=True)) | {
                 row: options[row][0] for row in open_rows if len(options[row]) == 1
             }
@@ -448,17 +491,21 @@ class GenerativeJudge:
         verdict_of = {tuple(tokens): verdict for verdict, tokens in sequences.items()}
         return [verdict_of[tuple(tokens)] for tokens in written]
 
-    def _pick_tokens(self, prompts, options, end_id: int, params: SamplingParams, rng: random.Random) -> list[int]:
-        """One of each prompt's options (token ids, or END_OF_VERDICT scored as the suffix's first token)."""
+    def _pick_tokens(
+        self, prompts, options, end_id: int, params: SamplingParams, rng: random.Random, known=None
+    ) -> list[int]:
+        """One of each prompt's options (token ids, or END_OF_VERDICT scored as the suffix's first token), from
+        `known` log-probabilities by token where given, else read by the engine."""
         if not prompts:
             return []
-        candidates = sorted({option for row in options for option in row} - {END_OF_VERDICT})
-        columns = {token: index for index, token in enumerate(candidates)} | {END_OF_VERDICT: len(candidates)}
+        if known is None:
+            candidates = [*sorted({option for row in options for option in row} - {END_OF_VERDICT}), end_id]
+            known = [
+                dict(zip(candidates, row, strict=True)) for row in self.engine.next_token_logprobs(prompts, candidates)
+            ]
         picks = []
-        for row_options, logprobs in zip(
-            options, self.engine.next_token_logprobs(prompts, [*candidates, end_id]), strict=True
-        ):
-            scores = [logprobs[columns[option]] for option in row_options]
+        for row_options, logprobs in zip(options, known, strict=True):
+            scores = [logprobs[end_id if option == END_OF_VERDICT else option] for option in row_options]
             picks.append(row_options[choose_verdict(scores, params.temperature, rng)])
         return picks
 
@@ -505,6 +552,13 @@ class GenerativeJudge:
         forced = sum(item.outcome == "forced" for item in parsed)
         read = Votes(tuple(votes), forced, unreadable=value is None)
         return Reading(fallback if value is None else value, read, rationale)
+
+
+def _unparsed(written: list[list[WrittenJudgement]]) -> list[tuple[int, int]]:
+    """(prompt, sample) of every judgement without a readable verdict."""
+    return [
+        (row, column) for row, items in enumerate(written) for column, item in enumerate(items) if item.parsed.failed
+    ]
 
 
 def _check_lengths(**sequences: Sequence | None) -> None:

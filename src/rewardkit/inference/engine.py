@@ -63,6 +63,45 @@ class GenerationEngine(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ReadAfter:
+    """What to read after each finished sample: `suffix_ids` fed after the sample's own tokens (its stop token
+    left out), then the log-probabilities of `candidate_ids` at the next position (a verdict after a rationale)."""
+
+    suffix_ids: tuple[int, ...]
+    candidate_ids: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if not self.suffix_ids or not self.candidate_ids:
+            raise ValueError("ReadAfter needs at least one suffix token and one candidate token")
+
+
+@dataclass
+class SamplesWithReadings:
+    """Samples per prompt and, in the same order, each sample's log-probabilities of the ReadAfter candidates."""
+
+    samples: list[list[TokenIds]]
+    readings: list[list[list[float]]]
+
+
+@runtime_checkable
+class ReadsAfterSamples(Protocol):
+    """An engine that reads a suffix after each sample on the sampler's own KV cache (HFEngine), so a verdict read
+    after a rationale does not re-run prompt + rationale. Engines with automatic prefix caching (vLLM) get the same
+    saving from `next_token_logprobs` and need not implement it."""
+
+    def generate_and_read(
+        self,
+        prompt_ids: Sequence[TokenIds],
+        num_samples: int,
+        params: SamplingParams,
+        read_after: ReadAfter,
+        stop_early: EarlyStopHook | None = None,
+    ) -> SamplesWithReadings:
+        """`generate`, plus each sample's reading after `read_after.suffix_ids`."""
+        ...
+
+
 class MissingExtraError(ImportError):
     """An optional engine whose package is not installed."""
 

@@ -23,7 +23,7 @@ from transformers import (
     TopPLogitsWarper,
 )
 
-from rewardkit.inference.engine import EarlyStopHook, SamplingParams, TokenIds
+from rewardkit.inference.engine import EarlyStopHook, ReadAfter, SamplesWithReadings, SamplingParams, TokenIds
 from rewardkit.models.device import pick_device
 from rewardkit.models.loading import load_causal_lm, load_tokenizer
 from rewardkit.models.precision import Precision, autocast_context, precision_dtype
@@ -107,16 +107,36 @@ class HFEngine:
         stop_early: EarlyStopHook | None = None,
     ) -> list[list[TokenIds]]:
         """`num_samples` samples per prompt from one shared prefill per prompt; see the module docstring."""
+        return self._sample(prompt_ids, num_samples, params, stop_early, None).samples
+
+    @torch.inference_mode()
+    def generate_and_read(
+        self,
+        prompt_ids: Sequence[TokenIds],
+        num_samples: int,
+        params: SamplingParams,
+        read_after: ReadAfter,
+        stop_early: EarlyStopHook | None = None,
+    ) -> SamplesWithReadings:
+        """`generate`, and after each sample its row goes on: the sample's last token (unless a stop token ended
+        it) and `read_after.suffix_ids` are fed on the row's own cache, then the candidates' log-probabilities are
+        read (ReadsAfterSamples)."""
+        return self._sample(prompt_ids, num_samples, params, stop_early, read_after)
+
+    def _sample(self, prompt_ids, num_samples, params, stop_early, read_after) -> SamplesWithReadings:
         if num_samples < 1:
             raise ValueError(f"num_samples (samples per prompt) must be >= 1, got {num_samples}")
         generator = None if params.seed is None else torch.Generator(self.device).manual_seed(params.seed)
-        results: list[list[TokenIds]] = [[] for _ in prompt_ids]
+        results = SamplesWithReadings([[] for _ in prompt_ids], [[] for _ in prompt_ids])
         prompts_per_chunk = max(1, self.max_batch_rows // num_samples)
         for chunk in self._chunks(prompt_ids, prompts_per_chunk):
             chunk_hook = None if stop_early is None else _reindexed_hook(stop_early, chunk)
-            samples = self._generate_chunk([prompt_ids[i] for i in chunk], num_samples, params, generator, chunk_hook)
+            state = self._prefill_samples([prompt_ids[i] for i in chunk], num_samples)
+            decoder = _SampleDecoder(self, state, num_samples, params, generator, chunk_hook, read_after)
+            samples, readings = decoder.run(len(chunk))
             for position, prompt_index in enumerate(chunk):
-                results[prompt_index] = samples[position]
+                results.samples[prompt_index] = samples[position]
+                results.readings[prompt_index] = readings[position]
         return results
 
     @torch.inference_mode()
@@ -172,69 +192,113 @@ class HFEngine:
         cache.batch_select_indices(restore)
         return PrefillState(cache, attention_mask.to(self.device)[restore], logits[restore])
 
-    def _generate_chunk(
-        self,
-        prompts: Sequence[TokenIds],
-        num_samples: int,
-        params: SamplingParams,
-        generator: torch.Generator | None,
-        stop_early: EarlyStopHook | None,
-    ) -> list[list[TokenIds]]:
+    def _prefill_samples(self, prompts: Sequence[TokenIds], num_samples: int) -> PrefillState:
+        """The prompts' prefill with its cache rows copied to `num_samples` rows each."""
         state = self._prefill(prompts)
         state.cache.batch_repeat_interleave(num_samples)
         state.attention_mask = state.attention_mask.repeat_interleave(num_samples, dim=0)
         state.last_logits = state.last_logits.repeat_interleave(num_samples, dim=0)
-        decoder = _SampleDecoder(self, state, num_samples, params, generator, stop_early)
-        return decoder.run(len(prompts))
+        return state
 
 
 class _SampleDecoder:
-    """The token-by-token loop over sample rows: sample, record, retire finished rows, step the model."""
+    """The token-by-token loop over sample rows: sample, record, retire finished rows, step the model. With a
+    ReadAfter, a finished row is not retired at once: it is fed its suffix like decoded tokens (one per step, beside
+    the rows still sampling) and retired once the reading after the suffix is taken."""
 
     def __init__(
-        self, engine: HFEngine, state: PrefillState, num_samples: int, params: SamplingParams, generator, stop_early
+        self,
+        engine: HFEngine,
+        state: PrefillState,
+        num_samples: int,
+        params: SamplingParams,
+        generator,
+        stop_early,
+        read_after: ReadAfter | None = None,
     ):
         self.engine, self.state, self.num_samples, self.params = engine, state, num_samples, params
-        self.generator, self.stop_early = generator, stop_early
+        self.generator, self.stop_early, self.read_after = generator, stop_early, read_after
         self.warpers = build_logits_warpers(params)
         self.stop_ids = torch.tensor(sorted(set(engine.eos_token_ids) | set(params.stop_token_ids)), dtype=torch.long)
         rows = state.last_logits.shape[0]
         self.row_ids = torch.arange(rows)
         self.live = torch.ones(rows, dtype=torch.bool)
         self.tokens: list[TokenIds] = [[] for _ in range(rows)]
+        self.to_feed: dict[int, list[int]] = {}  # row -> tokens still to feed before its reading
         self.finished: dict[int, dict[int, TokenIds]] = {}
+        self.readings: dict[int, dict[int, list[float]]] = {}
 
-    def run(self, prompt_count: int) -> list[list[TokenIds]]:
-        """Decode until every row is finished, retired by early stopping, or at max_new_tokens."""
+    def run(self, prompt_count: int) -> tuple[list[list[TokenIds]], list[list[list[float]]]]:
+        """Decode until every row is finished (and read), retired by early stopping, or at max_new_tokens; the
+        samples per prompt and, with a ReadAfter, their readings (else empty lists)."""
         self.finished = {prompt: {} for prompt in range(prompt_count)}
-        for step in range(self.params.max_new_tokens):
-            next_tokens = sample_next_tokens(self.state.last_logits, self.params, self.warpers, self.generator)
-            self._record(next_tokens.cpu(), last_step=step == self.params.max_new_tokens - 1)
+        self.readings = {prompt: {} for prompt in range(prompt_count)}
+        step = 0
+        while self.live.any():
+            self._take_readings()
+            sampled = sample_next_tokens(self.state.last_logits, self.params, self.warpers, self.generator)
+            self._record(sampled.cpu(), last_step=step == self.params.max_new_tokens - 1)
             if not self.live.any():
                 break
-            self._step(self._compact_if_worthwhile(next_tokens))
-        return [[samples[row] for row in sorted(samples)] for _, samples in sorted(self.finished.items())]
+            self._step(self._compact_if_worthwhile(self._feed_suffixes(sampled)))
+            step += 1
+        samples = [[rows[row] for row in sorted(rows)] for _, rows in sorted(self.finished.items())]
+        readings = [[rows[row] for row in sorted(rows)] for _, rows in sorted(self.readings.items())]
+        return samples, readings
+
+    def _sampling(self, position: int) -> bool:
+        return bool(self.live[position]) and int(self.row_ids[position]) not in self.to_feed
 
     def _record(self, next_tokens: torch.Tensor, last_step: bool) -> None:
         stopped = torch.isin(next_tokens, self.stop_ids)
         for position in torch.nonzero(self.live, as_tuple=True)[0].tolist():
+            if not self._sampling(position):
+                continue
             row = int(self.row_ids[position])
             if not stopped[position]:
                 self.tokens[row].append(int(next_tokens[position]))
             if self.live[position] and (stopped[position] or last_step):
-                self._finish(position, row)
+                self._finish(position, row, fed_last=bool(stopped[position]))
 
-    def _finish(self, position: int, row: int) -> None:
-        """Retire a finished row; ask the early-stop hook whether its prompt's other rows are still needed."""
-        self.live[position] = False
+    def _finish(self, position: int, row: int, fed_last: bool) -> None:
+        """Retire a finished row (or queue its suffix); ask the early-stop hook whether its prompt's other rows are
+        still needed. `fed_last`: the sample's last token needs no feeding (a stop token ended it)."""
         prompt = row // self.num_samples
         self.finished[prompt][row] = self.tokens[row]
+        if self.read_after is None:
+            self.live[position] = False
+        else:
+            last = [] if fed_last else self.tokens[row][-1:]
+            self.to_feed[row] = [*last, *self.read_after.suffix_ids]
         if self.stop_early is None:
             return
-        same_prompt = (self.row_ids // self.num_samples == prompt) & self.live
+        sampling = torch.tensor([self._sampling(index) for index in range(len(self.live))], dtype=torch.bool)
+        same_prompt = (self.row_ids // self.num_samples == prompt) & sampling
         remaining = int(same_prompt.sum())
         if remaining and self.stop_early(prompt, list(self.finished[prompt].values()), remaining):
             self.live &= ~same_prompt
+
+    def _feed_suffixes(self, sampled: torch.Tensor) -> torch.Tensor:
+        """The sampled tokens, with each row in its suffix given its next suffix token instead."""
+        tokens = sampled.clone()
+        for position in torch.nonzero(self.live, as_tuple=True)[0].tolist():
+            queue = self.to_feed.get(int(self.row_ids[position]))
+            if queue:
+                tokens[position] = queue.pop(0)
+        return tokens
+
+    def _take_readings(self) -> None:
+        """Rows whose suffix is all fed: the candidates' log-probabilities at the next position; the row retires."""
+        if self.read_after is None:
+            return
+        candidates = torch.tensor(self.read_after.candidate_ids, dtype=torch.long, device=self.engine.device)
+        for position in torch.nonzero(self.live, as_tuple=True)[0].tolist():
+            row = int(self.row_ids[position])
+            if self.to_feed.get(row) == []:
+                logprobs = torch.log_softmax(self.state.last_logits[position].float(), dim=-1)[candidates]
+                self.readings[row // self.num_samples][row] = logprobs.tolist()
+                self.live[position] = False
+                del self.to_feed[row]
 
     def _compact_if_worthwhile(self, next_tokens: torch.Tensor) -> torch.Tensor:
         """Drop retired rows once they are a quarter of the batch (the copy costs about one decode step)."""
