@@ -8,6 +8,7 @@ uses its own GPU. The Trainer reuses that state for data-parallel training. Rank
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -25,11 +26,18 @@ def launched_world_size() -> int:
 
 def initialize() -> None:
     """Join the launcher's process group (a no-op for a single process): accelerate's PartialState picks the backend
-    and, on GPUs, this process's device."""
+    and, on GPUs, this process's device. The group is destroyed at exit, while the interpreter is still whole: left
+    to the interpreter's teardown, gloo's worker threads can abort the process after a run that succeeded."""
     if launched_world_size() > 1 and not torch.distributed.is_initialized():
         from accelerate import PartialState
 
         PartialState(cpu=not torch.cuda.is_available())
+        atexit.register(_destroy_process_group)
+
+
+def _destroy_process_group() -> None:
+    if is_distributed():
+        torch.distributed.destroy_process_group()
 
 
 def is_distributed() -> bool:
