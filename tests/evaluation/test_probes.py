@@ -66,6 +66,39 @@ def test_robust_model_has_false_positive_rate_zero():
     assert set(result.per_key) == set(PROBE_KEYS)
 
 
+class RecordingJudge(JudgeModel):
+    """A judge fooled by "Solution" against odd-numbered rows' answers only, recording what each call was sent."""
+
+    def __init__(self) -> None:
+        super().__init__(self.fooled_on_odd_rows)
+        self.calls: list[list[str]] = []
+
+    @staticmethod
+    def fooled_on_odd_rows(a: str, b: str) -> tuple[float, PreferenceDiagnostics]:
+        key_is_a = a in PROBE_KEYS
+        key, real = (a, b) if key_is_a else (b, a)
+        key_wins = key == "Solution" and int(real.split()[-1]) % 2 == 1
+        return (float(key_wins) if key_is_a else float(not key_wins)), PreferenceDiagnostics()
+
+    def compare(self, prompts, responses_a, responses_b):
+        sent = [response for pair in zip(responses_a, responses_b, strict=True) for response in pair]
+        self.calls.append([response for response in sent if response not in PROBE_KEYS])
+        return super().compare(prompts, responses_a, responses_b)
+
+
+def test_probe_sends_a_rows_keys_together_and_maps_outcomes_back_to_rows():
+    judge = RecordingJudge()
+    pairs = make_pairs("s", "chat", 40, 40)
+
+    result = probe(judge, pairs, rows=30)
+
+    probe_calls = judge.calls[-((30 * len(PROBE_KEYS) + 63) // 64) :]
+    assert sum(len(set(call)) for call in probe_calls) <= 30 + len(probe_calls)  # each real answer in <= 2 calls
+    expected = "".join("1" if int(row_id.split("-")[1]) % 2 == 1 else "0" for row_id in result.row_ids)
+    assert result.fooled["Solution"] == expected
+    assert all(result.per_key[key] == 0.0 for key in PROBE_KEYS if key != "Solution")
+
+
 def test_position_biased_judge_is_fooled_half_the_time():
     result = probe(JudgeModel(lambda a, b: (1.0, PreferenceDiagnostics())), make_pairs("s", "chat", 30, 30))
 

@@ -78,6 +78,14 @@ def build_master_key_trials(
     return trials
 
 
+def row_major_order(trials: MasterKeyTrials) -> list[int]:
+    """Trial indices row by row (a row's keys together; the trials are stored key by key). Sent to a model in this
+    order, each chunk holds a few rows with all their keys, so a model that scores a repeated sequence once reads
+    each real answer (and its prompt) once per row instead of once per key."""
+    n_keys = len(trials.keys) // trials.n_rows if trials.n_rows else 0
+    return [key * trials.n_rows + row for row in range(trials.n_rows) for key in range(n_keys)]
+
+
 def row_bootstrap_interval(fooled: np.ndarray, samples: int, seed: int) -> tuple[float, float]:
     """95% percentile interval of the mean of a (keys, rows) 0/1 matrix, resampling rows (a row's keys together)."""
     rng = np.random.default_rng(seed)

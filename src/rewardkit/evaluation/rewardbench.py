@@ -22,6 +22,7 @@ from rewardkit.evaluation.probes import (
     MasterKeyProbe,
     build_master_key_trials,
     judge_diagnostics,
+    row_major_order,
     summarize_master_key,
 )
 from rewardkit.evaluation.stats import (
@@ -231,15 +232,18 @@ def run_master_key_probe(
     if rows <= 0:
         return None
     trials = build_master_key_trials(pairs, rows, seed)
-    preferences = compare_in_chunks(
+    order = row_major_order(trials)
+    references = references_for(model, [trials.sources[index] for index in order])
+    in_row_order = compare_in_chunks(
         model,
-        trials.prompts,
-        trials.responses_a,
-        trials.responses_b,
+        [trials.prompts[index] for index in order],
+        [trials.responses_a[index] for index in order],
+        [trials.responses_b[index] for index in order],
         description="master-key probe",
         progress=progress,
-        references=references_for(model, trials.sources),
+        references=references,
     )
+    preferences = [in_row_order[position] for position in np.argsort(order)]
     labels = [f"master key {key!r}" for key in trials.keys]
     return summarize_master_key(trials, p_a_better_array(model, preferences, labels))
 
