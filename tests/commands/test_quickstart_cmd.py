@@ -106,6 +106,15 @@ def test_training_stops_at_the_deadline_when_the_machine_is_slower_than_planned(
     assert "training stopped at the deadline after step 1 of 5" in summary.read_text()
 
 
+def test_the_deadline_keeps_the_floor_the_plan_announced_and_still_catches_a_slowdown():
+    from rewardkit.commands.quickstart_cmd import SLOWDOWN_SLACK, training_deadline
+
+    # 40 floor steps of 8 s cannot end by a budget deadline 24 s away: training gets their time, with slack
+    assert training_deadline(124.0, 100.0, 40, 8.0) == 100.0 + SLOWDOWN_SLACK * 320.0
+    # steps that fit end before the budget's deadline, which stays the limit
+    assert training_deadline(500.0, 100.0, 10, 8.0) == 500.0
+
+
 def test_a_slow_evaluation_is_cut_to_its_share_of_the_time(tmp_path):
     from rewardkit.commands.quickstart_cmd import EVALUATION_SHARE, EvaluationSets, _shrunk_to_share
     from rewardkit.data.schema import PreferencePair

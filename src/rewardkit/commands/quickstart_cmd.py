@@ -30,6 +30,7 @@ BATCH_SIZE = 8
 PROBE_STEPS = 4
 PROBE_PAIRS = 8
 EVALUATION_SHARE = 0.5  # the evaluation may take this share of the time left after the probe; beyond, sets shrink
+SLOWDOWN_SLACK = 1.25  # planned training may run this much slower than its probe before the deadline stops it
 MIN_EVALUATION_ROWS = 10  # per dev category, and per set in tens (the synthetic set keeps 10x this)
 
 
@@ -227,7 +228,17 @@ def plan_run(
         reason + shrunk,
         master_key_rows,
     )
-    return plan, evaluation_sets, started + budget_s - evaluation_s
+    deadline = started + budget_s - evaluation_s
+    if config.max_steps is None:
+        deadline = training_deadline(deadline, time.monotonic(), steps, seconds_per_step)
+    return plan, evaluation_sets, deadline
+
+
+def training_deadline(budget_deadline: float, now: float, steps: int, seconds_per_step: float) -> float:
+    """When training must stop: the budget's deadline, or, when the planned steps (a floor above what fits) end
+    later, their measured time with SLOWDOWN_SLACK to spare. The deadline catches a machine that slows down mid-run;
+    it must not undo the floor the plan announced."""
+    return max(budget_deadline, now + SLOWDOWN_SLACK * steps * seconds_per_step)
 
 
 def _summary_markdown(
