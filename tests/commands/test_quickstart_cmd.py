@@ -38,14 +38,13 @@ def test_quickstart_writes_summary_with_every_model(tiny_model_dir, shared_data,
     assert (config.output / "reports" / "dev" / "loglik" / "report.json").is_file()
 
 
+def _one_step_without_dev_file(tiny_model_dir, tmp_path, **overrides) -> QuickstartConfig:
+    options = dict(model=str(tiny_model_dir), n_eval=16, max_steps=1, dev_file=tmp_path / "absent.jsonl")
+    return QuickstartConfig(output=tmp_path / "run", **(options | overrides))
+
+
 def test_quickstart_without_dev_file_still_reports_synthetic(tiny_model_dir, tmp_path):
-    config = QuickstartConfig(
-        output=tmp_path / "run",
-        model=str(tiny_model_dir),
-        n_eval=16,
-        max_steps=1,
-        dev_file=tmp_path / "absent.jsonl",
-    )
+    config = _one_step_without_dev_file(tiny_model_dir, tmp_path)
 
     run_quickstart(config)
 
@@ -115,19 +114,80 @@ def test_the_deadline_keeps_the_floor_the_plan_announced_and_still_catches_a_slo
     assert training_deadline(500.0, 100.0, 10, 8.0) == 500.0
 
 
-def test_a_slow_evaluation_is_cut_to_its_share_of_the_time(tmp_path):
-    from rewardkit.commands.quickstart_cmd import EVALUATION_SHARE, EvaluationSets, _shrunk_to_share
+def _sets_for_sizing():
+    from rewardkit.commands.quickstart_cmd import EvaluationSets
     from rewardkit.data.schema import PreferencePair
 
     def pair(index: int, category: str) -> PreferencePair:
         return PreferencePair(f"{category}-{index}", "q", "a", "b", category=category)
 
     dev = [pair(index, category) for category in ("chat", "safety") for index in range(40)]
-    synthetic = [pair(index, "train") for index in range(200)]
-    config = QuickstartConfig(output=tmp_path)
-    sets, rows, estimate, why = _shrunk_to_share(config, EvaluationSets(synthetic, dev), 1000.0, 400.0)
-    assert len(sets.synthetic) == 100 and len(sets.dev) == 2 * 10 and rows == 10
-    assert estimate <= 1000.0 * (100 + 20) / (200 + 80) + 1e-9
-    assert f"over {EVALUATION_SHARE:.0%} of the 400 s left" in why
-    unchanged = _shrunk_to_share(config, EvaluationSets(synthetic, dev), 100.0, 400.0)
-    assert unchanged[0].synthetic == synthetic and unchanged[1] == config.master_key_rows and unchanged[3] == ""
+    return EvaluationSets([pair(index, "train") for index in range(200)], dev)
+
+
+# seconds per pair by set: the trained model, and a loglik baseline three times slower
+RATES = {"bt-quickstart": {"synthetic": 0.5, "dev": 1.0}, "loglik": {"synthetic": 1.5, "dev": 3.0}}
+
+
+def test_evaluation_seconds_counts_pairs_and_master_key_rows_of_every_model():
+    from rewardkit.commands.quickstart_cmd import MASTER_KEY_ROW_PAIRS, evaluation_seconds
+
+    sets = _sets_for_sizing()
+    synthetic_work, dev_work = 200 + MASTER_KEY_ROW_PAIRS * 40, 80 + MASTER_KEY_ROW_PAIRS * 40
+    assert evaluation_seconds(RATES, sets, 40) == pytest.approx(synthetic_work * 2.0 + dev_work * 4.0)
+
+
+def test_an_evaluation_that_fits_keeps_every_model_and_every_row(tmp_path):
+    from rewardkit.commands.quickstart_cmd import size_evaluation
+
+    sets = _sets_for_sizing()
+    plan = size_evaluation(QuickstartConfig(output=tmp_path), sets, RATES, allowed_s=10_000.0)
+    assert plan.labels == ["bt-quickstart", "loglik"] and plan.sets is sets and plan.master_key_rows == 40
+    assert plan.note == ""
+
+
+def test_a_slow_evaluation_leaves_the_loglik_baseline_out_before_cutting_rows(tmp_path):
+    from rewardkit.commands.quickstart_cmd import evaluation_seconds, size_evaluation
+
+    sets = _sets_for_sizing()
+    trained_alone = evaluation_seconds({"bt-quickstart": RATES["bt-quickstart"]}, sets, 40)
+    plan = size_evaluation(QuickstartConfig(output=tmp_path), sets, RATES, allowed_s=trained_alone + 1)
+    assert plan.labels == ["bt-quickstart"] and plan.sets is sets
+    assert plan.seconds == pytest.approx(trained_alone)
+    assert "the loglik baseline is left out" in plan.note
+
+
+def test_a_slower_evaluation_is_cut_until_it_fits_and_never_below_the_minimum(tmp_path):
+    from rewardkit.commands.quickstart_cmd import evaluation_seconds, size_evaluation
+
+    sets, config = _sets_for_sizing(), QuickstartConfig(output=tmp_path)
+    trained = {"bt-quickstart": RATES["bt-quickstart"]}
+    plan = size_evaluation(config, sets, RATES, allowed_s=500.0)
+    assert plan.labels == ["bt-quickstart"]
+    assert plan.seconds == pytest.approx(evaluation_seconds(trained, plan.sets, plan.master_key_rows))
+    assert plan.seconds <= 500.0 < evaluation_seconds(trained, sets, 40)
+    assert 10 <= plan.master_key_rows < 40 and 100 <= len(plan.sets.synthetic) < 200
+    assert f"{plan.master_key_rows} master-key rows" in plan.note
+
+    floor = size_evaluation(config, sets, RATES, allowed_s=1.0)
+    assert len(floor.sets.synthetic) == 100 and len(floor.sets.dev) == 2 * 10 and floor.master_key_rows == 10
+    assert {pair.category for pair in floor.sets.dev} == {"chat", "safety"}, "the dev slice stays stratified"
+
+
+def test_the_floor_of_training_steps_takes_its_time_from_the_evaluation():
+    from rewardkit.commands.quickstart_cmd import EVALUATION_SHARE, OVERHEAD_S, _allowed_evaluation_seconds
+
+    usable = 400.0 - OVERHEAD_S
+    assert _allowed_evaluation_seconds(400.0, floor_training_s=10.0) == pytest.approx(EVALUATION_SHARE * usable)
+    assert _allowed_evaluation_seconds(400.0, floor_training_s=300.0) == pytest.approx(usable - 300.0)
+    assert _allowed_evaluation_seconds(100.0, floor_training_s=300.0) == 0.0
+
+
+def test_quickstart_without_the_loglik_baseline_scores_the_others(tiny_model_dir, tmp_path):
+    config = _one_step_without_dev_file(tiny_model_dir, tmp_path, loglik_baseline=False)
+
+    summary = run_quickstart(config)
+
+    totals = json.loads((config.output / "summary.json").read_text())
+    assert set(totals["synthetic_accuracy"]) == {"bt-quickstart", "random", "longer"}
+    assert "loglik" not in summary.read_text()

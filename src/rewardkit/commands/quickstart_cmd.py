@@ -1,9 +1,10 @@
 """`rewardkit quickstart`: the main job — train a BT reward model on the default model and embedded synthetic data,
 evaluate it next to the baselines (also on a slice of ../shared/data/eval when present), and write one summary.
 
-Sized to the machine: a short probe times a few training steps and the scoring speed of both scored models, then
-the run takes as many steps (one synthetic pair per row, seen once) as fit in the wall-clock budget beside the
-evaluation, and stops at the deadline if the machine slows down. A real recipe is configs/bt_default.yaml.
+Sized to the machine: a short probe times a few training steps and the scoring speed of the trained model (and of
+the loglik baseline when there is room for it); the evaluation gets its share of the budget (baselines left out,
+then sets cut, where it is slow); the run takes as many steps (one synthetic pair per row, seen once) as fit beside
+it, and stops at the deadline if the machine slows down. A real recipe is configs/bt_default.yaml.
 """
 
 from __future__ import annotations
@@ -27,9 +28,15 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_DEV_FILE = Path("../shared/data/eval/rewardbench_like_dev.jsonl")
 BATCH_SIZE = 8
-PROBE_STEPS = 4
+PROBE_STEPS = 3  # the first warms up; the median of the others is the step time
 PROBE_PAIRS = 8
-EVALUATION_SHARE = 0.5  # the evaluation may take this share of the time left after the probe; beyond, sets shrink
+EVALUATION_SHARE = 0.4  # the evaluation may take this share of the time left after the probe; beyond, it shrinks
+OVERHEAD_S = 20.0  # not timed by the probe: saving the model, loading each scored model, bootstrap, plots
+# A master-key row (its real answer scored once, 22 content-free keys scored on the cached prompt) took as long as
+# 5.5-6 pairs of its set (10 rows of synthetic and of dev pairs, AVX2-only CPU, fp32, 2026-12-06).
+MASTER_KEY_ROW_PAIRS = 6.0
+TRAINED_LABEL = "bt-quickstart"
+LOGLIK_LABEL = "loglik"
 SLOWDOWN_SLACK = 1.25  # planned training may run this much slower than its probe before the deadline stops it
 MIN_EVALUATION_ROWS = 10  # per dev category, and per set in tens (the synthetic set keeps 10x this)
 
@@ -46,13 +53,16 @@ class QuickstartConfig:
     max_steps: int | None = field(
         default=None, metadata={"help": "Fixed number of optimizer steps (default: as many as fit in the budget)."}
     )
-    min_steps: int = field(default=40, metadata={"help": "Fewest steps on a machine without fast bf16."})
+    min_steps: int = field(default=24, metadata={"help": "Fewest steps on a machine without fast bf16."})
     bf16_min_steps: int = field(default=150, metadata={"help": "Fewest steps where bf16 is fast (the old fixed run)."})
     ceiling_steps: int = field(default=600, metadata={"help": "Most steps however fast the machine is."})
     n_eval: int = field(default=200, metadata={"help": "Held-out synthetic pairs (prompts disjoint from training)."})
     dev_file: Path = field(default=DEFAULT_DEV_FILE, metadata={"help": "RewardBench-like file; skipped if absent."})
     dev_per_category: int = field(default=40, metadata={"help": "Rows sampled per category of the dev file."})
     master_key_rows: int = field(default=40, metadata={"help": "Rows of the master-key probe per evaluation."})
+    loglik_baseline: bool = field(
+        default=True, metadata={"help": "Evaluate the loglik baseline too, when the budget leaves room for it."}
+    )
     seed: int = field(default=0, metadata={"help": "Seed of the data, the split and the training run."})
 
 
@@ -85,6 +95,20 @@ class EvaluationSets:
     synthetic: list[PreferencePair]
     dev: list[PreferencePair]
 
+    def named(self) -> dict[str, list[PreferencePair]]:
+        return {"synthetic": self.synthetic, "dev": self.dev}
+
+
+@dataclass
+class EvaluationPlan:
+    """What the evaluation scores (model labels in order, sets, master-key rows), its estimate and why."""
+
+    labels: list[str]
+    sets: EvaluationSets
+    master_key_rows: int
+    seconds: float
+    note: str = ""
+
 
 @dataclass
 class QuickstartPlan:
@@ -100,7 +124,7 @@ class QuickstartPlan:
     master_key_rows: int
 
     def eta_s(self) -> float:
-        return self.probe_s + self.steps * self.seconds_per_step + self.evaluation_s
+        return self.probe_s + self.steps * self.seconds_per_step + self.evaluation_s + OVERHEAD_S
 
     def describe(self) -> str:
         return (
@@ -144,11 +168,8 @@ def _probe_training(config: QuickstartConfig, train_pairs: list[PreferencePair])
     return timer.seconds_per_step(), result.model_dir
 
 
-def _seconds_per_pair(spec: str, pairs: list[PreferencePair], seed: int) -> float:
-    """Measured compare() time per pair of `spec` on a seeded sample of `pairs` (after a one-pair warm-up)."""
-    from rewardkit.families.registry import load_reward_model
-
-    model = load_reward_model(spec)
+def _seconds_per_pair(model, pairs: list[PreferencePair], seed: int) -> float:
+    """Measured compare() time per pair of `model` on a seeded sample of `pairs` (after a one-pair warm-up)."""
     sample = random.Random(seed).sample(pairs, min(PROBE_PAIRS, len(pairs)))
     model.compare([sample[0].prompt], [sample[0].chosen], [sample[0].rejected])
     started = time.perf_counter()
@@ -158,80 +179,123 @@ def _seconds_per_pair(spec: str, pairs: list[PreferencePair], seed: int) -> floa
     return (time.perf_counter() - started) / len(sample)
 
 
-def _estimate_evaluation_seconds(
-    config: QuickstartConfig, scored_specs: list[str], evaluation_sets: EvaluationSets
-) -> float:
-    """Scoring time of every scored model on every set, its master-key trials counted as pairs (an estimate: the
-    reports' bootstrap and plots are not timed)."""
+def measured_rates(spec: str, sets: EvaluationSets, seed: int) -> dict[str, float]:
+    """Seconds per pair of the model `spec` on each non-empty evaluation set (the model loaded once)."""
+    from rewardkit.families.registry import load_reward_model
+
+    model = load_reward_model(spec)
+    return {name: _seconds_per_pair(model, pairs, seed) for name, pairs in sets.named().items() if pairs}
+
+
+def evaluation_seconds(rates: dict[str, dict[str, float]], sets: EvaluationSets, master_key_rows: int) -> float:
+    """Estimated scoring time of every model in `rates` (label -> set name -> seconds per pair) on every set, a
+    master-key row counted as MASTER_KEY_ROW_PAIRS pairs (the reports' bootstrap and plots are in OVERHEAD_S)."""
     total = 0.0
-    for pairs in (evaluation_sets.synthetic, evaluation_sets.dev):
+    for name, pairs in sets.named().items():
         if pairs:
-            per_set = len(pairs) + min(config.master_key_rows, len(pairs))
-            total += sum(_seconds_per_pair(spec, pairs, config.seed) for spec in scored_specs) * per_set
+            work = len(pairs) + MASTER_KEY_ROW_PAIRS * min(master_key_rows, len(pairs))
+            total += work * sum(model_rates[name] for model_rates in rates.values())
     return total
 
 
-def _shrunk_to_share(
-    config: QuickstartConfig, sets: EvaluationSets, evaluation_s: float, time_left_s: float
-) -> tuple[EvaluationSets, int, float, str]:
-    """The evaluation sets (and master-key rows) cut so that the estimated evaluation takes at most
-    EVALUATION_SHARE of the time left, never below MIN_EVALUATION_ROWS; with the new estimate and why."""
-    allowed = EVALUATION_SHARE * time_left_s
-    if evaluation_s <= allowed:
-        return sets, config.master_key_rows, evaluation_s, ""
-    factor = allowed / evaluation_s
+def _shrunk_sets(config: QuickstartConfig, sets: EvaluationSets, factor: float) -> tuple[EvaluationSets, int]:
+    """The sets and master-key rows cut to `factor` of their size, never below MIN_EVALUATION_ROWS (the synthetic
+    set keeps 10x that); the dev slice stays stratified."""
     synthetic = sets.synthetic[: max(10 * MIN_EVALUATION_ROWS, int(len(sets.synthetic) * factor))]
     per_category = max(MIN_EVALUATION_ROWS, int(config.dev_per_category * factor))
     dev = stratified_sample(sets.dev, per_category, config.seed) if sets.dev else []
-    rows = max(MIN_EVALUATION_ROWS, int(config.master_key_rows * factor))
-    kept = (len(synthetic) + len(dev)) / max(len(sets.synthetic) + len(sets.dev), 1)
-    why = (
-        f"; evaluation estimated at {evaluation_s:.0f} s, over {EVALUATION_SHARE:.0%} of the {time_left_s:.0f} s "
-        f"left, so it uses {len(synthetic)} synthetic pairs, {per_category} dev rows per category and {rows} "
-        "master-key rows"
+    return EvaluationSets(synthetic, dev), max(MIN_EVALUATION_ROWS, int(config.master_key_rows * factor))
+
+
+def size_evaluation(
+    config: QuickstartConfig, sets: EvaluationSets, rates: dict[str, dict[str, float]], allowed_s: float
+) -> EvaluationPlan:
+    """The evaluation that fits in `allowed_s`: every model in `rates` (the trained model first) on the full sets
+    when it fits; else the baselines after the first are left out, then the sets are cut step by step down to
+    their minimum. The note says what was left out and why."""
+    labels = list(rates)
+    full_s = evaluation_seconds(rates, sets, config.master_key_rows)
+    if full_s <= allowed_s:
+        return EvaluationPlan(labels, sets, config.master_key_rows, full_s)
+    note = f"; evaluation estimated at {full_s:.0f} s, over the {allowed_s:.0f} s it may take"
+    while len(labels) > 1:
+        note += f", so the {labels.pop()} baseline is left out"
+        kept = {label: rates[label] for label in labels}
+        seconds = evaluation_seconds(kept, sets, config.master_key_rows)
+        if seconds <= allowed_s:
+            return EvaluationPlan(labels, sets, config.master_key_rows, seconds, note)
+    kept = {label: rates[label] for label in labels}
+    factor, (small, rows) = 1.0, (sets, config.master_key_rows)
+    while factor > 0.05:
+        factor *= 0.8
+        small, rows = _shrunk_sets(config, sets, factor)
+        if evaluation_seconds(kept, small, rows) <= allowed_s:
+            break
+    per_category = max(MIN_EVALUATION_ROWS, int(config.dev_per_category * factor))
+    note += (
+        f", and it uses {len(small.synthetic)} synthetic pairs, {per_category if small.dev else 0} dev rows per "
+        f"category and {rows} master-key rows"
     )
-    return EvaluationSets(synthetic, dev), rows, evaluation_s * kept, why
+    return EvaluationPlan(labels, small, rows, evaluation_seconds(kept, small, rows), note)
+
+
+def _floor_steps(config: QuickstartConfig) -> int:
+    from rewardkit.training.arguments import use_bf16
+
+    bf16 = use_bf16(quickstart_bt_config(config, 1, config.output).precision)
+    return config.bf16_min_steps if bf16 else config.min_steps
 
 
 def plan_run(
-    config: QuickstartConfig, train_pairs: list[PreferencePair], evaluation_sets: EvaluationSets, started: float
-) -> tuple[QuickstartPlan, EvaluationSets, float]:
-    """Probe, then size the run: the evaluation cut to its share of the time when it is too slow here, then as many
-    steps as fit in the budget beside it, within the floor (higher where bf16 is fast, so such machines never train
-    less than the old fixed run) and the ceiling. Returns the plan, the evaluation sets and the training deadline
-    (a time.monotonic() value)."""
-    from rewardkit.training.arguments import use_bf16
+    config: QuickstartConfig, train_pairs: list[PreferencePair], sets: EvaluationSets, started: float
+) -> tuple[QuickstartPlan, EvaluationPlan, float]:
+    """Probe, then size the run. The evaluation may take EVALUATION_SHARE of the time left, less where the floor of
+    training steps needs more; the loglik baseline is timed and kept only when the trained model's evaluation
+    leaves room for it; then as many steps as fit beside the evaluation, within the floor (higher where bf16 is
+    fast, so such machines never train less than the old fixed run) and the ceiling. Returns the plan, the
+    evaluation plan and the training deadline (a time.monotonic() value)."""
     from rewardkit.training.time_budget import plan_steps
 
     seconds_per_step, probe_model = _probe_training(config, train_pairs)
-    evaluation_s = _estimate_evaluation_seconds(config, [probe_model, f"loglik:{config.model}"], evaluation_sets)
+    rates = {TRAINED_LABEL: measured_rates(probe_model, sets, config.seed)}
     shutil.rmtree(config.output / "probe", ignore_errors=True)
-    probe_s = time.monotonic() - started
     budget_s = config.budget_minutes * 60
-    evaluation_sets, master_key_rows, evaluation_s, shrunk = _shrunk_to_share(
-        config, evaluation_sets, evaluation_s, budget_s - probe_s
-    )
+    floor = config.max_steps if config.max_steps is not None else _floor_steps(config)
+    allowed_s = _allowed_evaluation_seconds(budget_s - (time.monotonic() - started), floor * seconds_per_step)
+    loglik_note = ""
+    if config.loglik_baseline and evaluation_seconds(rates, sets, config.master_key_rows) < allowed_s:
+        rates[LOGLIK_LABEL] = measured_rates(f"loglik:{config.model}", sets, config.seed)
+    elif config.loglik_baseline:
+        loglik_note = "; the loglik baseline is left out (not even the trained model's evaluation fits)"
+    probe_s = time.monotonic() - started
+    allowed_s = _allowed_evaluation_seconds(budget_s - probe_s, floor * seconds_per_step)
+    evaluation = size_evaluation(config, sets, rates, allowed_s)
     if config.max_steps is not None:
         steps, reason = config.max_steps, "fixed by --max-steps"
     else:
-        bf16 = use_bf16(quickstart_bt_config(config, 1, config.output).precision)
-        floor = config.bf16_min_steps if bf16 else config.min_steps
-        step_plan = plan_steps(budget_s - probe_s - evaluation_s, seconds_per_step, floor, config.ceiling_steps)
+        training_s = budget_s - probe_s - OVERHEAD_S - evaluation.seconds
+        step_plan = plan_steps(training_s, seconds_per_step, floor, config.ceiling_steps)
         steps, reason = step_plan.steps, step_plan.reason
     plan = QuickstartPlan(
         budget_s,
         probe_s,
-        evaluation_s,
+        evaluation.seconds,
         steps,
         min(steps * BATCH_SIZE, len(train_pairs)),
         seconds_per_step,
-        reason + shrunk,
-        master_key_rows,
+        reason + loglik_note + evaluation.note,
+        evaluation.master_key_rows,
     )
-    deadline = started + budget_s - evaluation_s
+    deadline = started + budget_s - OVERHEAD_S - evaluation.seconds
     if config.max_steps is None:
         deadline = training_deadline(deadline, time.monotonic(), steps, seconds_per_step)
-    return plan, evaluation_sets, deadline
+    return plan, evaluation, deadline
+
+
+def _allowed_evaluation_seconds(time_left_s: float, floor_training_s: float) -> float:
+    """The evaluation's share of the time left, less where the floor of training steps needs more of it."""
+    usable = time_left_s - OVERHEAD_S
+    return max(0.0, min(EVALUATION_SHARE * usable, usable - floor_training_s))
 
 
 def training_deadline(budget_deadline: float, now: float, steps: int, seconds_per_step: float) -> float:
@@ -244,6 +308,7 @@ def training_deadline(budget_deadline: float, now: float, steps: int, seconds_pe
 def _summary_markdown(
     plan: QuickstartPlan, train_result, stopped_at: int | None, tables: dict[str, str], seconds: float
 ) -> str:
+    with_loglik = any(LOGLIK_LABEL in table for table in tables.values())
     stopped = (
         f" The machine slowed down: training stopped at the deadline after step {stopped_at} of {plan.steps}."
         if stopped_at is not None
@@ -254,8 +319,8 @@ def _summary_markdown(
         "",
         f"Bradley-Terry LoRA reward model on SmolLM2-135M-Instruct, trained on {train_result.train_pairs} synthetic "
         f"verifiable pairs for {train_result.global_step} steps ({train_result.runtime_s:.0f} s); total "
-        f"{seconds:.0f} s. Accuracy in % with 95% bootstrap CIs. Baselines: random, longer (longer response wins), "
-        "loglik (mean log-probability of the response under the default model).",
+        f"{seconds:.0f} s. Accuracy in % with 95% bootstrap CIs. Baselines: random, longer (longer response wins)"
+        + (", loglik (mean log-probability of the response under the default model)." if with_loglik else "."),
         "",
         f"Sized to this machine: {plan.describe()}.{stopped}",
         "",
@@ -279,14 +344,13 @@ def _evaluation_sets(config: QuickstartConfig, synthetic: list[PreferencePair]) 
     return EvaluationSets(synthetic=synthetic, dev=dev)
 
 
-def _evaluate_sets(
-    config: QuickstartConfig, models: dict[str, str], sets: EvaluationSets, master_key_rows: int
-) -> tuple[dict, dict]:
+def _evaluate_sets(config: QuickstartConfig, models: dict[str, str], evaluation: EvaluationPlan) -> tuple[dict, dict]:
     """(tables by title, summary means) over the synthetic held-out set and the dev slice when there is one."""
     from rewardkit.evaluation.report import compare_diagnostics, compare_reports
 
     report_root = config.output / "reports"
-    reports = _evaluate_all(models, sets.synthetic, "synthetic held-out", report_root / "synthetic", master_key_rows)
+    sets, rows = evaluation.sets, evaluation.master_key_rows
+    reports = _evaluate_all(models, sets.synthetic, "synthetic held-out", report_root / "synthetic", rows)
     tables = {
         f"Held-out synthetic pairs ({len(sets.synthetic)})": compare_reports(reports)
         + "\n"
@@ -298,11 +362,19 @@ def _evaluate_sets(
         }
     }
     if sets.dev:
-        reports = _evaluate_all(models, sets.dev, str(config.dev_file), report_root / "dev", master_key_rows)
+        reports = _evaluate_all(models, sets.dev, str(config.dev_file), report_root / "dev", rows)
         title = f"{config.dev_file.name}, stratified slice ({len(sets.dev)} rows)"
         tables[title] = compare_reports(reports) + "\n" + compare_diagnostics(reports)
         means["dev_slice_mean_of_sections"] = {label: report["mean_of_sections"] for label, report in reports.items()}
     return tables, means
+
+
+def _scored_models(config: QuickstartConfig, model_dir: str, evaluation: EvaluationPlan) -> dict[str, str]:
+    """Label -> spec of every evaluated model: the trained one, the free baselines, loglik when the plan kept it."""
+    models = {TRAINED_LABEL: model_dir, "random": "random", "longer": "longer"}
+    if LOGLIK_LABEL in evaluation.labels:
+        models[LOGLIK_LABEL] = f"loglik:{config.model}"
+    return models
 
 
 def run_quickstart(config: QuickstartConfig, announce=logger.info) -> Path:
@@ -318,18 +390,16 @@ def run_quickstart(config: QuickstartConfig, announce=logger.info) -> Path:
     most_steps = config.max_steps or config.ceiling_steps
     train_pairs, eval_pairs = synthetic_splits(most_steps * BATCH_SIZE, config.n_eval, seed=config.seed)
     write_pairs_jsonl(eval_pairs, config.output / "synthetic_eval.jsonl")
-    sets = _evaluation_sets(config, eval_pairs)
-    plan, sets, deadline = plan_run(config, train_pairs, sets, started)
+    plan, evaluation, deadline = plan_run(config, train_pairs, _evaluation_sets(config, eval_pairs), started)
     announce(plan.describe())
     train_pairs = train_pairs[: plan.train_pairs]
-    data = BTData(train=train_pairs, eval=eval_pairs[:64], source_counts={"synthetic": len(train_pairs)})
+    # no evaluation inside training: the held-out evaluation right after it covers the same pairs
+    data = BTData(train=train_pairs, eval=[], source_counts={"synthetic": len(train_pairs)})
     stop = StopAtDeadline(deadline)
     train_result = train_bt(
         quickstart_bt_config(config, plan.steps, config.output / "bt_model"), data=data, callbacks=[stop]
     )
-    models = {"bt-quickstart": train_result.model_dir, "random": "random", "longer": "longer"}
-    models["loglik"] = f"loglik:{config.model}"
-    tables, means = _evaluate_sets(config, models, sets, plan.master_key_rows)
+    tables, means = _evaluate_sets(config, _scored_models(config, train_result.model_dir, evaluation), evaluation)
     seconds = time.monotonic() - started
     summary = config.output / "summary.md"
     summary.write_text(_summary_markdown(plan, train_result, stop.stopped_at_step, tables, seconds))
@@ -349,6 +419,9 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
             int | None, typer.Option(help="Fixed training steps (default: sized to the budget).")
         ] = None,
         dev_per_category: Annotated[int, typer.Option(help="Dev rows per category (0: skip the dev file).")] = 40,
+        loglik: Annotated[
+            bool, typer.Option(help="Evaluate the loglik baseline too, when the budget leaves room for it.")
+        ] = True,
         seed: Annotated[int, typer.Option(help="Seed.")] = 0,
     ) -> None:
         """The main job: train a BT reward model on synthetic data, evaluate it next to baselines, write a summary."""
@@ -357,6 +430,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
             budget_minutes=budget_minutes,
             max_steps=max_steps,
             dev_per_category=dev_per_category,
+            loglik_baseline=loglik,
             seed=seed,
         )
         try:
