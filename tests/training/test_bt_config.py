@@ -74,7 +74,15 @@ def test_missing_file_and_non_mapping_are_clear_errors(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name", ["bt_smoke", "bt_default", "bt_default_v1", "bt_ablation_truncation", "bt_ablation_negatives"]
+    "name",
+    [
+        "bt_smoke",
+        "bt_default",
+        "bt_default_v1",
+        "bt_ablation_truncation",
+        "bt_ablation_negatives",
+        "bt_first_sentences",
+    ],
 )
 def test_shipped_recipes_load_and_start_with_their_command(name):
     path = REPO_ROOT / "configs" / f"{name}.yaml"
@@ -103,3 +111,14 @@ def test_default_recipe_its_earlier_versions_and_the_ablations_differ_where_they
     first_round = load_config(REPO_ROOT / "configs" / "bt_default_v2.yaml")
     if name.startswith("bt_ablation"):  # everything else as in the first round of issue 17
         assert config.train == first_round.train and config.learning_rate == first_round.learning_rate
+
+
+def test_the_first_sentence_round_changes_only_the_share_of_cut_answers():
+    default = load_config(REPO_ROOT / "configs" / "bt_default.yaml")
+    round_3 = load_config(REPO_ROOT / "configs" / "bt_first_sentences.yaml")
+    assert (default.master_key_negatives.first_sentence_share, round_3.master_key_negatives.first_sentence_share) == (
+        0.25,
+        0.6,
+    )
+    round_3.master_key_negatives.first_sentence_share = 0.25
+    assert round_3 == default
