@@ -65,7 +65,8 @@ def _read_pairs(path: str, skip_bad_rows: bool) -> list[PreferencePair]:
     from rewardkit.data.readers import read_pairs
 
     result = read_pairs(path, on_error="skip" if skip_bad_rows else "raise")
-    logger.info(result.summary())
+    if not (result.skipped or result.repeated_ids):  # else the reader has already warned with this same line
+        logger.info(result.summary())
     return result.pairs
 
 
