@@ -198,13 +198,34 @@ def evaluation_seconds(rates: dict[str, dict[str, float]], sets: EvaluationSets,
     return total
 
 
+def _dev_rows_per_category(config: QuickstartConfig, factor: float) -> int:
+    return max(MIN_EVALUATION_ROWS, int(config.dev_per_category * factor))
+
+
 def _shrunk_sets(config: QuickstartConfig, sets: EvaluationSets, factor: float) -> tuple[EvaluationSets, int]:
     """The sets and master-key rows cut to `factor` of their size, never below MIN_EVALUATION_ROWS (the synthetic
     set keeps 10x that); the dev slice stays stratified."""
     synthetic = sets.synthetic[: max(10 * MIN_EVALUATION_ROWS, int(len(sets.synthetic) * factor))]
-    per_category = max(MIN_EVALUATION_ROWS, int(config.dev_per_category * factor))
+    per_category = _dev_rows_per_category(config, factor)
     dev = stratified_sample(sets.dev, per_category, config.seed) if sets.dev else []
     return EvaluationSets(synthetic, dev), max(MIN_EVALUATION_ROWS, int(config.master_key_rows * factor))
+
+
+def _cut_until_it_fits(
+    config: QuickstartConfig, sets: EvaluationSets, rates: dict[str, dict[str, float]], allowed_s: float
+) -> tuple[EvaluationSets, int, str]:
+    """The sets and master-key rows cut step by step until the estimate fits `allowed_s` or they reach their
+    minimum; with the note that says what is kept."""
+    factor, small, rows = 1.0, sets, config.master_key_rows
+    while factor > 0.05 and evaluation_seconds(rates, small, rows) > allowed_s:
+        factor *= 0.8
+        small, rows = _shrunk_sets(config, sets, factor)
+    dev_rows = _dev_rows_per_category(config, factor) if small.dev else 0
+    note = (
+        f", and it uses {len(small.synthetic)} synthetic pairs, {dev_rows} dev rows per category and {rows} "
+        "master-key rows"
+    )
+    return small, rows, note
 
 
 def size_evaluation(
@@ -220,23 +241,12 @@ def size_evaluation(
     note = f"; evaluation estimated at {full_s:.0f} s, over the {allowed_s:.0f} s it may take"
     while len(labels) > 1:
         note += f", so the {labels.pop()} baseline is left out"
-        kept = {label: rates[label] for label in labels}
-        seconds = evaluation_seconds(kept, sets, config.master_key_rows)
+        seconds = evaluation_seconds({label: rates[label] for label in labels}, sets, config.master_key_rows)
         if seconds <= allowed_s:
             return EvaluationPlan(labels, sets, config.master_key_rows, seconds, note)
     kept = {label: rates[label] for label in labels}
-    factor, (small, rows) = 1.0, (sets, config.master_key_rows)
-    while factor > 0.05:
-        factor *= 0.8
-        small, rows = _shrunk_sets(config, sets, factor)
-        if evaluation_seconds(kept, small, rows) <= allowed_s:
-            break
-    per_category = max(MIN_EVALUATION_ROWS, int(config.dev_per_category * factor))
-    note += (
-        f", and it uses {len(small.synthetic)} synthetic pairs, {per_category if small.dev else 0} dev rows per "
-        f"category and {rows} master-key rows"
-    )
-    return EvaluationPlan(labels, small, rows, evaluation_seconds(kept, small, rows), note)
+    small, rows, cut = _cut_until_it_fits(config, sets, kept, allowed_s)
+    return EvaluationPlan(labels, small, rows, evaluation_seconds(kept, small, rows), note + cut)
 
 
 def _floor_steps(config: QuickstartConfig) -> int:
