@@ -82,6 +82,7 @@ def test_missing_file_and_non_mapping_are_clear_errors(tmp_path):
         "bt_ablation_truncation",
         "bt_ablation_negatives",
         "bt_first_sentences",
+        "bt_code",
     ],
 )
 def test_shipped_recipes_load_and_start_with_their_command(name):
@@ -122,3 +123,18 @@ def test_the_first_sentence_round_changes_only_the_share_of_cut_answers():
     )
     round_3.master_key_negatives.first_sentence_share = 0.25
     assert round_3 == default
+
+
+def test_the_code_round_adds_only_synthetic_code_pairs():
+    default = load_config(REPO_ROOT / "configs" / "bt_default.yaml")
+    round_4 = load_config(REPO_ROOT / "configs" / "bt_code.yaml")
+    assert round_4.synthetic.tasks.count("code") == 3 and round_4.synthetic.n == 245
+    assert default.synthetic.tasks == ["arithmetic", "counting", "string"] and default.synthetic.n == 125
+    round_4.synthetic = default.synthetic
+    assert round_4 == default
+
+
+def test_unknown_synthetic_task_is_a_located_error(tmp_path):
+    path = _write(tmp_path, "synthetic:\n  n: 10\n  tasks: [arithmetic, poetry]\n")
+    with pytest.raises(ConfigError, match="poetry"):
+        load_config(path)

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from functools import partial
 
 from rewardkit.data.schema import PreferencePair
+from rewardkit.data.synthetic_code import draw_code_task
 
 SOURCE = "rewardkit-synthetic"
-DEFAULT_TASKS = ("arithmetic", "counting", "string")
+DEFAULT_TASKS = ("arithmetic", "counting", "string")  # "code" (Python functions) is opt-in
 MAX_DRAWS_PER_PAIR = 10_000
 
 WORDS = tuple(
@@ -46,6 +47,17 @@ class Answer:
 
     def worked(self) -> str:
         return f"{self.working} The answer is {self.value}."
+
+
+@dataclass(frozen=True)
+class CodeAnswer(Answer):
+    """A function as the whole answer (`value`); the worked form puts a comment saying what it does above it."""
+
+    def brief(self) -> str:
+        return self.value
+
+    def worked(self) -> str:
+        return f"\n# {self.working}{self.value}"
 
 
 @dataclass(frozen=True)
@@ -115,10 +127,23 @@ def string_example(rng: random.Random) -> TaskExample:
     )
 
 
+def code_example(rng: random.Random) -> TaskExample:
+    """A small Python function (rewardkit.data.synthetic_code); the wrong answer has one planted bug."""
+    task, mistake = draw_code_task(rng)
+    comment = task.prompt.split("\n")[1]
+    return TaskExample(
+        prompt=task.prompt,
+        correct=CodeAnswer(task.code, comment),
+        wrong=CodeAnswer(task.buggy(mistake), comment),
+        mistake=mistake,
+    )
+
+
 SYNTHETIC_TASKS: dict[str, TaskGenerator] = {
     "arithmetic": arithmetic_example,
     "counting": counting_example,
     "string": string_example,
+    "code": code_example,
 }
 
 

@@ -11,7 +11,8 @@ from typing import TypeVar
 
 from rewardkit.data.master_keys import add_master_key_negatives
 from rewardkit.data.schema import PreferencePair
-from rewardkit.training.config import BTConfig, DataSourceConfig
+from rewardkit.data.synthetic import DEFAULT_TASKS
+from rewardkit.training.config import BTConfig, DataSourceConfig, SyntheticDataConfig
 from rewardkit.training.math_pairs import build_math_pairs
 
 logger = logging.getLogger(__name__)
@@ -84,7 +85,12 @@ def _synthetic_pairs(config: BTConfig) -> list[PreferencePair]:
         return []
     from rewardkit.data.synthetic import generate_synthetic_pairs
 
-    return generate_synthetic_pairs(config.synthetic.n, seed=config.synthetic.seed)
+    return generate_synthetic_pairs(config.synthetic.n, seed=config.synthetic.seed, tasks=config.synthetic.tasks)
+
+
+def _synthetic_source_name(synthetic: SyntheticDataConfig) -> str:
+    tasks = "" if synthetic.tasks == list(DEFAULT_TASKS) else f", tasks={','.join(synthetic.tasks)}"
+    return f"synthetic(n={synthetic.n}, seed={synthetic.seed}{tasks})"
 
 
 def _eval_pairs(config: BTConfig, pool: list[PreferencePair]) -> tuple[list[PreferencePair], list[PreferencePair]]:
@@ -105,7 +111,7 @@ def build_bt_data(config: BTConfig) -> BTData:
         pool.extend(pairs)
     synthetic = _synthetic_pairs(config)
     if synthetic:
-        counts[f"synthetic(n={config.synthetic.n}, seed={config.synthetic.seed})"] = len(synthetic)
+        counts[_synthetic_source_name(config.synthetic)] = len(synthetic)
         pool.extend(synthetic)
     if not pool:
         raise ValueError("no training pairs: set `train` (paths) and/or `synthetic.n` in the config")

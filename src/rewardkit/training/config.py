@@ -16,6 +16,7 @@ import yaml
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from rewardkit.data.master_keys import MasterKeyNegatives
+from rewardkit.data.synthetic import DEFAULT_TASKS, SYNTHETIC_TASKS
 from rewardkit.vocabulary import (
     RENAMED_KEYS,
     Precision,
@@ -64,6 +65,18 @@ class SyntheticDataConfig:
 
     n: int = field(default=0, metadata={"help": "Number of synthetic pairs to add to the training data (0: none)."})
     seed: int = field(default=0, metadata={"help": "Seed of the synthetic generator."})
+    tasks: list[str] = field(
+        default_factory=lambda: list(DEFAULT_TASKS),
+        metadata={
+            "help": "Synthetic tasks, taken in turn (a task named twice gets twice the pairs): arithmetic, counting, "
+            "string, code (small Python functions with one planted bug)."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        unknown = [task for task in self.tasks if task not in SYNTHETIC_TASKS]
+        if unknown or not self.tasks:
+            raise ValueError(f"synthetic.tasks: unknown or no tasks {unknown}; choose from {sorted(SYNTHETIC_TASKS)}")
 
 
 @dataclass
