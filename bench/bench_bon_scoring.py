@@ -2,8 +2,8 @@
 
 Both paths score every candidate of a Best-of-N file (default: the GSM8K candidate file, 4 candidates a question)
 with the same model object, in the batches `rewardkit bon` uses (32 candidates, whole items):
-- **shared** — `evaluation.bon.score_all_candidates`: a question's tokens read once, each candidate scored on its
-  cached keys/values (and a repeated candidate scored once).
+- **shared** — `evaluation.bon.score_all_candidates`: a question's tokens read once, its candidates packed after
+  them in one row under a tree attention mask (and a repeated candidate scored once).
 - **unshared** — the scorer before prefix sharing: each batch's sequences read whole, sorted by length, packed
   under the same padded-token budget.
 

@@ -8,8 +8,9 @@ batch, truncated from the left to the same token budget. The texts are the exact
 gives on CPU) and with bf16 weights; the faster of the two is the reference.
 
 rewardkit path: `ScalarRewardModel.compare` on the same model object: a pair's prompt read once and both responses
-scored on its cached keys/values, prefixes and responses each sorted by length and packed under a padded-token
-budget, `inference_mode`, bf16 autocast where the precision resolves to bf16 (REWARDKIT_PRECISION=fp32 forces fp32).
+packed after it in one row under a tree attention mask (models/shared_prefix.py), rows sorted by length and batched
+under a padded-token budget, `inference_mode`, bf16 autocast where the precision resolves to bf16
+(REWARDKIT_PRECISION=fp32 forces fp32).
 rewardkit without prefix sharing (the scorer before it: every sequence whole, one length-sorted pool) is timed too.
 
 A matmul probe measures the machine's rate (FLOP/s of a [budget x hidden] @ [hidden x intermediate] product in the

@@ -191,27 +191,54 @@ BON_RESPONSES = ["19", "It is 19.", "It is 18.", "12 + 7 = 19, so the answer is 
 
 
 def _fed_tokens(reward_model, monkeypatch) -> list[int]:
-    """Records how many real tokens each model call reads."""
+    """Records how many real tokens each model call reads (whole sequences or packed rows)."""
     fed: list[int] = []
-    scores = reward_model._scores
+    whole, packed = reward_model._whole_scores, reward_model._packed_scores
 
-    def counting(input_ids, attention_mask, position_ids, cache):
-        fed.append(int((input_ids != reward_model.tokenizer.pad_token_id).sum()))
-        return scores(input_ids, attention_mask, position_ids, cache)
+    def counting_whole(sequences):
+        fed.append(sum(len(sequence) for sequence in sequences))
+        return whole(sequences)
 
-    monkeypatch.setattr(reward_model, "_scores", counting)
+    def counting_packed(rows):
+        fed.append(sum(len(row.tokens) for row in rows))
+        return packed(rows)
+
+    monkeypatch.setattr(reward_model, "_whole_scores", counting_whole)
+    monkeypatch.setattr(reward_model, "_packed_scores", counting_packed)
     return fed
+
+
+def _each_alone(reward_model, sequences) -> list[float]:
+    """Each sequence alone through the model's own forward and pooling: no padding, no packing, no rewardkit code."""
+    with torch.inference_mode():
+        return [float(reward_model.model(input_ids=torch.tensor([ids])).logits[0, 0]) for ids in sequences]
 
 
 @pytest.mark.parametrize("budget", [64, 10_000])
 def test_shared_prefix_rewards_equal_scoring_each_sequence_alone(reward_model, budget):
-    """Best-of-N candidates and pairs of several prompts, mixed lengths (padding on both sides), one batch or many."""
+    """Best-of-N candidates and pairs of several prompts, mixed lengths (padding), one batch or many."""
     reward_model.max_tokens_per_batch = budget
     prompts = [PROMPTS[0]] * len(BON_RESPONSES) + PROMPTS * 2
     responses = BON_RESPONSES + RESPONSES + RESPONSES[::-1]
     shared = reward_model.rewards(prompts, responses)
-    alone = reward_model.rewards_for_ids(reward_model.encode(prompts, responses))
-    torch.testing.assert_close(torch.tensor(shared), torch.tensor(alone), rtol=0, atol=1e-5)
+    encoded = reward_model.encode(prompts, responses)
+    stock = _each_alone(reward_model, encoded)
+    torch.testing.assert_close(torch.tensor(shared), torch.tensor(stock), rtol=0, atol=1e-5)
+    whole = reward_model.rewards_for_ids(encoded)  # no prompt keys: every sequence read whole, padded in batches
+    torch.testing.assert_close(torch.tensor(whole), torch.tensor(stock), rtol=0, atol=1e-5)
+
+
+def test_long_groups_are_split_into_rows_that_repeat_the_prefix(reward_model, monkeypatch):
+    monkeypatch.setattr(scalar, "MAX_PACKED_ROW", 40)
+    reward_model.max_tokens_per_batch = 10_000
+    prompts = [PROMPTS[0]] * len(BON_RESPONSES)
+    rows_seen = []
+    packed = reward_model._packed_scores
+    monkeypatch.setattr(reward_model, "_packed_scores", lambda rows: rows_seen.extend(rows) or packed(rows))
+    shared = reward_model.rewards(prompts, BON_RESPONSES)
+    assert len(rows_seen) > 1 and sorted(m for row in rows_seen for m in row.ends) == list(range(len(BON_RESPONSES)))
+    stock = _each_alone(reward_model, reward_model.encode(prompts, BON_RESPONSES))
+    torch.testing.assert_close(torch.tensor(shared), torch.tensor(stock), rtol=0, atol=1e-5)
 
 
 def test_shared_prefix_equals_alone_under_left_truncation(tiny_model_dir):
@@ -223,8 +250,7 @@ def test_shared_prefix_equals_alone_under_left_truncation(tiny_model_dir):
     encoded = model.encode([prompt] * len(responses), responses)
     assert len({ids[0] for ids in encoded}) > 1, "the prompt must be cut at different places"
     shared = model.rewards([prompt] * len(responses), responses)
-    alone = model.rewards_for_ids(encoded)
-    torch.testing.assert_close(torch.tensor(shared), torch.tensor(alone), rtol=0, atol=1e-5)
+    torch.testing.assert_close(torch.tensor(shared), torch.tensor(_each_alone(model, encoded)), rtol=0, atol=1e-5)
 
 
 def test_a_prompt_is_read_once_for_all_its_responses(reward_model, monkeypatch):
@@ -233,11 +259,11 @@ def test_a_prompt_is_read_once_for_all_its_responses(reward_model, monkeypatch):
     fed = _fed_tokens(reward_model, monkeypatch)
     reward_model.rewards([PROMPTS[0]] * len(BON_RESPONSES), BON_RESPONSES)
     prompt_tokens = len(reward_model.encode(PROMPTS[:1], [""])[0]) - 2
-    assert len(fed) == 2, "one pass over the prompt, one over the responses"
+    assert len(fed) == 1, "one packed row: the prompt once, then every response"
     assert sum(fed) <= sum(len(ids) for ids in encoded) - (len(BON_RESPONSES) - 1) * prompt_tokens
 
 
-def test_models_without_a_kv_cache_score_each_sequence_whole(reward_model, monkeypatch):
+def test_models_that_cannot_pack_score_each_sequence_whole(reward_model, monkeypatch):
     monkeypatch.setattr(ScalarRewardModel, "shares_prefixes", property(lambda self: False))
     fed = _fed_tokens(reward_model, monkeypatch)
     reward_model.max_tokens_per_batch = 10_000
@@ -245,6 +271,13 @@ def test_models_without_a_kv_cache_score_each_sequence_whole(reward_model, monke
     encoded = reward_model.encode(prompts, BON_RESPONSES)
     reward_model.rewards(prompts, BON_RESPONSES)
     assert fed == [sum(len(ids) for ids in encoded)]
+
+
+def test_eager_attention_is_not_packed(reward_model):
+    """The packed mask is boolean, which only SDPA reads as such; another attention scores whole sequences."""
+    assert reward_model.shares_prefixes
+    reward_model.model.config._attn_implementation = "eager"
+    assert not reward_model.shares_prefixes
 
 
 def test_a_repeated_sequence_is_scored_once(reward_model, monkeypatch):

@@ -1,15 +1,14 @@
 """Bradley-Terry scalar reward model: an LM backbone with a one-output score head (Ouyang et al. 2022, 2203.02155).
 
 `compare` is σ(r_a − r_b), the Bradley-Terry probability. Scoring encodes each (prompt, response) with the chat
-template (prompt cut from the left) and groups the responses of one prompt: the prompt's tokens run once and every
-response continues from their cached keys/values, the reward read at its last token (models/shared_prefix.py).
-Prefixes and responses are each sorted by length and packed under a padded-token budget, so neither pads to the
-other's length; a prefix's padding costs only attention on the cached keys, not a forward pass.
+template (prompt cut from the left) and groups the responses of one prompt: on CPU the prompt's tokens and then every
+response's own tokens are packed into one row with a tree attention mask (models/shared_prefix.py), so the prompt
+is read once and each reward is read at its response's last token. Rows (and sequences read whole) are sorted by
+length and batched under a padded-token budget.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 from collections.abc import Sequence
@@ -21,7 +20,6 @@ from transformers import (
     AutoConfig,
     AutoModelForSequenceClassification,
     AutoTokenizer,
-    DynamicCache,
     PretrainedConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
@@ -40,11 +38,10 @@ from rewardkit.models.device import pick_device
 from rewardkit.models.loading import resolve_model_path
 from rewardkit.models.precision import Precision, autocast_context, resolve_precision
 from rewardkit.models.shared_prefix import (
-    PrefixGroup,
-    chunks_of_groups,
+    PackedRow,
     groups_by_key,
-    left_pad,
-    positions_skipping_padding,
+    pack_group,
+    packed_attention_mask,
 )
 from rewardkit.models.token_budget import pad_right, token_budget_batches
 from rewardkit.protocol import Capabilities, Preference, Prompt, Score, compare_by_scoring
@@ -54,8 +51,7 @@ logger = logging.getLogger(__name__)
 FAMILY = "bt"
 CLASSIFIER_SUFFIX = "ForSequenceClassification"
 ADDED_PAD_TOKEN = "<|rewardkit_pad|>"
-CHUNK_BATCHES = 16  # tokens of a shared-prefix chunk, in token budgets: larger chunks pad less, hold more keys/values
-LayerStates = list[tuple[torch.Tensor, torch.Tensor]]  # (keys, values) of one sequence, per layer
+MAX_PACKED_ROW = 1024  # tokens; a packed row's attention grows with its length squared: large groups get more rows
 _PAD_PROBE_CHAT = [
     {"role": "system", "content": "You are a helpful assistant."},
     {"role": "user", "content": "Hello, what is 2 + 2?"},
@@ -237,8 +233,8 @@ class ScalarRewardModel:
         self, sequences: Sequence[Sequence[int]], prompt_keys: Sequence[Any] | None = None
     ) -> list[float]:
         """Rewards for token-id sequences, in input order. A sequence repeated (the master-key probe's real answer,
-        a duplicated candidate) is scored once; sequences with the same prompt key share the keys/values of the
-        tokens they have in common. Without keys (or on a model without a KV cache) each runs alone."""
+        a duplicated candidate) is scored once; sequences with the same prompt key are packed so the tokens they have
+        in common are read once. Without keys (or on a model that cannot pack) each is read whole."""
         unique_index: dict[tuple[int, ...], int] = {}
         positions = [unique_index.setdefault(tuple(sequence), len(unique_index)) for sequence in sequences]
         unique = [list(sequence) for sequence in unique_index]
@@ -251,23 +247,32 @@ class ScalarRewardModel:
         return [values[position] for position in positions]
 
     def _rewards_of_distinct(self, sequences: list[list[int]], prompt_keys: Sequence[Any]) -> list[float]:
-        lengths = [len(sequence) for sequence in sequences]
-        chunk_tokens = CHUNK_BATCHES * self.max_tokens_per_batch
+        """Sequences sharing a prefix are packed into rows (models/shared_prefix.py), the others read whole; each
+        kind batched by length under the token budget."""
+        groups = groups_by_key(sequences, prompt_keys)
+        alone = [group.members[0] for group in groups if group.prefix_length == 0]
+        rows = [row for group in groups if group.prefix_length for row in pack_group(sequences, group, MAX_PACKED_ROW)]
         values = [0.0] * len(sequences)
         self.model.eval()
         with torch.inference_mode(), autocast_context(self.device, self.precision):
-            for chunk in chunks_of_groups(groups_by_key(sequences, prompt_keys), lengths, chunk_tokens):
-                for member, value in self._chunk_rewards(sequences, chunk).items():
+            for batch in token_budget_batches([len(sequences[member]) for member in alone], self.max_tokens_per_batch):
+                members = [alone[index] for index in batch]
+                scores = self._whole_scores([sequences[member] for member in members])
+                for member, value in zip(members, scores, strict=True):
+                    values[member] = value
+            for batch in token_budget_batches([len(row.tokens) for row in rows], self.max_tokens_per_batch):
+                for member, value in self._packed_scores([rows[index] for index in batch]).items():
                     values[member] = value
         return values
 
     @property
     def shares_prefixes(self) -> bool:
-        """True on CPU for decoder models that take a KV cache (encoders such as DeBERTa score each sequence whole).
-        On CUDA, where the saved FLOPs matter less than the extra passes, each sequence is read whole: the H200 run
-        of bench/gpu_check.sh measured sharing at 0.24x-0.52x the unshared path (docs/BENCHMARKS.md)."""
+        """True on CPU for classifiers with a `score` head under SDPA attention, which reads the packed rows' boolean
+        tree mask (others, e.g. DeBERTa's `classifier` or eager attention, read each sequence whole). On CUDA each
+        sequence is read whole: the H200 run of bench/gpu_check.sh measured the earlier KV-cache form of sharing at
+        0.24x-0.52x the unshared path (docs/BENCHMARKS.md); the packed form has not run on a GPU yet."""
         model = self.model.get_base_model() if self.is_lora else self.model
-        return self.device.type == "cpu" and "past_key_values" in inspect.signature(model.forward).parameters
+        return self.device.type == "cpu" and model.config._attn_implementation == "sdpa" and hasattr(model, "score")
 
     def score(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> list[Score]:
         return [Score(value=value) for value in self.rewards(prompts, responses)]
@@ -278,78 +283,38 @@ class ScalarRewardModel:
         """P(a better) = σ(r_a − r_b); both sides are scored in one length-sorted pool."""
         return compare_by_scoring(self.score, prompts, responses_a, responses_b)
 
-    def _chunk_rewards(self, sequences: Sequence[Sequence[int]], groups: list[PrefixGroup]) -> dict[int, float]:
-        """Every shared prefix read once (batched by prefix length), then every member's own tokens read on top of
-        its prefix's keys/values (batched by their own length); the reward is the score at the last token."""
-        prefixes = self._prefix_states(sequences, groups)
-        rows = [(index, member) for index, group in enumerate(groups) for member in group.members]
-        suffixes = [sequences[member][groups[index].prefix_length :] for index, member in rows]
-        rewards = {}
-        for batch in token_budget_batches([len(suffix) for suffix in suffixes], self.max_tokens_per_batch):
-            states = [prefixes.get(rows[row][0]) for row in batch]
-            values = self._suffix_scores([suffixes[row] for row in batch], states)
-            rewards.update({rows[row][1]: value for row, value in zip(batch, values, strict=True)})
-        return rewards
-
-    def _prefix_states(self, sequences: Sequence[Sequence[int]], groups: list[PrefixGroup]) -> dict[int, LayerStates]:
-        """Keys/values of each group's shared prefix (groups sharing nothing have none), without padding."""
-        shared = [index for index, group in enumerate(groups) if group.prefix_length > 0]
-        states: dict[int, LayerStates] = {}
-        for batch in token_budget_batches(
-            [groups[index].prefix_length for index in shared], self.max_tokens_per_batch
-        ):
-            chosen = [groups[shared[position]] for position in batch]
-            ids, mask = left_pad(
-                [sequences[group.members[0]][: group.prefix_length] for group in chosen], self.tokenizer.pad_token_id
-            )
-            cache = DynamicCache()
-            self._scores(ids, mask, positions_skipping_padding(mask), cache)
-            for row, position in enumerate(batch):
-                start = ids.shape[1] - groups[shared[position]].prefix_length
-                states[shared[position]] = [
-                    (layer.keys[row, :, start:], layer.values[row, :, start:]) for layer in cache.layers
-                ]
-        return states
-
-    def _suffix_scores(self, suffixes: list[Sequence[int]], states: list[LayerStates | None]) -> list[float]:
-        """Scores of the suffixes (right-padded) read after their prefixes' keys/values (left-padded)."""
-        suffix_ids, suffix_mask = pad_right(suffixes, self.tokenizer.pad_token_id)
-        prefix_lengths = torch.tensor([0 if state is None else state[0][0].shape[1] for state in states])
-        width = int(prefix_lengths.max())
-        if width == 0:
-            return self._scores(suffix_ids, suffix_mask, positions_skipping_padding(suffix_mask), None)
-        prefix_mask = (torch.arange(width) >= width - prefix_lengths[:, None]).long()
-        positions = prefix_lengths[:, None] + torch.arange(suffix_ids.shape[1])
-        cache = _left_padded_cache(states, width)
-        return self._scores(suffix_ids, torch.cat([prefix_mask, suffix_mask], dim=1), positions, cache)
-
-    def _scores(self, input_ids, attention_mask, position_ids, cache: DynamicCache | None) -> list[float]:
-        """Score head at each row's last non-pad token of `input_ids` (the pad token never occurs in chat text)."""
-        logits = self.model(
-            input_ids=input_ids.to(self.device),
-            attention_mask=attention_mask.to(self.device),
-            position_ids=position_ids.to(self.device),
-            past_key_values=cache,
-            use_cache=cache is not None,
-        ).logits
+    def _whole_scores(self, sequences: list[list[int]]) -> list[float]:
+        """Right-padded sequences read whole; the model's own pooling reads the score at each last non-pad token."""
+        ids, mask = pad_right(sequences, self.tokenizer.pad_token_id)
+        logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device), use_cache=False).logits
         return logits[:, 0].float().cpu().tolist()
 
+    def _packed_scores(self, rows: list[PackedRow]) -> dict[int, float]:
+        """One forward over right-padded packed rows with their tree attention mask; the score head's output is read
+        at every member's last token (the model's own pooling, at each row's last token, is not used)."""
+        ids, _ = pad_right([row.tokens for row in rows], self.tokenizer.pad_token_id)
+        positions, _ = pad_right([row.positions for row in rows], 0)
+        segments, _ = pad_right([row.segments for row in rows], -1)
+        captured: list[torch.Tensor] = []
+        hook = self._score_head().register_forward_hook(lambda _module, _inputs, output: captured.append(output))
+        try:
+            self.model(
+                input_ids=ids.to(self.device),
+                attention_mask=packed_attention_mask(segments).to(self.device),
+                position_ids=positions.to(self.device),
+                use_cache=False,
+            )
+        finally:
+            hook.remove()
+        scores = captured[-1][..., 0].float().cpu()
+        return {
+            member: float(scores[row, end]) for row, packed in enumerate(rows) for member, end in packed.ends.items()
+        }
 
-def _left_padded_cache(states: list[LayerStates | None], width: int) -> DynamicCache:
-    """One cache for a batch: each row's prefix keys/values placed at the right end of `width` positions (zeros,
-    masked out, before them; all zeros for rows without a prefix)."""
-    template = next(state for state in states if state is not None)
-    layers = []
-    for layer, (template_keys, template_values) in enumerate(template):
-        keys = template_keys.new_zeros((len(states), template_keys.shape[0], width, template_keys.shape[2]))
-        values = template_values.new_zeros((len(states), template_values.shape[0], width, template_values.shape[2]))
-        for row, state in enumerate(states):
-            if state is not None:
-                row_keys, row_values = state[layer]
-                keys[row, :, width - row_keys.shape[1] :] = row_keys
-                values[row, :, width - row_values.shape[1] :] = row_values
-        layers.append((keys, values))
-    return DynamicCache(ddp_cache_data=layers)
+    def _score_head(self) -> torch.nn.Module:
+        """The one-output head (`score`, wrapped by peft on a LoRA model: the outermost module of that name)."""
+        names = [name for name, _ in self.model.named_modules() if name.split(".")[-1] == "score"]
+        return self.model.get_submodule(min(names, key=len))
 
 
 def _load_lora_model(path: Path, base_spec: str, tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:

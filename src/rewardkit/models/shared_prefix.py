@@ -1,9 +1,12 @@
 """Shared-prefix batching: sequences that begin with the same tokens (a prompt and its responses) read those tokens
-once, and every member continues from the cached keys/values (prefix caching as in vLLM's automatic prefix caching
-and SGLang's RadixAttention, Zheng et al. 2023, arXiv 2312.07104).
+once (prefix caching as in vLLM's automatic prefix caching and SGLang's RadixAttention, Zheng et al. 2023,
+arXiv 2312.07104).
 
-Generation (inference/hf_engine.py) uses it for prompts that share system text; scoring (families/scalar.py) for the
-responses of one prompt: a pair's chosen and rejected, Best-of-N's N candidates, each ensemble member's pool.
+Generation (inference/hf_engine.py) prefills a prefix shared by prompts once and continues from its cached
+keys/values. Scoring (families/scalar.py) packs the responses of one prompt (a pair's chosen and rejected, Best-of-N's
+N candidates, each ensemble member's pool) into one row after the prompt, with a tree attention mask: every response
+sees the prompt and itself, never another response, and its positions start where the prompt ends, so its reward is
+the one it gets read alone. One forward per batch of rows, no cache to assemble.
 """
 
 from __future__ import annotations
@@ -77,31 +80,6 @@ def groups_by_key(sequences: Sequence[Sequence[int]], keys: Sequence[Hashable]) 
     return groups
 
 
-def chunks_of_groups(
-    groups: Sequence[PrefixGroup], lengths: Sequence[int], max_tokens: int
-) -> list[list[PrefixGroup]]:
-    """Groups, longest prefix first, cut into chunks of at most `max_tokens` real tokens (a larger group alone).
-
-    A chunk's prefix keys/values are held in memory until its members are scored; within a chunk the prefixes and
-    the members' own tokens are batched separately, each sorted by length, so neither pads to the other's length.
-    Larger chunks sort better (less padding) and hold more keys/values.
-    """
-
-    def tokens(group: PrefixGroup) -> int:
-        return group.prefix_length + sum(lengths[member] - group.prefix_length for member in group.members)
-
-    chunks: list[list[PrefixGroup]] = []
-    filled = 0
-    for group in sorted(groups, key=lambda group: -group.prefix_length):
-        if chunks and filled + tokens(group) <= max_tokens:
-            chunks[-1].append(group)
-            filled += tokens(group)
-        else:
-            chunks.append([group])
-            filled = tokens(group)
-    return chunks
-
-
 def left_pad(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Token ids and attention mask, padded on the left to the longest sequence."""
     width = max(len(sequence) for sequence in sequences)
@@ -117,3 +95,44 @@ def left_pad(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Ten
 def positions_skipping_padding(attention_mask: torch.Tensor) -> torch.Tensor:
     """Position ids that skip padding: count of real tokens before each position."""
     return (attention_mask.cumsum(dim=1) - 1).clamp(min=0)
+
+
+@dataclass
+class PackedRow:
+    """A shared prefix followed by its members' own tokens in one sequence ("tree" packing): `segments` is 0 on the
+    prefix and i + 1 on the i-th member's tokens, `positions` restart after the prefix for every member (each reads
+    as if it followed the prefix alone), `ends` maps a member (sequence index) to the row index of its last token."""
+
+    tokens: list[int]
+    positions: list[int]
+    segments: list[int]
+    ends: dict[int, int]
+
+
+def pack_group(sequences: Sequence[Sequence[int]], group: PrefixGroup, max_row_tokens: int) -> list[PackedRow]:
+    """The group's prefix once, then each member's tokens after it; members that would take a row past
+    `max_row_tokens` start a new row with the prefix again (attention over a long packed row grows with its square)."""
+    prefix = list(sequences[group.members[0]][: group.prefix_length])
+    rows: list[PackedRow] = []
+    for member in group.members:
+        own = list(sequences[member][group.prefix_length :])
+        if not rows or (rows[-1].ends and len(rows[-1].tokens) + len(own) > max_row_tokens):
+            rows.append(PackedRow(list(prefix), list(range(len(prefix))), [0] * len(prefix), {}))
+        row = rows[-1]
+        row.tokens += own
+        row.positions += range(group.prefix_length, group.prefix_length + len(own))
+        row.segments += [len(row.ends) + 1] * len(own)
+        row.ends[member] = len(row.tokens) - 1
+    return rows
+
+
+def packed_attention_mask(segments: torch.Tensor) -> torch.Tensor:
+    """(batch, 1, width, width) boolean mask for right-padded packed rows (`segments` -1 on padding): a token sees the
+    tokens before it on the prefix (segment 0) and in its own segment; a padding position sees only itself, so no row
+    of the attention is empty."""
+    width = segments.shape[1]
+    causal = torch.ones(width, width, dtype=torch.bool).tril()
+    queries, keys = segments[:, :, None], segments[:, None, :]
+    allowed = causal & (keys >= 0) & (queries >= 0) & ((keys == 0) | (keys == queries))
+    padding = (segments < 0)[:, :, None] & torch.eye(width, dtype=torch.bool)
+    return (allowed | padding)[:, None]
