@@ -229,7 +229,7 @@ def test_shared_prefix_rewards_equal_scoring_each_sequence_alone(reward_model, b
 
 
 def test_long_groups_are_split_into_rows_that_repeat_the_prefix(reward_model, monkeypatch):
-    monkeypatch.setattr(scalar, "MAX_PACKED_ROW", 40)
+    monkeypatch.setattr(scalar, "attention_to_linear_cost", lambda model: 1.0)  # attention as dear as a token
     reward_model.max_tokens_per_batch = 10_000
     prompts = [PROMPTS[0]] * len(BON_RESPONSES)
     rows_seen = []

@@ -39,6 +39,7 @@ from rewardkit.models.loading import resolve_model_path
 from rewardkit.models.precision import Precision, autocast_context, resolve_precision
 from rewardkit.models.shared_prefix import (
     PackedRow,
+    attention_to_linear_cost,
     groups_by_key,
     pack_group,
     packed_attention_mask,
@@ -51,7 +52,6 @@ logger = logging.getLogger(__name__)
 FAMILY = "bt"
 CLASSIFIER_SUFFIX = "ForSequenceClassification"
 ADDED_PAD_TOKEN = "<|rewardkit_pad|>"
-MAX_PACKED_ROW = 1024  # tokens; a packed row's attention grows with its length squared: large groups get more rows
 _PAD_PROBE_CHAT = [
     {"role": "system", "content": "You are a helpful assistant."},
     {"role": "user", "content": "Hello, what is 2 + 2?"},
@@ -251,7 +251,8 @@ class ScalarRewardModel:
         kind batched by length under the token budget."""
         groups = groups_by_key(sequences, prompt_keys)
         alone = [group.members[0] for group in groups if group.prefix_length == 0]
-        rows = [row for group in groups if group.prefix_length for row in pack_group(sequences, group, MAX_PACKED_ROW)]
+        cost = attention_to_linear_cost(self.model)
+        rows = [row for group in groups if group.prefix_length for row in pack_group(sequences, group, cost)]
         values = [0.0] * len(sequences)
         self.model.eval()
         with torch.inference_mode(), autocast_context(self.device, self.precision):

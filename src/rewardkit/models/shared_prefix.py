@@ -109,14 +109,14 @@ class PackedRow:
     ends: dict[int, int]
 
 
-def pack_group(sequences: Sequence[Sequence[int]], group: PrefixGroup, max_row_tokens: int) -> list[PackedRow]:
-    """The group's prefix once, then each member's tokens after it; members that would take a row past
-    `max_row_tokens` start a new row with the prefix again (attention over a long packed row grows with its square)."""
+def pack_group(sequences: Sequence[Sequence[int]], group: PrefixGroup, attention_cost: float) -> list[PackedRow]:
+    """The group's prefix once, then each member's tokens after it, while that is cheaper than a new row that reads
+    the prefix again (`joins_row`); otherwise the member starts a new row."""
     prefix = list(sequences[group.members[0]][: group.prefix_length])
     rows: list[PackedRow] = []
     for member in group.members:
         own = list(sequences[member][group.prefix_length :])
-        if not rows or (rows[-1].ends and len(rows[-1].tokens) + len(own) > max_row_tokens):
+        if not rows or not joins_row(len(rows[-1].tokens), group.prefix_length, len(own), attention_cost):
             rows.append(PackedRow(list(prefix), list(range(len(prefix))), [0] * len(prefix), {}))
         row = rows[-1]
         row.tokens += own
@@ -124,6 +124,25 @@ def pack_group(sequences: Sequence[Sequence[int]], group: PrefixGroup, max_row_t
         row.segments += [len(row.ends) + 1] * len(own)
         row.ends[member] = len(row.tokens) - 1
     return rows
+
+
+def joins_row(row_length: int, prefix_length: int, member_length: int, attention_cost: float) -> bool:
+    """Whether a member of `member_length` own tokens is cheaper appended to a row of `row_length` tokens than put
+    in a new row after its own copy of the prefix. A forward costs, per layer, `linear` per token plus `attention`
+    per (query, key) pair of a row (the masked attention computes the whole square); `attention_cost` is
+    attention / linear. Appending: linear·m + attention·(2Lm + m²); new row: linear·(p + m) + attention·(p + m)²;
+    so append while attention_cost·(2m(L − p) − p²) < p."""
+    extra_attention = 2 * member_length * (row_length - prefix_length) - prefix_length**2
+    return attention_cost * extra_attention < prefix_length
+
+
+def attention_to_linear_cost(model: torch.nn.Module) -> float:
+    """`attention_cost` of `joins_row` for a decoder: per layer, a (query, key) pair costs 4·hidden FLOPs (scores and
+    weighted values over all heads), a token 2·(that layer's linear weights)."""
+    config = model.config
+    linear_weights = sum(module.weight.numel() for module in model.modules() if isinstance(module, torch.nn.Linear))
+    per_layer = max(linear_weights / config.num_hidden_layers, 1)
+    return 4 * config.hidden_size / (2 * per_layer)
 
 
 def packed_attention_mask(segments: torch.Tensor) -> torch.Tensor:
