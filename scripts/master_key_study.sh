@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 17 study: does the new default recipe stop paying for a lone ":" without losing accuracy, and which part does it?
 # Trains the first default (configs/bt_default_v1.yaml), the first round of issue 17 (configs/bt_default_v2.yaml),
-# the new default (configs/bt_default.yaml) and three ablations on the first round's data (neither change,
+# the current default (configs/bt_default.yaml: round 4 of issue 17 since 2026-12-06) and three ablations on the first round's data (neither change,
 # keep-end truncation alone, master-key negatives alone) and evaluates each on the dev file with the master-key probe (training keys and held-out keys); then the direct GenRM judge of configs/genrm_master_rm.yaml
 # (4x the data of configs/genrm.yaml) without and with its master-key negatives, evaluated on a stratified slice
 # (GENRM_PER_CATEGORY pairs per section, default 150). Comparisons are paired per row against the first model of

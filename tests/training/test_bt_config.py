@@ -82,7 +82,7 @@ def test_missing_file_and_non_mapping_are_clear_errors(tmp_path):
         "bt_ablation_truncation",
         "bt_ablation_negatives",
         "bt_first_sentences",
-        "bt_code",
+        "bt_default_v3",
     ],
 )
 def test_shipped_recipes_load_and_start_with_their_command(name):
@@ -97,6 +97,7 @@ def test_shipped_recipes_load_and_start_with_their_command(name):
     ("name", "truncation", "text_format", "negatives", "openers"),
     [
         ("bt_default", "keep_end", "chat_template", 0.25, True),
+        ("bt_default_v3", "keep_end", "chat_template", 0.25, True),
         ("bt_default_v2", "keep_end", "chat_template", 0.15, False),
         ("bt_default_v1", "keep_start", "chat_template_no_final_newline", 0.0, False),
         ("bt_ablation_truncation", "keep_end", "chat_template", 0.0, False),
@@ -115,7 +116,7 @@ def test_default_recipe_its_earlier_versions_and_the_ablations_differ_where_they
 
 
 def test_the_first_sentence_round_changes_only_the_share_of_cut_answers():
-    default = load_config(REPO_ROOT / "configs" / "bt_default.yaml")
+    default = load_config(REPO_ROOT / "configs" / "bt_default_v3.yaml")  # round 2, which round 3 changed
     round_3 = load_config(REPO_ROOT / "configs" / "bt_first_sentences.yaml")
     assert (default.master_key_negatives.first_sentence_share, round_3.master_key_negatives.first_sentence_share) == (
         0.25,
@@ -125,13 +126,13 @@ def test_the_first_sentence_round_changes_only_the_share_of_cut_answers():
     assert round_3 == default
 
 
-def test_the_code_round_adds_only_synthetic_code_pairs():
+def test_the_default_is_round_2_plus_synthetic_code_pairs_only():
+    round_2 = load_config(REPO_ROOT / "configs" / "bt_default_v3.yaml")
     default = load_config(REPO_ROOT / "configs" / "bt_default.yaml")
-    round_4 = load_config(REPO_ROOT / "configs" / "bt_code.yaml")
-    assert round_4.synthetic.tasks.count("code") == 3 and round_4.synthetic.n == 245
-    assert default.synthetic.tasks == ["arithmetic", "counting", "string"] and default.synthetic.n == 125
-    round_4.synthetic = default.synthetic
-    assert round_4 == default
+    assert default.synthetic.tasks.count("code") == 3 and default.synthetic.n == 245
+    assert round_2.synthetic.tasks == ["arithmetic", "counting", "string"] and round_2.synthetic.n == 125
+    default.synthetic = round_2.synthetic
+    assert default == round_2
 
 
 def test_unknown_synthetic_task_is_a_located_error(tmp_path):
