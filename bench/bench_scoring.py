@@ -78,6 +78,12 @@ def parse_args() -> argparse.Namespace:
         default="fp32,bf16",
         help="Weight dtypes of the reward-bench path (comma-separated: fp32, bf16); the fastest is the reference.",
     )
+    parser.add_argument(
+        "--baseline-first",
+        action="store_true",
+        help="Time the reward-bench path before rewardkit's (default: after), to see whether the order favours a path "
+        "on a CPU whose speed drifts.",
+    )
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
 
@@ -124,6 +130,16 @@ def time_reward_bench_path(reward_model: ScalarRewardModel, chosen_texts, reject
     seconds = time.perf_counter() - start
     reward_model.model.to(torch.float32)
     return seconds, np.array(chosen), np.array(rejected)
+
+
+def time_baselines(reward_model: ScalarRewardModel, chosen_texts, rejected_texts, args) -> dict:
+    """{dtype: (seconds, chosen rewards, rejected rewards)} of the reward-bench path, one weight dtype at a time."""
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    timings = {}
+    for name in args.baseline_dtypes.split(","):
+        timings[name] = time_reward_bench_path(reward_model, chosen_texts, rejected_texts, args, dtypes[name])
+        print(f"reward-bench path ({name}): {len(chosen_texts) / timings[name][0]:.2f} pairs/s", flush=True)
+    return timings
 
 
 def time_rewardkit_path(reward_model: ScalarRewardModel, prompts, chosen, rejected):
@@ -212,18 +228,14 @@ def main() -> None:
     rejected_texts = identical_texts(reward_model, prompts, rejected)
     reward_model.compare(prompts[:4], chosen[:4], rejected[:4])  # warm-up (allocator, autocast caches)
 
+    raw_baselines = time_baselines(reward_model, chosen_texts, rejected_texts, args) if args.baseline_first else {}
     kit_seconds, kit_chosen, kit_rejected = time_rewardkit_path(reward_model, prompts, chosen, rejected)
     unshared_seconds, unshared_chosen, unshared_rejected = time_unshared_path(reward_model, prompts, chosen, rejected)
     print(f"rewardkit: {len(pairs) / kit_seconds:.2f} pairs/s; unshared {len(pairs) / unshared_seconds:.2f}")
     scored_tokens = computed_tokens(reward_model, [*prompts, *prompts], [*chosen, *rejected])
-    baselines = {}
-    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
-    for name in args.baseline_dtypes.split(","):
-        dtype = dtypes[name]
-        seconds, base_chosen, base_rejected = time_reward_bench_path(
-            reward_model, chosen_texts, rejected_texts, args, dtype
-        )
-        baselines[name] = {
+    raw_baselines = raw_baselines or time_baselines(reward_model, chosen_texts, rejected_texts, args)
+    baselines = {
+        name: {
             "seconds": round(seconds, 2),
             "pairs_per_s": round(len(pairs) / seconds, 2),
             "accuracy": accuracy(base_chosen, base_rejected),
@@ -231,7 +243,8 @@ def main() -> None:
                 (base_chosen, base_rejected), (kit_chosen, kit_rejected)
             ),
         }
-        print(f"reward-bench path ({name}): {baselines[name]['pairs_per_s']} pairs/s", flush=True)
+        for name, (seconds, base_chosen, base_rejected) in raw_baselines.items()
+    }
     best_name = max(baselines, key=lambda name: baselines[name]["pairs_per_s"])
     kit_rate = len(pairs) / kit_seconds
     ratio = kit_rate / baselines[best_name]["pairs_per_s"]
@@ -262,6 +275,7 @@ def main() -> None:
         "reward_bench_path": baselines,
         "reference": best_name,
         "speedup": round(ratio, 2),
+        "order": "reward-bench path first" if args.baseline_first else "rewardkit paths first",
         "machine": f"{platform.machine()} {os.cpu_count()} cpus, torch {torch.__version__}, threads "
         f"{torch.get_num_threads()}, load average at the end {os.getloadavg()[0]:.1f}",
         "date": datetime.date.today().isoformat(),
