@@ -273,9 +273,12 @@ def test_models_that_cannot_pack_score_each_sequence_whole(reward_model, monkeyp
     assert fed == [sum(len(ids) for ids in encoded)]
 
 
-def test_eager_attention_is_not_packed(reward_model):
-    """The packed mask is boolean, which only SDPA reads as such; another attention scores whole sequences."""
+def test_eager_attention_and_sliding_windows_are_not_packed(reward_model):
+    """The packed mask is boolean, which only SDPA reads as such, and replaces any window; such models read whole."""
     assert reward_model.shares_prefixes
+    reward_model.model.config.sliding_window = 16  # a custom 4D mask would override the window
+    assert not reward_model.shares_prefixes
+    reward_model.model.config.sliding_window = None
     reward_model.model.config._attn_implementation = "eager"
     assert not reward_model.shares_prefixes
 

@@ -269,11 +269,15 @@ class ScalarRewardModel:
     @property
     def shares_prefixes(self) -> bool:
         """True on CPU for classifiers with a `score` head under SDPA attention, which reads the packed rows' boolean
-        tree mask (others, e.g. DeBERTa's `classifier` or eager attention, read each sequence whole). On CUDA each
+        tree mask (others, e.g. DeBERTa's `classifier`, eager attention or a sliding attention window, which a custom
+        mask would override, read each sequence whole). On CUDA each
         sequence is read whole: the H200 run of bench/gpu_check.sh measured the earlier KV-cache form of sharing at
         0.24x-0.52x the unshared path (docs/BENCHMARKS.md); the packed form has not run on a GPU yet."""
         model = self.model.get_base_model() if self.is_lora else self.model
-        return self.device.type == "cpu" and model.config._attn_implementation == "sdpa" and hasattr(model, "score")
+        config = model.config
+        sliding = getattr(config, "sliding_window", None) and getattr(config, "use_sliding_window", True)
+        packable = config._attn_implementation == "sdpa" and hasattr(model, "score") and not sliding
+        return self.device.type == "cpu" and packable
 
     def score(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> list[Score]:
         return [Score(value=value) for value in self.rewards(prompts, responses)]
