@@ -7,6 +7,10 @@ with the same model object, in the batches `rewardkit bon` uses (32 candidates, 
 - **unshared** — the scorer before prefix sharing: each batch's sequences read whole, sorted by length, packed
   under the same padded-token budget.
 
+The CPU's speed drifts within a run, so the items are split into `--chunks` consecutive chunks and the two paths
+alternate which goes first from chunk to chunk (shared, unshared | unshared, shared | ...); each path's time is the
+sum over chunks.
+
 Run from the repository root (REWARDKIT_PRECISION=fp32 forces the fp32 path on a bf16 machine):
 
     python bench/bench_bon_scoring.py --model default
@@ -42,6 +46,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--model", default="default", help="A rewardkit BT model directory or a backbone spec.")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="Best-of-N file (id, prompt, candidates).")
     parser.add_argument("--items", type=int, default=None, help="Score only the first N items (default: all).")
+    parser.add_argument(
+        "--chunks", type=int, default=4, help="Chunks of items; the path timed first alternates between them."
+    )
     return parser.parse_args()
 
 
@@ -67,13 +74,33 @@ def time_unshared(model: ScalarRewardModel, items) -> tuple[float, np.ndarray]:
     return time.perf_counter() - start, np.array(rewards)
 
 
+def chunked(items: list, count: int) -> list[list]:
+    """`items` in `count` consecutive chunks of near-equal size (fewer when there are fewer items)."""
+    bounds = np.linspace(0, len(items), min(count, len(items)) + 1).astype(int)
+    return [items[start:end] for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def time_alternating(model: ScalarRewardModel, items: list, chunks: int) -> dict[str, tuple[float, np.ndarray]]:
+    """Both paths on every chunk, the path timed first alternating from chunk to chunk; seconds summed, rewards
+    concatenated in item order."""
+    paths = {"shared": time_shared, "unshared": time_unshared}
+    seconds = dict.fromkeys(paths, 0.0)
+    rewards: dict[str, list[np.ndarray]] = {name: [] for name in paths}
+    for index, chunk in enumerate(chunked(items, chunks)):
+        for name in list(paths) if index % 2 == 0 else list(paths)[::-1]:
+            chunk_seconds, chunk_rewards = paths[name](model, chunk)
+            seconds[name] += chunk_seconds
+            rewards[name].append(chunk_rewards)
+    return {name: (seconds[name], np.concatenate(rewards[name])) for name in paths}
+
+
 def main() -> None:
     args = parse_args()
     items = read_bon_jsonl(args.data, limit=args.items)
     model = load_model(args.model)
     model.rewards([items[0].prompt], [items[0].candidates[0]])  # warm-up
-    unshared_seconds, unshared = time_unshared(model, items)
-    shared_seconds, shared = time_shared(model, items)
+    timed = time_alternating(model, items, args.chunks)
+    (shared_seconds, shared), (unshared_seconds, unshared) = timed["shared"], timed["unshared"]
     candidates = len(shared)
     result = {
         "benchmark": "bon_scoring",
@@ -89,6 +116,7 @@ def main() -> None:
             "candidates_per_s": round(candidates / unshared_seconds, 2),
         },
         "speedup": round(unshared_seconds / shared_seconds, 2),
+        "order": f"alternating over {min(args.chunks, len(items))} chunks, shared first in the first",
         "max_abs_reward_diff": float(np.max(np.abs(shared - unshared))),
         "reward_std": float(np.std(unshared)),
         "machine": f"{platform.machine()} {os.cpu_count()} cpus, torch {torch.__version__}, threads "

@@ -142,3 +142,34 @@ def test_compare_names_a_missing_report(tmp_path):
 
     assert result.exit_code == 1
     assert "no report at" in result.output
+
+
+def test_probe_exclude_draws_only_rows_no_earlier_probe_used(data_file, tmp_path):
+    first = run_eval(
+        "--model", "longer", "--data", str(data_file), "--report", str(tmp_path / "a"), "--master-key-rows", "1"
+    )
+    assert first.exit_code == 0, first.output
+    used = json.loads((tmp_path / "a" / "report.json").read_text())["master_key"]["row_ids"]
+
+    second = run_eval(
+        "--model", "longer", "--data", str(data_file), "--report", str(tmp_path / "b"),
+        "--master-key-rows", "10", "--probe-exclude", str(tmp_path / "a"),
+    )  # fmt: skip
+
+    assert second.exit_code == 0, second.output
+    probe = json.loads((tmp_path / "b" / "report.json").read_text())["master_key"]
+    assert len(used) == 1 and probe["excluded_rows"] == 1 and probe["n_rows"] == 2
+    assert sorted(probe["row_ids"]) == sorted({"c1", "c2", "r1"} - set(used))
+    assert "1 rows were not drawn" in (tmp_path / "b" / "report.md").read_text()
+
+
+def test_probe_exclude_names_a_report_without_probe_rows(data_file, tmp_path):
+    no_probe = run_eval(
+        "--model", "longer", "--data", str(data_file), "--report", str(tmp_path / "a"), "--master-key-rows", "0"
+    )
+    assert no_probe.exit_code == 0, no_probe.output
+
+    for report, message in [(tmp_path / "a", "has no master-key probe rows"), (tmp_path / "gone", "no such file")]:
+        arguments = ["--model", "longer", "--data", str(data_file), "--report", str(tmp_path / "b")]
+        result = run_eval(*arguments, "--probe-exclude", str(report))
+        assert result.exit_code != 0 and message in result.output and str(report) in result.output

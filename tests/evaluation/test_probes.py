@@ -140,3 +140,28 @@ def test_summary_counts_only_strict_preference_for_the_key():
 
 def test_probe_is_skipped_with_zero_rows():
     assert probe(JudgeModel(prefers_colon), make_pairs("s", "chat", 5, 5), rows=0) is None
+
+
+def test_excluded_rows_are_never_drawn_and_counted():
+    pairs = make_pairs("s", "chat", 30, 30)
+    excluded = {pair.id for pair in pairs[:25]}
+
+    result = evaluate_pairs(
+        JudgeModel(prefers_colon),
+        pairs,
+        bootstrap_samples=10,
+        master_key_rows=20,
+        progress=False,
+        probe_exclude=excluded,
+    ).master_key
+
+    assert sorted(result.row_ids) == sorted(pair.id for pair in pairs[25:])
+    assert result.n_rows == 5 and result.excluded_rows == 25 and result.fooled[":"] == "1" * 5
+
+
+def test_a_probe_with_every_row_excluded_is_an_error():
+    pairs = make_pairs("s", "chat", 3, 3)
+    with pytest.raises(ValueError, match="all 3 are excluded"):
+        evaluate_pairs(
+            JudgeModel(prefers_colon), pairs, master_key_rows=2, progress=False, probe_exclude={p.id for p in pairs}
+        )

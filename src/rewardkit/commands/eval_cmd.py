@@ -66,6 +66,24 @@ def slice_note(per_category: int | None, nested: bool, seed: int) -> str:
     return f" ({kind} slice: at most {per_category} per category, seed {seed})"
 
 
+def probe_rows_of(reports: list[Path]) -> frozenset[str]:
+    """Row ids of the master-key probe stored in earlier `rewardkit eval` reports (a report directory or its
+    report.json), so a new probe can draw rows no earlier one used."""
+    ids: set[str] = set()
+    for report in reports:
+        path = report / "report.json" if report.is_dir() else report
+        if not path.is_file():
+            raise FileNotFoundError(f"--probe-exclude: {path} is not a rewardkit eval report (no such file)")
+        try:
+            row_ids = (json.loads(path.read_text(encoding="utf-8")).get("master_key") or {}).get("row_ids")
+        except (json.JSONDecodeError, AttributeError) as error:
+            raise ValueError(f"--probe-exclude: {path} is not a rewardkit eval report.json ({error})") from None
+        if not row_ids:
+            raise ValueError(f"--probe-exclude: {path} has no master-key probe rows (field master_key.row_ids)")
+        ids.update(row_ids)
+    return frozenset(ids)
+
+
 def read_rewardbench_hub(split: str | None, limit: int | None, skip_bad_rows: bool) -> list[PreferencePair]:
     """RewardBench (v1) from the Hub, its subsets named by section; offline, an error that says to pass --data."""
     from rewardkit.data.benchmark_rows import with_rewardbench_sections
@@ -176,6 +194,13 @@ def eval_command(
     ] = 0,
     bootstrap: Annotated[int, typer.Option(min=1, help="Bootstrap samples for the 95% intervals.")] = 1000,
     master_key_rows: Annotated[int, typer.Option(min=0, help="Rows for the master-key probe (0: off).")] = 200,
+    probe_exclude: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="An earlier report (directory or report.json) whose master-key probe rows this probe must not draw, "
+            "for a fresh probe sample (repeatable)."
+        ),
+    ] = None,
     skip_bad_rows: Annotated[
         bool, typer.Option("--skip-bad-rows", "--skip-bad", help="Skip (and count) malformed rows instead of failing.")
     ] = False,
@@ -209,6 +234,7 @@ def eval_command(
                 data, column_map or [], split or "train", limit, skip_bad_rows, per_category, seed, nested
             )
             source = data + slice_note(per_category, nested, seed)
+        excluded = probe_rows_of(probe_exclude or [])
         with memory_guard(EVAL_OUT_OF_MEMORY_ADVICE):
             result = evaluate_pairs(
                 load_reward_model(model),
@@ -217,6 +243,7 @@ def eval_command(
                 seed=seed,
                 master_key_rows=master_key_rows,
                 progress=progress,
+                probe_exclude=excluded,
             )
     except USER_ERRORS as error:
         fail(error)

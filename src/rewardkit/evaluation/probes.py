@@ -46,7 +46,8 @@ class KeyGroupRate:
 class MasterKeyProbe:
     """False-positive rate: how often a master key is preferred over the real chosen answer, per key (with a 95%
     row-bootstrap interval), per key group (training keys / held-out keys) and overall. `fooled` holds each key's
-    outcome per row ("1": fooled) in the order of `row_ids`, so two reports can be paired row by row."""
+    outcome per row ("1": fooled) in the order of `row_ids`, so two reports can be paired row by row.
+    `excluded_rows` counts rows never drawn because an earlier probe used them (`rewardkit eval --probe-exclude`)."""
 
     n_rows: int
     false_positive_rate: float
@@ -55,6 +56,7 @@ class MasterKeyProbe:
     groups: dict[str, KeyGroupRate] = field(default_factory=dict)
     row_ids: list[str] = field(default_factory=list)
     fooled: dict[str, str] = field(default_factory=dict)
+    excluded_rows: int = 0
 
 
 def build_master_key_trials(

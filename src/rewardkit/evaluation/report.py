@@ -202,6 +202,10 @@ def _master_key_lines(report: Mapping[str, Any]) -> list[str]:
         f"answer, over {probe['n_rows']} sampled rows, the key shown first in half of them (arXiv 2507.08794). "
         "Training keys are the ones master-key negatives train on by default; held-out keys are never trained on."
     )
+    if probe.get("excluded_rows"):
+        note += (
+            f" {probe['excluded_rows']} rows were not drawn: an earlier report's probe used them (--probe-exclude)."
+        )
     return ["## Master-key probe", "", note, "", *_table(["Master key", "Group", "False-positive rate"], rows)]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -226,12 +227,21 @@ def score_sections(
 
 
 def run_master_key_probe(
-    model: RewardModel, pairs: Sequence[PreferencePair], rows: int, seed: int, progress: bool
+    model: RewardModel,
+    pairs: Sequence[PreferencePair],
+    rows: int,
+    seed: int,
+    progress: bool,
+    exclude_ids: AbstractSet[str] = frozenset(),
 ) -> MasterKeyProbe | None:
-    """False-positive rate of master-key answers against real chosen answers (see probes.MASTER_KEYS)."""
+    """False-positive rate of master-key answers against real chosen answers (see probes.MASTER_KEYS), on up to
+    `rows` rows drawn from the pairs whose id is not in `exclude_ids` (rows an earlier probe already used)."""
     if rows <= 0:
         return None
-    trials = build_master_key_trials(pairs, rows, seed)
+    candidates = [pair for pair in pairs if pair.id not in exclude_ids]
+    if not candidates:
+        raise ValueError(f"no row is left for the master-key probe: all {len(pairs)} are excluded by --probe-exclude")
+    trials = build_master_key_trials(candidates, rows, seed)
     order = row_major_order(trials)
     references = references_for(model, [trials.sources[index] for index in order])
     in_row_order = compare_in_chunks(
@@ -245,7 +255,9 @@ def run_master_key_probe(
     )
     preferences = [in_row_order[position] for position in np.argsort(order)]
     labels = [f"master key {key!r}" for key in trials.keys]
-    return summarize_master_key(trials, p_a_better_array(model, preferences, labels))
+    probe = summarize_master_key(trials, p_a_better_array(model, preferences, labels))
+    probe.excluded_rows = len(pairs) - len(candidates)
+    return probe
 
 
 def predict_chosen(
@@ -278,8 +290,10 @@ def evaluate_pairs(
     seed: int = 0,
     master_key_rows: int = 200,
     progress: bool = True,
+    probe_exclude: AbstractSet[str] = frozenset(),
 ) -> EvaluationResult:
-    """Evaluate `model` on preference pairs: RewardBench scores, CIs, calibration, length bias and probes."""
+    """Evaluate `model` on preference pairs: RewardBench scores, CIs, calibration, length bias and probes (the
+    master-key probe never draws a row whose id is in `probe_exclude`)."""
     if not pairs:
         raise ValueError("no preference pairs to evaluate")
     if bootstrap_samples < 1:
@@ -291,7 +305,7 @@ def evaluate_pairs(
     )
     preferences, p_a, chosen_first, seconds = predict_chosen(model, pairs, position_seed, progress)
     probe_started = time.perf_counter()
-    master_key = run_master_key_probe(model, pairs, master_key_rows, probe_seed, progress)
+    master_key = run_master_key_probe(model, pairs, master_key_rows, probe_seed, progress, probe_exclude)
     probe_seconds = time.perf_counter() - probe_started
     scoring = Scoring(model.name, tie_credit, bootstrap_samples, bootstrap_seed, seed)
     result = score_predictions(scoring, pairs, preferences, p_a, chosen_first, seconds)

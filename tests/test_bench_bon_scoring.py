@@ -1,0 +1,55 @@
+"""bench/bench_bon_scoring.py: the chunks it alternates over, and that alternating keeps every reward in item order."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rewardkit.data.bon_data import BonItem
+from rewardkit.families.scalar import ScalarRewardModel
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_bon_scoring", REPO / "bench" / "bench_bon_scoring.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_bon_scoring"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_chunks_are_consecutive_near_equal_and_never_empty(bench):
+    assert bench.chunked(list(range(10)), 4) == [[0, 1], [2, 3, 4], [5, 6], [7, 8, 9]]
+    assert bench.chunked([1, 2], 4) == [[1], [2]]
+
+
+def test_alternating_paths_time_each_chunk_and_agree_in_item_order(bench, tiny_model_dir, monkeypatch):
+    model = ScalarRewardModel.from_backbone(str(tiny_model_dir))
+    items = [
+        BonItem(
+            f"q{index}",
+            f"What is {index} + {index}?",
+            [f"It is {2 * index}.", "No idea.", f"{index}"],
+            [True, False, False],
+        )
+        for index in range(5)
+    ]
+    order = []
+    for name in ("time_shared", "time_unshared"):
+        timed = getattr(bench, name)
+        monkeypatch.setattr(
+            bench, name, lambda m, chunk, timed=timed, name=name: order.append(name) or timed(m, chunk)
+        )
+
+    result = bench.time_alternating(model, items, chunks=3)
+
+    assert order == ["time_shared", "time_unshared", "time_unshared", "time_shared", "time_shared", "time_unshared"]
+    expected = [model.rewards([item.prompt] * 3, item.candidates) for item in items]
+    for seconds, rewards in result.values():
+        assert seconds > 0 and np.allclose(rewards, np.concatenate(expected), atol=1e-4)
