@@ -3,7 +3,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh || exit 1
-.venv/bin/python -m pytest -q "$@"
+.venv/bin/python -m pytest -q --durations=10 "$@"  # the ten slowest tests are listed: the suite must stay within budget
 status=$?
 if [ "$status" -eq 5 ]; then
   echo "no tests were collected: failing" >&2

@@ -66,6 +66,23 @@ def slice_note(per_category: int | None, nested: bool, seed: int) -> str:
     return f" ({kind} slice: at most {per_category} per category, seed {seed})"
 
 
+def rewardbench_pairs(
+    data: str | None,
+    column_map: list[str],
+    split: str | None,
+    limit: int | None,
+    skip_bad_rows: bool,
+    per_category: int | None,
+    seed: int,
+    nested: bool,
+) -> tuple[list[PreferencePair], str]:
+    """(pairs, where they came from) for a RewardBench-style evaluation: `data`, or RewardBench from the Hub."""
+    if data is None:
+        return read_rewardbench_hub(split, limit, skip_bad_rows), REWARDBENCH_HUB[0]
+    pairs = read_eval_pairs(data, column_map, split or "train", limit, skip_bad_rows, per_category, seed, nested)
+    return pairs, data + slice_note(per_category, nested, seed)
+
+
 def probe_rows_of(reports: list[Path]) -> frozenset[str]:
     """Row ids of the master-key probe stored in earlier `rewardkit eval` reports (a report directory or its
     report.json), so a new probe can draw rows no earlier one used."""
@@ -227,13 +244,9 @@ def eval_command(
         run_benchmark(benchmark, model, data, split, report, options)
         return
     try:
-        if data is None:
-            pairs, source = read_rewardbench_hub(split, limit, skip_bad_rows), REWARDBENCH_HUB[0]
-        else:
-            pairs = read_eval_pairs(
-                data, column_map or [], split or "train", limit, skip_bad_rows, per_category, seed, nested
-            )
-            source = data + slice_note(per_category, nested, seed)
+        pairs, source = rewardbench_pairs(
+            data, column_map or [], split, limit, skip_bad_rows, per_category, seed, nested
+        )
         excluded = probe_rows_of(probe_exclude or [])
         with memory_guard(EVAL_OUT_OF_MEMORY_ADVICE):
             result = evaluate_pairs(
