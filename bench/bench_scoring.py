@@ -18,7 +18,9 @@ scorer's dtype, best of several) so the scorer's rate can be read as a fraction 
 2 x the parameters of the linear layers (attention scores are left out, so the fraction is a slight underestimate).
 
 All paths score the same pairs with the same weights; the script reports accuracies and the largest reward
-difference. Run from the repository root:
+difference. The CPU's speed drifts within a run, so the pairs are split into `--chunks` consecutive chunks, every
+path runs on each, and the order of the paths reverses from one chunk to the next (A B C | C B A | ...); a path's
+time is the sum over chunks. Run from the repository root:
 
     python bench/bench_scoring.py --model default --pairs 500
 
@@ -29,12 +31,14 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import datetime
 import json
 import os
 import platform
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -81,8 +85,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--baseline-first",
         action="store_true",
-        help="Time the reward-bench path before rewardkit's (default: after), to see whether the order favours a path "
-        "on a CPU whose speed drifts.",
+        help="In the first chunk, time the reward-bench path before rewardkit's (default: after).",
+    )
+    parser.add_argument(
+        "--chunks",
+        type=int,
+        default=4,
+        help="Consecutive chunks of the pairs; every path runs on each, in an order that reverses from chunk to chunk "
+        "(the CPU's speed drifts), and each path's time is the sum.",
     )
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
@@ -132,14 +142,53 @@ def time_reward_bench_path(reward_model: ScalarRewardModel, chosen_texts, reject
     return seconds, np.array(chosen), np.array(rejected)
 
 
-def time_baselines(reward_model: ScalarRewardModel, chosen_texts, rejected_texts, args) -> dict:
-    """{dtype: (seconds, chosen rewards, rejected rewards)} of the reward-bench path, one weight dtype at a time."""
+@dataclass
+class Sample:
+    """The pairs every path scores: rewardkit's inputs and, for the pipeline, the same token sequences as text."""
+
+    prompts: list
+    chosen: list[str]
+    rejected: list[str]
+    chosen_texts: list[str]
+    rejected_texts: list[str]
+
+    def chunks(self, count: int) -> list[Sample]:
+        """Consecutive near-equal chunks (fewer when there are fewer pairs)."""
+        bounds = np.linspace(0, len(self.prompts), min(count, len(self.prompts)) + 1).astype(int)
+        fields = [getattr(self, field.name) for field in dataclasses.fields(self)]
+        return [
+            Sample(*(values[start:end] for values in fields))
+            for start, end in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+
+
+def paths_to_time(reward_model: ScalarRewardModel, args) -> dict:
+    """{path name: function(sample) -> (seconds, chosen rewards, rejected rewards)}, rewardkit's paths first."""
     dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
-    timings = {}
+    paths = {
+        "rewardkit": lambda s: time_rewardkit_path(reward_model, s.prompts, s.chosen, s.rejected),
+        "unshared": lambda s: time_unshared_path(reward_model, s.prompts, s.chosen, s.rejected),
+    }
     for name in args.baseline_dtypes.split(","):
-        timings[name] = time_reward_bench_path(reward_model, chosen_texts, rejected_texts, args, dtypes[name])
-        print(f"reward-bench path ({name}): {len(chosen_texts) / timings[name][0]:.2f} pairs/s", flush=True)
-    return timings
+        paths[f"reward-bench {name}"] = lambda s, dtype=dtypes[name]: time_reward_bench_path(
+            reward_model, s.chosen_texts, s.rejected_texts, args, dtype
+        )
+    return paths
+
+
+def time_alternating(paths: dict, sample: Sample, chunks: int, baseline_first: bool) -> dict:
+    """{path name: (seconds, chosen rewards, rejected rewards)}: every path on every chunk, the order reversed from
+    one chunk to the next; seconds summed and rewards concatenated in pair order."""
+    order = list(paths)[::-1] if baseline_first else list(paths)
+    totals = {name: [0.0, [], []] for name in paths}
+    for index, chunk in enumerate(sample.chunks(chunks)):
+        for name in order if index % 2 == 0 else order[::-1]:
+            seconds, chosen, rejected = paths[name](chunk)
+            totals[name][0] += seconds
+            totals[name][1].append(chosen)
+            totals[name][2].append(rejected)
+        print(f"chunk {index + 1}: {len(chunk.prompts)} pairs timed on every path", flush=True)
+    return {name: (seconds, np.concatenate(c), np.concatenate(r)) for name, (seconds, c, r) in totals.items()}
 
 
 def time_rewardkit_path(reward_model: ScalarRewardModel, prompts, chosen, rejected):
@@ -224,18 +273,21 @@ def main() -> None:
     prompts = [pair.prompt for pair in pairs]
     chosen = [pair.chosen for pair in pairs]
     rejected = [pair.rejected for pair in pairs]
-    chosen_texts = identical_texts(reward_model, prompts, chosen)
-    rejected_texts = identical_texts(reward_model, prompts, rejected)
+    sample = Sample(
+        prompts,
+        chosen,
+        rejected,
+        identical_texts(reward_model, prompts, chosen),
+        identical_texts(reward_model, prompts, rejected),
+    )
     reward_model.compare(prompts[:4], chosen[:4], rejected[:4])  # warm-up (allocator, autocast caches)
 
-    raw_baselines = time_baselines(reward_model, chosen_texts, rejected_texts, args) if args.baseline_first else {}
-    kit_seconds, kit_chosen, kit_rejected = time_rewardkit_path(reward_model, prompts, chosen, rejected)
-    unshared_seconds, unshared_chosen, unshared_rejected = time_unshared_path(reward_model, prompts, chosen, rejected)
-    print(f"rewardkit: {len(pairs) / kit_seconds:.2f} pairs/s; unshared {len(pairs) / unshared_seconds:.2f}")
+    timed = time_alternating(paths_to_time(reward_model, args), sample, args.chunks, args.baseline_first)
+    kit_seconds, kit_chosen, kit_rejected = timed.pop("rewardkit")
+    unshared_seconds, unshared_chosen, unshared_rejected = timed.pop("unshared")
     scored_tokens = computed_tokens(reward_model, [*prompts, *prompts], [*chosen, *rejected])
-    raw_baselines = raw_baselines or time_baselines(reward_model, chosen_texts, rejected_texts, args)
     baselines = {
-        name: {
+        name.removeprefix("reward-bench "): {
             "seconds": round(seconds, 2),
             "pairs_per_s": round(len(pairs) / seconds, 2),
             "accuracy": accuracy(base_chosen, base_rejected),
@@ -243,7 +295,7 @@ def main() -> None:
                 (base_chosen, base_rejected), (kit_chosen, kit_rejected)
             ),
         }
-        for name, (seconds, base_chosen, base_rejected) in raw_baselines.items()
+        for name, (seconds, base_chosen, base_rejected) in timed.items()
     }
     best_name = max(baselines, key=lambda name: baselines[name]["pairs_per_s"])
     kit_rate = len(pairs) / kit_seconds
@@ -275,7 +327,9 @@ def main() -> None:
         "reward_bench_path": baselines,
         "reference": best_name,
         "speedup": round(ratio, 2),
-        "order": "reward-bench path first" if args.baseline_first else "rewardkit paths first",
+        "order": f"alternating over {min(args.chunks, len(pairs))} chunks, "
+        + ("reward-bench path first" if args.baseline_first else "rewardkit paths first")
+        + " in the first",
         "machine": f"{platform.machine()} {os.cpu_count()} cpus, torch {torch.__version__}, threads "
         f"{torch.get_num_threads()}, load average at the end {os.getloadavg()[0]:.1f}",
         "date": datetime.date.today().isoformat(),

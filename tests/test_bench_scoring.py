@@ -1,0 +1,62 @@
+"""bench/bench_scoring.py: the chunks it times and the order of its paths, which reverses from chunk to chunk."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_scoring", REPO / "bench" / "bench_scoring.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_scoring"] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def sample_of(bench, count: int):
+    numbers = [str(index) for index in range(count)]
+    return bench.Sample(numbers, [f"c{n}" for n in numbers], [f"r{n}" for n in numbers], numbers, numbers)
+
+
+def test_chunks_keep_every_field_aligned_and_in_order(bench):
+    chunks = sample_of(bench, 5).chunks(2)
+
+    assert [chunk.prompts for chunk in chunks] == [["0", "1"], ["2", "3", "4"]]
+    assert [chunk.chosen for chunk in chunks] == [["c0", "c1"], ["c2", "c3", "c4"]]
+    assert [chunk.rejected_texts for chunk in chunks] == [["0", "1"], ["2", "3", "4"]]
+    assert len(sample_of(bench, 2).chunks(4)) == 2
+
+
+@pytest.mark.parametrize(
+    ("baseline_first", "expected"),
+    [
+        (False, ["kit", "whole", "pipeline", "pipeline", "whole", "kit", "kit", "whole", "pipeline"]),
+        (True, ["pipeline", "whole", "kit", "kit", "whole", "pipeline", "pipeline", "whole", "kit"]),
+    ],
+)
+def test_paths_alternate_and_sum_their_seconds_with_rewards_in_pair_order(bench, baseline_first, expected):
+    calls = []
+
+    def path(name, seconds):
+        def timed(chunk):
+            calls.append(name)
+            rewards = np.array([float(prompt) for prompt in chunk.prompts])
+            return seconds, rewards, -rewards
+
+        return timed
+
+    paths = {"kit": path("kit", 1.0), "whole": path("whole", 2.0), "pipeline": path("pipeline", 3.0)}
+    result = bench.time_alternating(paths, sample_of(bench, 7), chunks=3, baseline_first=baseline_first)
+
+    assert calls == expected
+    assert {name: seconds for name, (seconds, _, _) in result.items()} == {"kit": 3.0, "whole": 6.0, "pipeline": 9.0}
+    for _, chosen, rejected in result.values():
+        assert chosen.tolist() == list(range(7)) and rejected.tolist() == [-value for value in range(7)]
