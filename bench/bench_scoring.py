@@ -154,12 +154,43 @@ class Sample:
 
     def chunks(self, count: int) -> list[Sample]:
         """Consecutive near-equal chunks (fewer when there are fewer pairs)."""
-        bounds = np.linspace(0, len(self.prompts), min(count, len(self.prompts)) + 1).astype(int)
         fields = [getattr(self, field.name) for field in dataclasses.fields(self)]
         return [
-            Sample(*(values[start:end] for values in fields))
-            for start, end in zip(bounds[:-1], bounds[1:], strict=True)
+            Sample(*(values[start:end] for values in fields)) for start, end in chunk_bounds(len(self.prompts), count)
         ]
+
+
+def chunk_bounds(total: int, count: int) -> list[tuple[int, int]]:
+    """(start, end) of `count` consecutive near-equal chunks of `total` items (fewer when there are fewer items)."""
+    bounds = np.linspace(0, total, min(count, total) + 1).astype(int)
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+
+
+def pipeline_padded_tokens(lengths: list[int], chunks: int, batch_size: int) -> int:
+    """Tokens the pipeline path computes for sequences of `lengths` (one pass, data order): every batch of
+    `batch_size` within a chunk padded to its longest sequence."""
+    total = 0
+    for start, end in chunk_bounds(len(lengths), chunks):
+        for first in range(start, end, batch_size):
+            batch = lengths[first : min(first + batch_size, end)]
+            total += len(batch) * max(batch)
+    return total
+
+
+def work_ratio(reward_model: ScalarRewardModel, sample: Sample, read_tokens: int, args) -> dict:
+    """The token work of the pipeline path (padded) against what rewardkit reads: the speedup rewardkit would show
+    if both ran at the same rate per token, i.e. what fewer tokens alone can buy."""
+    padded = sum(
+        pipeline_padded_tokens(
+            [len(ids) for ids in reward_model.encode(sample.prompts, responses)], args.chunks, args.baseline_batch_size
+        )
+        for responses in (sample.chosen, sample.rejected)
+    )
+    return {
+        "pipeline_padded_tokens": padded,
+        "rewardkit_read_tokens": read_tokens,
+        "ratio": round(padded / read_tokens, 2),
+    }
 
 
 def paths_to_time(reward_model: ScalarRewardModel, args) -> dict:
@@ -324,6 +355,7 @@ def main() -> None:
             ),
         },
         "prefix_sharing_speedup": round(unshared_seconds / kit_seconds, 2),
+        "token_work_vs_pipeline": work_ratio(reward_model, sample, scored_tokens[1], args),
         "reward_bench_path": baselines,
         "reference": best_name,
         "speedup": round(ratio, 2),

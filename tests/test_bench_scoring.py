@@ -60,3 +60,12 @@ def test_paths_alternate_and_sum_their_seconds_with_rewards_in_pair_order(bench,
     assert {name: seconds for name, (seconds, _, _) in result.items()} == {"kit": 3.0, "whole": 6.0, "pipeline": 9.0}
     for _, chosen, rejected in result.values():
         assert chosen.tolist() == list(range(7)) and rejected.tolist() == [-value for value in range(7)]
+
+
+def test_pipeline_tokens_pad_each_batch_of_each_chunk_to_its_longest(bench):
+    lengths = [3, 5, 2, 4, 1, 6]
+    # one chunk, batches of 4: [3,5,2,4] -> 4 x 5, [1,6] -> 2 x 6
+    assert bench.pipeline_padded_tokens(lengths, chunks=1, batch_size=4) == 20 + 12
+    # two chunks [3,5,2] and [4,1,6]; a batch never crosses a chunk: 3 x 5 + 3 x 6
+    assert bench.pipeline_padded_tokens(lengths, chunks=2, batch_size=4) == 15 + 18
+    assert bench.pipeline_padded_tokens(lengths, chunks=2, batch_size=2) == 2 * 5 + 1 * 2 + 2 * 4 + 1 * 6

@@ -29,13 +29,14 @@ def _trainer(target: str) -> Callable[[Any], Any]:
     return getattr(importlib.import_module(module_name), function_name)
 
 
-def run_judge_recipe(recipe: str, config_path: Path, output: Path | None, overrides: list[str]):
-    """Load the recipe's config (YAML + overrides), train, and return the JudgeTrainResult."""
+def run_judge_recipe(recipe: str, config_path: Path, output: Path | None, overrides: list[str], resume: bool = False):
+    """Load the recipe's config (YAML + overrides), train (or continue an interrupted run with `resume`), and
+    return the JudgeTrainResult."""
     class_name, target = JUDGE_RECIPES[recipe]
     config = load_config(config_path, overrides, getattr(judge_config, class_name))
     if output is not None:
         config.output_dir = str(output)
-    return _trainer(target)(config)
+    return _trainer(target)(config, resume=resume)
 
 
 def _report(result) -> None:
@@ -57,9 +58,17 @@ def make_command(recipe: str) -> Callable[..., None]:
             list[str] | None,
             typer.Option("--set", help="Override a recipe key, e.g. --set rounds=1 --set sampling.temperature=1.0."),
         ] = None,
+        resume: Annotated[
+            bool,
+            typer.Option(
+                "--resume",
+                help="Continue the interrupted run in OUTPUT after its last finished round or stage (same recipe "
+                "and --set values); the stage that was cut short runs again.",
+            ),
+        ] = False,
     ) -> None:
         try:
-            result = run_judge_recipe(recipe, config, output, overrides or [])
+            result = run_judge_recipe(recipe, config, output, overrides or [], resume)
         except ConfigError as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(code=2) from None

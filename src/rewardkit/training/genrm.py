@@ -13,17 +13,19 @@ from rewardkit.training.judge_data import genrm_records, pairwise_examples, read
 from rewardkit.training.judge_trainer import JudgeRun, JudgeTrainResult, stage_stats
 
 
-def train_genrm(config: GenRMConfig) -> JudgeTrainResult:
-    """Train a direct GenRM judge as `config` says and save it as a logprob-mode judge directory."""
-    run = JudgeRun(config)
+def train_genrm(config: GenRMConfig, resume: bool = False) -> JudgeTrainResult:
+    """Train a direct GenRM judge as `config` says and save it as a logprob-mode judge directory. `resume`: an
+    interrupted run whose one SFT stage had finished is saved without training again (a stage cut short reruns)."""
+    run = JudgeRun(config, resume)
     renderer = run.judge()
     verdict_token_ids(run.tokenizer, renderer.template)
     pairs, negatives = read_judge_pairs(config)
     examples = pairwise_examples(renderer, pairs, config.both_orders, config.seed)
-    report = run.sft(genrm_records(examples, renderer.template), config.training, "genrm")
-    first_verdict = renderer.template.verdicts[0]
-    run.log_round(
-        {
+
+    def sft_stage() -> dict:
+        report = run.sft(genrm_records(examples, renderer.template), config.training, "genrm")
+        first_verdict = renderer.template.verdicts[0]
+        return {
             "stage": "genrm",
             "pairs": len(pairs),
             "master_key_negatives": negatives.added,
@@ -31,5 +33,6 @@ def train_genrm(config: GenRMConfig) -> JudgeTrainResult:
             "label_first_fraction": round(sum(ex.label == first_verdict for ex in examples) / len(examples), 4),
             **stage_stats(report),
         }
-    )
+
+    run.unit(sft_stage)
     return run.save(mode="logprob")

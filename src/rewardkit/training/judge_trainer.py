@@ -4,6 +4,12 @@ current weights, the rounds log and the saved judge directory (loadable as a `ju
 Training examples are prompt/completion text where the prompt is the judge prompt exactly as GenerativeJudge renders
 it (chat template applied), so the trained judge reads at inference what it was trained on. Examples longer than
 `max_length` are dropped and counted, never silently cut (a cut target would lose its verdict).
+
+A recipe is a sequence of units (`JudgeRun.unit`: the data summary, one STaR round, one SFT or DPO stage, one
+held-out evaluation), each ending in one rounds.jsonl record. After every unit the run writes OUTPUT/resume/: the
+records so far, the weights when the unit changed them, and the resolved config. `--resume` reloads those weights
+and skips the finished units; the unit that was interrupted runs again from its start (sampling seeds are fixed per
+round and each training stage seeds itself, so a resumed run trains what an uninterrupted one would).
 """
 
 from __future__ import annotations
@@ -11,9 +17,10 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +50,8 @@ ROUNDS_LOG = "rounds.jsonl"
 TRAIN_LOG = "train_log.jsonl"
 RESOLVED_CONFIG_NAME = "train_config.yaml"
 TEMPLATES_COPY = "judge_templates.yaml"
+RESUME_DIR = "resume"
+RESUME_STATE = "state.json"
 
 
 @dataclass
@@ -118,15 +127,62 @@ def sampling_stats(samples: Sequence[Sequence[WrittenJudgement]], seconds: float
     }
 
 
-def prepare_output(config: JudgeBaseConfig) -> Path:
-    """The output directory, refusing to overwrite a judge saved there before (cleared by rank 0 alone, once every
-    rank has checked it)."""
+def prepare_output(config: JudgeBaseConfig, resume: bool = False) -> Path:
+    """The output directory, refusing to overwrite a judge saved there before or an interrupted run (unless
+    resuming it); a fresh run's logs are cleared by rank 0 alone, once every rank has checked the directory."""
     output = Path(config.output_dir)
     if (output / MANIFEST_NAME).exists():
         raise FileExistsError(f"{output} already holds a saved model ({MANIFEST_NAME}): use another --output")
+    state = output / RESUME_DIR / RESUME_STATE
+    if resume and not state.is_file():
+        raise FileNotFoundError(f"--resume: {state} does not exist (no interrupted run there); run without --resume")
+    if not resume and state.is_file():
+        raise FileExistsError(
+            f"{output} holds an interrupted run ({state}): pass --resume to continue it, or use another --output"
+        )
     distributed.wait_for_everyone()
-    distributed.on_main_process(lambda: _clear_logs(output))
+    if not resume:
+        distributed.on_main_process(lambda: _clear_logs(output))
     return output
+
+
+@dataclass
+class ResumePoint:
+    """Where an interrupted run stopped: how many units finished, their records, and the weights after the last
+    unit that changed them (None: the configured model, untouched)."""
+
+    units: int
+    rounds: list[dict[str, Any]]
+    weights: Path | None
+
+
+def comparable_config(config: JudgeBaseConfig) -> dict[str, Any]:
+    """The resolved config a resumed run must match (where it writes may differ)."""
+    return {key: value for key, value in config.to_dict().items() if key != "output_dir"}
+
+
+def read_resume_point(output: Path, config: JudgeBaseConfig) -> ResumePoint:
+    """The interrupted run's state, refusing to continue it under a different config."""
+    path = output / RESUME_DIR / RESUME_STATE
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        message = f"--resume: {path} cannot be read ({error}); run without --resume into a new --output"
+        raise ValueError(message) from error
+    changed = sorted(
+        key
+        for key in {*state["config"], *comparable_config(config)}
+        if json.dumps(state["config"].get(key), sort_keys=True, default=str)
+        != json.dumps(comparable_config(config).get(key), sort_keys=True, default=str)
+    )
+    if changed:
+        raise ValueError(
+            f"--resume: the config differs from the interrupted run's in {', '.join(changed)} ({path}); resume with "
+            "the same recipe and --set values, or start a new --output"
+        )
+    weights = output / RESUME_DIR / state["weights"] if state["weights"] else None
+    logger.info("--resume: %d units done (%s), continuing", state["units"], path)
+    return ResumePoint(units=state["units"], rounds=state["rounds"], weights=weights)
 
 
 def _clear_logs(output: Path) -> None:
@@ -138,20 +194,27 @@ def _clear_logs(output: Path) -> None:
 class JudgeRun:
     """One recipe run: the current weights, the engine that samples from them, the stages and the logs."""
 
-    def __init__(self, config: JudgeBaseConfig) -> None:
+    def __init__(self, config: JudgeBaseConfig, resume: bool = False) -> None:
         self.config = config
         self.started = time.monotonic()
         distributed.initialize()
-        self.output = prepare_output(config)
+        self.output = prepare_output(config, resume)
+        point = read_resume_point(self.output, config) if resume else ResumePoint(0, [], None)
         set_seed(config.seed)
         self.templates = BUILTIN_TEMPLATES
         if config.templates_file is not None:
             self.templates = BUILTIN_TEMPLATES.with_file(config.templates_file)
         self.tokenizer = load_tokenizer(config.model)
         self.device = pick_device()
-        self.model = load_causal_lm(config.model, device=self.device, dtype=torch.float32)
+        weights = str(point.weights) if point.weights else config.model
+        self.model = load_causal_lm(weights, device=self.device, dtype=torch.float32)
         self._engine: HFEngine | None = None
-        self.rounds: list[dict[str, Any]] = []
+        self.rounds: list[dict[str, Any]] = list(point.rounds)
+        self._units_done, self._units_started = point.units, 0
+        self._weights_saved = point.weights.name if point.weights else None
+        self._weights_changed = False
+        if resume:
+            distributed.on_main_process(self._rewrite_rounds_log)
 
     # ---- judging with the current weights ---------------------------------------------------------------------
     def engine(self) -> HFEngine:
@@ -246,6 +309,7 @@ class JudgeRun:
         trained = trainer.model
         self.model = (trained.merge_and_unload() if self.config.adapter == "lora" else trained).eval()
         self._engine = None
+        self._weights_changed = True
         return report
 
     def _arguments(self, args_class, stage: OptimizerConfig, name: str, **options):
@@ -277,6 +341,50 @@ class JudgeRun:
             lora_dropout=lora.dropout,
             target_modules=list(lora.target_modules),
         )
+
+    # ---- units, resume points ---------------------------------------------------------------------------------
+    def unit(self, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Run one unit of the recipe (`work` returns its rounds.jsonl record), log it and write the resume point;
+        a unit a resumed run had finished is skipped and its record returned."""
+        index, self._units_started = self._units_started, self._units_started + 1
+        if index < self._units_done:
+            return self.rounds[index]
+        record = work()
+        self.log_round(record)
+        self._units_done = index + 1
+        distributed.on_main_process(self._write_resume_point)
+        return record
+
+    def _write_resume_point(self) -> None:
+        """OUTPUT/resume/: the weights when the last unit changed them (staged, then renamed), then state.json
+        (replaced in one rename), then older weights removed, so a kill at any moment leaves a readable point."""
+        folder = self.output / RESUME_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        if self._weights_changed:
+            name = f"weights-{self._units_done}"
+            staging = folder / f".partial-{name}"
+            shutil.rmtree(staging, ignore_errors=True)
+            self.model.save_pretrained(staging)
+            shutil.rmtree(folder / name, ignore_errors=True)
+            staging.rename(folder / name)
+            self._weights_saved, self._weights_changed = name, False
+        state = {
+            "units": self._units_done,
+            "rounds": self.rounds,
+            "weights": self._weights_saved,
+            "config": comparable_config(self.config),
+        }
+        temporary = folder / f".{RESUME_STATE}.tmp"
+        temporary.write_text(json.dumps(state, indent=1, default=str) + "\n")
+        os.replace(temporary, folder / RESUME_STATE)
+        for stale in folder.iterdir():
+            if stale.name not in {RESUME_STATE, self._weights_saved}:
+                shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+
+    def _rewrite_rounds_log(self) -> None:
+        """rounds.jsonl as of the resume point (a record written after it, by the interrupted unit, is dropped)."""
+        with (self.output / ROUNDS_LOG).open("w") as handle:
+            handle.writelines(json.dumps(record) + "\n" for record in self.rounds)
 
     # ---- logs and the saved judge -----------------------------------------------------------------------------
     def log_round(self, record: dict[str, Any]) -> None:
@@ -312,6 +420,7 @@ class JudgeRun:
             options["templates_file"] = TEMPLATES_COPY
         write_judge_manifest(self.output, model=".", **options, **judge_options)
         shutil.rmtree(self.output / "trainer", ignore_errors=True)
+        shutil.rmtree(self.output / RESUME_DIR, ignore_errors=True)
         (self.output / RESOLVED_CONFIG_NAME).write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
         (self.output / "train_result.json").write_text(json.dumps(asdict(result), indent=2) + "\n")
 

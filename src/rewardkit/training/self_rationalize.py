@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
+from functools import partial
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -93,25 +94,26 @@ def judge_agreement(judge: GenerativeJudge, examples: Sequence[PointwiseExample]
 
 
 def _evaluate(run: JudgeRun, config: SelfRationalizeConfig, held_out: Sequence[PointwiseExample], after: str) -> None:
-    if not config.evaluate_stages or not held_out:
-        return
+    if config.evaluate_stages and held_out:
+        run.unit(lambda: _evaluation(run, config, held_out, after))
+
+
+def _evaluation(run: JudgeRun, config: SelfRationalizeConfig, held_out: Sequence[PointwiseExample], after: str):
     judge = run.judge(
         max_new_tokens=config.eval_max_new_tokens,
         pairs_per_batch=EVAL_CHUNK,
         verdict_after_rationale=config.verdict_after_rationale,
     )
     agreement, forced = judge_agreement(judge, held_out)
-    run.log_round({"stage": "eval", "after": after, **asdict(agreement), "forced_ratings": forced})
+    return {"stage": "eval", "after": after, **asdict(agreement), "forced_ratings": forced}
 
 
-def _sft_on_critiques(run: JudgeRun, config: SelfRationalizeConfig, rows: Sequence[PointwiseExample]) -> None:
+def _sft_on_critiques(run: JudgeRun, config: SelfRationalizeConfig, rows: Sequence[PointwiseExample]) -> dict:
     template = run.judge().template
     records = [critique_record(example, template, run.tokenizer, config.max_critique_tokens) for example in rows]
     usable = [record for record in records if record is not None]
     report = run.sft(usable, config.sft, "sft")
-    run.log_round(
-        {"stage": "sft", "rows": len(rows), "unreadable_critiques": len(rows) - len(usable), **stage_stats(report)}
-    )
+    return {"stage": "sft", "rows": len(rows), "unreadable_critiques": len(rows) - len(usable), **stage_stats(report)}
 
 
 def _dpo_round(run: JudgeRun, config: SelfRationalizeConfig, rows: Sequence[PointwiseExample], round_index: int):
@@ -120,7 +122,7 @@ def _dpo_round(run: JudgeRun, config: SelfRationalizeConfig, rows: Sequence[Poin
     samples, stats = run.sample(judge, texts, config.sampling, seed=config.seed + 10_000 * round_index)
     records = rating_dpo_records(judge.template, rows, samples, config.pair_margin)
     report = run.dpo(records, config.dpo, f"dpo-{round_index}", beta=config.beta)
-    run.log_round({"stage": f"dpo-{round_index}", **stats, "dpo_pairs": len(records), **stage_stats(report)})
+    return {"stage": f"dpo-{round_index}", **stats, "dpo_pairs": len(records), **stage_stats(report)}
 
 
 def _write_held_out(run: JudgeRun, rows: Sequence[dict[str, Any]]) -> None:
@@ -138,9 +140,10 @@ def _split(config: SelfRationalizeConfig, rows: list[dict[str, Any]]) -> tuple[l
     return dpo_rows, train[config.dpo_rows : sft_end], held_out
 
 
-def train_self_rationalize(config: SelfRationalizeConfig) -> JudgeTrainResult:
-    """SFT on critiques, then `rounds` DPO iterations on the judge's own judgements; agreement after every stage."""
-    run = JudgeRun(config)
+def train_self_rationalize(config: SelfRationalizeConfig, resume: bool = False) -> JudgeTrainResult:
+    """SFT on critiques, then `rounds` DPO iterations on the judge's own judgements; agreement after every stage.
+    `resume`: continue an interrupted run in the output directory after its last finished stage."""
+    run = JudgeRun(config, resume)
     renderer = run.judge()
     dpo_rows, sft_rows, held_out_rows = _split(config, read_rated_rows(config.data))
     dpo_examples, sft_examples, held_out = (
@@ -150,10 +153,10 @@ def train_self_rationalize(config: SelfRationalizeConfig) -> JudgeTrainResult:
     distributed.on_main_process(lambda: _write_held_out(run, held_out_rows))
     _evaluate(run, config, held_out, "nothing")
     if sft_examples:
-        _sft_on_critiques(run, config, sft_examples)
+        run.unit(lambda: _sft_on_critiques(run, config, sft_examples))
         _evaluate(run, config, held_out, "sft")
     for round_index in range(1, config.rounds + 1):
-        _dpo_round(run, config, dpo_examples, round_index)
+        run.unit(partial(_dpo_round, run, config, dpo_examples, round_index))
         _evaluate(run, config, held_out, f"dpo-{round_index}")
     return run.save(
         mode="sample",

@@ -238,15 +238,16 @@ STAR_ROUNDS: dict[type, Callable[..., dict[str, Any]]] = {
 }
 
 
-def train_star(config: StarConfig) -> JudgeTrainResult:
-    """Run `config.rounds` STaR rounds (the variant is the config's class) and save a sample-mode judge."""
-    run = JudgeRun(config)
+def train_star(config: StarConfig, resume: bool = False) -> JudgeTrainResult:
+    """Run `config.rounds` STaR rounds (the variant is the config's class) and save a sample-mode judge. `resume`:
+    continue an interrupted run in the output directory after its last finished round."""
+    run = JudgeRun(config, resume)
     pairs, negatives = read_judge_pairs(config)
-    run.log_round({"stage": "data", "pairs": len(pairs), "master_key_negatives": negatives.added})
+    run.unit(lambda: {"stage": "data", "pairs": len(pairs), "master_key_negatives": negatives.added})
     examples = pairwise_examples(run.judge(), pairs, config.both_orders, config.seed)
     one_round = STAR_ROUNDS[type(config)]
     for round_index in range(1, config.rounds + 1):
-        run.log_round(one_round(run, config, examples, round_index))
+        run.unit(partial(one_round, run, config, examples, round_index))
     return run.save(
         mode="sample",
         num_samples=config.inference_num_samples,
