@@ -17,6 +17,7 @@ from rewardkit.families.remote import RemoteRewardModel
 from rewardkit.families.scalar import ScalarRewardModel
 from rewardkit.serving.app import create_app
 from rewardkit.serving.micro_batcher import BatchingConfig
+from rewardkit.serving.pooling_api import usage_of
 from tests.serving.live_server import live_server
 
 TOLERANCE = 1e-5
@@ -147,6 +148,7 @@ def test_openai_client_reads_the_reward_of_the_judged_turn(tiny_server, tiny_rm,
         )
         assert completion.model_extra["reward"] == pytest.approx(expected, abs=TOLERANCE)
         assert float(completion.choices[0].message.content) == pytest.approx(expected, abs=TOLERANCE)
+        assert completion.usage.prompt_tokens == len(tiny_rm.encode([prompt], [response])[0]) > 0
     assert client.models.list().data[0].id == tiny_rm.name
 
 
@@ -183,3 +185,28 @@ def test_every_shape_matches_offline_on_the_default_model():
         verl_read = _verl_reward(url, model, "vllm", PROMPTS[1], RESPONSES[1])
         decoded = model.tokenizer.decode(model.tokenizer(RESPONSES[1], add_special_tokens=False)["input_ids"])
         assert verl_read == pytest.approx(model.score(PROMPTS[1:2], [decoded])[0].value, abs=TOLERANCE)
+
+
+def test_pooling_usage_counts_the_tokens_the_model_reads(tiny_server, tiny_rm):
+    texts = [_chat_text(tiny_rm, p, r) for p, r in CONVERSATIONS]
+    read = sum(len(ids) for ids in tiny_rm.encode(PROMPTS, RESPONSES))
+    for route, payload in [
+        ("/classify", {"input": texts}),
+        ("/v1/embeddings", {"input": texts}),
+        ("/pooling", {"input": texts, "task": "classify"}),
+    ]:
+        usage = _post(tiny_server, route, payload)["usage"]
+        assert usage == {"prompt_tokens": read, "total_tokens": read, "completion_tokens": 0}, route
+    prompt, response = CONVERSATIONS[2]
+    steps = ["First, read.", "First, read.\nThen, add 2 and 3.", response]  # the three step prefixes it scores
+    step_tokens = sum(len(ids) for ids in tiny_rm.encode([prompt] * 3, steps))
+    answer = _post(tiny_server, "/pooling", {"input": [texts[2]], "task": "token_classify"})
+    assert len(answer["data"][0]["data"]) == 3 and answer["usage"]["prompt_tokens"] == step_tokens
+
+
+def test_usage_is_zero_for_a_model_that_cannot_count_tokens():
+    assert usage_of(object(), PROMPTS, RESPONSES).model_dump() == {
+        "prompt_tokens": 0,
+        "total_tokens": 0,
+        "completion_tokens": 0,
+    }

@@ -202,6 +202,14 @@ class ScalarRewardModel:
             "rewardkit_version": __version__,
         }
 
+    def token_count(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> int:
+        """Tokens the model reads for these (prompt, response) pairs, truncated as in `encode` (the `usage` of the
+        vLLM/SGLang-shaped endpoints); unlike `encode` it leaves the truncation statistics alone."""
+        return sum(
+            len(encode_prompt_response(self.tokenizer, prompt, response, self.truncation).input_ids)
+            for prompt, response in zip(prompts, responses, strict=True)
+        )
+
     def encode(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> list[list[int]]:
         """Token ids per (prompt, response) in the model's text format, truncated as its manifest says."""
         if len(prompts) != len(responses):

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rewardkit.serving.model_service import ModelService
 from rewardkit.serving.openrlhf import split_conversation
-from rewardkit.serving.pooling_api import Usage
+from rewardkit.serving.pooling_api import Usage, usage_of
 from rewardkit.serving.schemas import WireMessage
 
 
@@ -71,7 +71,10 @@ def chat_router(service: ModelService, route_class: type[APIRoute] = APIRoute) -
         (score,) = await service.score(http, [prompt], [response])
         content = score.text if score.text is not None else repr(score.value)
         return ChatCompletionResponse(
-            model=service.model.name, choices=[ChatChoice(message=ChatMessageOut(content=content))], reward=score.value
+            model=service.model.name,
+            choices=[ChatChoice(message=ChatMessageOut(content=content))],
+            usage=usage_of(service.model, [prompt], [response]),
+            reward=score.value,
         )
 
     return router

@@ -40,7 +40,8 @@ STEP_SPLIT = "lines"
 
 
 class Usage(BaseModel):
-    """Token counts; rewardkit does not count tokens at the HTTP layer, so these are 0."""
+    """Token counts as vLLM reports them for pooling: the tokens the model read (prompt_tokens = total_tokens). A
+    model that cannot count them (a judge, a remote engine) reports 0."""
 
     prompt_tokens: int = 0
     total_tokens: int = 0
@@ -155,18 +156,30 @@ def _conversations(request: PoolingRequest) -> tuple[list[Prompt], list[str]]:
         raise HTTPException(422, str(error)) from error
 
 
-async def _rewards(service: ModelService, http: Request, request: PoolingRequest) -> list[float]:
+def usage_of(model: object, prompts: Sequence[Prompt], responses: Sequence[str]) -> Usage:
+    """The tokens `model` reads for these conversations (its `token_count`, truncation included), 0 without one."""
+    count = getattr(model, "token_count", None)
+    tokens = count(prompts, responses) if callable(count) else 0
+    return Usage(prompt_tokens=tokens, total_tokens=tokens)
+
+
+async def _rewards(service: ModelService, http: Request, request: PoolingRequest) -> tuple[list[float], Usage]:
     prompts, responses = _conversations(request)
-    return [score.value for score in await service.score(http, prompts, responses)]
+    scores = await service.score(http, prompts, responses)
+    return [score.value for score in scores], usage_of(service.model, prompts, responses)
 
 
-async def _step_rewards(service: ModelService, http: Request, request: PoolingRequest) -> list[list[float]]:
+async def _step_rewards(
+    service: ModelService, http: Request, request: PoolingRequest
+) -> tuple[list[list[float]], Usage]:
     """r_k = reward of (prompt, first k steps) for every step, all prefixes in one batched score call."""
     prompts, responses = _conversations(request)
     prefixes = [step_prefixes(split_steps(response, STEP_SPLIT)) for response in responses]
     flat_prompts = [prompt for prompt, items in zip(prompts, prefixes, strict=True) for _ in items]
-    flat = await service.score(http, flat_prompts, [prefix for items in prefixes for prefix in items])
-    return _regroup([score.value for score in flat], [len(items) for items in prefixes])
+    flat_responses = [prefix for items in prefixes for prefix in items]
+    flat = await service.score(http, flat_prompts, flat_responses)
+    usage = usage_of(service.model, flat_prompts, flat_responses)
+    return _regroup([score.value for score in flat], [len(items) for items in prefixes]), usage
 
 
 def _regroup(values: Sequence[float], sizes: Sequence[int]) -> list[list[float]]:
@@ -183,9 +196,9 @@ def pooling_router(service: ModelService, started: int, route_class: type[APIRou
     name = service.model.name
 
     async def classify(http: Request, request: PoolingRequest) -> ClassificationResponse:
-        rewards = await _rewards(service, http, request)
+        rewards, usage = await _rewards(service, http, request)
         data = [ClassificationData(index=i, probs=[_output(r, request.activated)]) for i, r in enumerate(rewards)]
-        return ClassificationResponse(model=name, data=data)
+        return ClassificationResponse(model=name, data=data, usage=usage)
 
     router.add_api_route("/classify", classify, methods=["POST"], summary="vLLM classify")
     router.add_api_route("/v1/classify", classify, methods=["POST"], summary="SGLang classify")
@@ -193,19 +206,19 @@ def pooling_router(service: ModelService, started: int, route_class: type[APIRou
     @router.post("/pooling", summary="vLLM pooling: task classify or token_classify (per-step process rewards)")
     async def pooling(http: Request, request: PoolingRequest) -> PoolingResponse:
         if request.task == "token_classify":
-            steps = await _step_rewards(service, http, request)
+            steps, usage = await _step_rewards(service, http, request)
             rows = [[[_output(r, request.activated)] for r in values] for values in steps]
-            return PoolingResponse(model=name, data=[PoolingData(index=i, data=row) for i, row in enumerate(rows)])
-        rewards = await _rewards(service, http, request)
+            data = [PoolingData(index=i, data=row) for i, row in enumerate(rows)]
+            return PoolingResponse(model=name, data=data, usage=usage)
+        rewards, usage = await _rewards(service, http, request)
         data = [PoolingData(index=i, data=[_output(r, request.activated)]) for i, r in enumerate(rewards)]
-        return PoolingResponse(model=name, data=data)
+        return PoolingResponse(model=name, data=data, usage=usage)
 
     @router.post("/v1/embeddings", summary="SGLang embeddings of a reward model: [reward]")
     async def embeddings(http: Request, request: PoolingRequest) -> EmbeddingResponse:
-        rewards = await _rewards(service, http, request)
-        return EmbeddingResponse(
-            model=name, data=[EmbeddingData(index=i, embedding=[r]) for i, r in enumerate(rewards)]
-        )
+        rewards, usage = await _rewards(service, http, request)
+        data = [EmbeddingData(index=i, embedding=[r]) for i, r in enumerate(rewards)]
+        return EmbeddingResponse(model=name, data=data, usage=usage)
 
     @router.get("/v1/models", summary="The served model")
     async def models() -> ModelList:
