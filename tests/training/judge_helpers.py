@@ -15,6 +15,7 @@ from tests.families.test_generative import ScriptedEngine
 
 HINTED_VERDICT = re.compile(r"Hint: the correct final verdict for this comparison is \[\[(\w)\]\]")
 SMALL_LORA = {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}
+STEPS = {"max_steps": 2, "learning_rate": 1e-3, "per_device_train_batch_size": 2}  # two steps a stage
 
 
 def written(verdict: str | None, text: str | None = None) -> WrittenJudgement:

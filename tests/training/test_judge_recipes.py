@@ -16,6 +16,7 @@ from rewardkit.families.generative import GenerativeJudge
 from rewardkit.families.registry import load_reward_model
 from tests.training.judge_helpers import (
     SMALL_LORA,
+    STEPS,
     alternating_verdicts,
     script_engine,
     spread_ratings,
@@ -23,8 +24,6 @@ from tests.training.judge_helpers import (
     write_rated_rows,
     write_recipe,
 )
-
-STEPS = {"max_steps": 2, "learning_rate": 1e-3, "per_device_train_batch_size": 2}
 
 
 def common(tiny_model_dir) -> dict:

@@ -18,6 +18,7 @@ from rewardkit.training.self_rationalize import train_self_rationalize
 from rewardkit.training.star import train_star
 from tests.training.judge_helpers import (
     SMALL_LORA,
+    STEPS,
     alternating_verdicts,
     script_engine,
     spread_ratings,
@@ -26,7 +27,6 @@ from tests.training.judge_helpers import (
     write_recipe,
 )
 
-STEPS = {"max_steps": 2, "learning_rate": 1e-3, "per_device_train_batch_size": 2}
 TIMINGS = {"train_seconds", "seconds_per_step", "sampling_seconds", "rationales_per_second"}
 
 

@@ -169,12 +169,14 @@ def read_resume_point(output: Path, config: JudgeBaseConfig) -> ResumePoint:
     except (OSError, json.JSONDecodeError) as error:
         message = f"--resume: {path} cannot be read ({error}); run without --resume into a new --output"
         raise ValueError(message) from error
-    changed = sorted(
-        key
-        for key in {*state["config"], *comparable_config(config)}
-        if json.dumps(state["config"].get(key), sort_keys=True, default=str)
-        != json.dumps(comparable_config(config).get(key), sort_keys=True, default=str)
-    )
+    saved, current = state["config"], comparable_config(config)
+
+    def same(key: str) -> bool:
+        return json.dumps(saved.get(key), sort_keys=True, default=str) == json.dumps(
+            current.get(key), sort_keys=True, default=str
+        )
+
+    changed = sorted(key for key in {*saved, *current} if not same(key))
     if changed:
         raise ValueError(
             f"--resume: the config differs from the interrupted run's in {', '.join(changed)} ({path}); resume with "
