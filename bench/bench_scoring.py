@@ -14,8 +14,9 @@ under a padded-token budget, `inference_mode`, bf16 autocast where the precision
 rewardkit without prefix sharing (the scorer before it: every sequence whole, one length-sorted pool) is timed too.
 
 A matmul probe measures the machine's rate (FLOP/s of a [budget x hidden] @ [hidden x intermediate] product in the
-scorer's dtype, best of several) so the scorer's rate can be read as a fraction of it: model FLOPs per token are
-2 x the parameters of the linear layers (attention scores are left out, so the fraction is a slight underestimate).
+scorer's dtype, best of several) before each chunk and after the last; the scorer's rate is read as a fraction of
+their median: model FLOPs per token are 2 x the parameters of the linear layers (attention scores are left out, so
+the fraction is a slight underestimate).
 
 All paths score the same pairs with the same weights; the script reports accuracies and the largest reward
 difference. The CPU's speed drifts within a run, so the pairs are split into `--chunks` consecutive chunks, every
@@ -207,12 +208,15 @@ def paths_to_time(reward_model: ScalarRewardModel, args) -> dict:
     return paths
 
 
-def time_alternating(paths: dict, sample: Sample, chunks: int, baseline_first: bool) -> dict:
+def time_alternating(paths: dict, sample: Sample, chunks: int, baseline_first: bool, before_chunk=None) -> dict:
     """{path name: (seconds, chosen rewards, rejected rewards)}: every path on every chunk, the order reversed from
-    one chunk to the next; seconds summed and rewards concatenated in pair order."""
+    one chunk to the next; seconds summed and rewards concatenated in pair order. `before_chunk(index)`, when given,
+    runs before each chunk (outside the timed paths)."""
     order = list(paths)[::-1] if baseline_first else list(paths)
     totals = {name: [0.0, [], []] for name in paths}
     for index, chunk in enumerate(sample.chunks(chunks)):
+        if before_chunk is not None:
+            before_chunk(index)
         for name in order if index % 2 == 0 else order[::-1]:
             seconds, chosen, rejected = paths[name](chunk)
             totals[name][0] += seconds
@@ -272,14 +276,23 @@ def computed_tokens(reward_model: ScalarRewardModel, prompts, responses) -> tupl
     return sum(len(ids) for ids in sequences), read
 
 
-def hardware_fraction(reward_model: ScalarRewardModel, tokens: tuple[int, int], seconds: float) -> dict:
-    """The scorer's matmul rate (model FLOPs of the tokens it read, per second) against the probe's."""
+def probe_matmul_rate(reward_model: ScalarRewardModel) -> float:
+    """The machine's matmul FLOP/s now, in the scorer's dtype and batch shape."""
     dtype = torch.bfloat16 if reward_model.precision == "bf16" else torch.float32
-    machine = matmul_flops_per_second(reward_model.model, reward_model.max_tokens_per_batch, dtype)
+    return matmul_flops_per_second(reward_model.model, reward_model.max_tokens_per_batch, dtype)
+
+
+def hardware_fraction(
+    reward_model: ScalarRewardModel, tokens: tuple[int, int], seconds: float, machine_rates: list[float]
+) -> dict:
+    """The scorer's matmul rate (model FLOPs of the tokens it read, per second) against the median of the probes
+    taken before each chunk and after the last (the CPU's speed drifts over a long run; one probe misleads)."""
+    machine = float(np.median(machine_rates))
     scored, read = tokens
     achieved = linear_flops_per_token(reward_model.model) * read / seconds
     return {
         "matmul_gflops": round(machine / 1e9, 1),
+        "matmul_gflops_probes": [round(rate / 1e9, 1) for rate in machine_rates],
         "scored_tokens_per_s": round(scored / seconds, 1),
         "read_tokens_per_s": round(read / seconds, 1),
         "scorer_gflops": round(achieved / 1e9, 1),
@@ -313,7 +326,15 @@ def main() -> None:
     )
     reward_model.compare(prompts[:4], chosen[:4], rejected[:4])  # warm-up (allocator, autocast caches)
 
-    timed = time_alternating(paths_to_time(reward_model, args), sample, args.chunks, args.baseline_first)
+    machine_rates: list[float] = []
+    timed = time_alternating(
+        paths_to_time(reward_model, args),
+        sample,
+        args.chunks,
+        args.baseline_first,
+        before_chunk=lambda _: machine_rates.append(probe_matmul_rate(reward_model)),
+    )
+    machine_rates.append(probe_matmul_rate(reward_model))
     kit_seconds, kit_chosen, kit_rejected = timed.pop("rewardkit")
     unshared_seconds, unshared_chosen, unshared_rejected = timed.pop("unshared")
     scored_tokens = computed_tokens(reward_model, [*prompts, *prompts], [*chosen, *rejected])
@@ -344,7 +365,7 @@ def main() -> None:
             "accuracy": accuracy(kit_chosen, kit_rejected),
             "precision": reward_model.precision,
             "max_tokens_per_batch": reward_model.max_tokens_per_batch,
-            "hardware": hardware_fraction(reward_model, scored_tokens, kit_seconds),
+            "hardware": hardware_fraction(reward_model, scored_tokens, kit_seconds, machine_rates),
         },
         "rewardkit_without_prefix_sharing": {
             "seconds": round(unshared_seconds, 2),

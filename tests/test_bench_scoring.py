@@ -62,6 +62,30 @@ def test_paths_alternate_and_sum_their_seconds_with_rewards_in_pair_order(bench,
         assert chosen.tolist() == list(range(7)) and rejected.tolist() == [-value for value in range(7)]
 
 
+def test_the_hook_before_each_chunk_runs_before_that_chunks_paths(bench):
+    calls = []
+
+    def kit(chunk):
+        calls.append(("kit", len(chunk.prompts)))
+        return 1.0, np.zeros(len(chunk.prompts)), np.zeros(len(chunk.prompts))
+
+    bench.time_alternating({"kit": kit}, sample_of(bench, 7), 3, False, before_chunk=lambda i: calls.append(i))
+
+    assert [call for call in calls if isinstance(call, int)] == [0, 1, 2]
+    assert all(isinstance(calls[index], int) for index in range(0, 6, 2)), calls
+
+
+def test_the_hardware_fraction_reads_the_median_of_the_probes(bench, monkeypatch):
+    monkeypatch.setattr(bench, "linear_flops_per_token", lambda model: 1e6)
+    reward_model = type("Model", (), {"model": None})()
+
+    hardware = bench.hardware_fraction(reward_model, (300, 200), 2.0, [80e9, 1e9, 120e9, 100e9])
+
+    assert hardware["matmul_gflops"] == 90.0 and hardware["matmul_gflops_probes"] == [80.0, 1.0, 120.0, 100.0]
+    assert hardware["fraction_of_matmul_rate"] == round(1e6 * 200 / 2.0 / 90e9, 3)
+    assert hardware["read_tokens_per_s"] == 100.0 and hardware["scored_tokens_per_s"] == 150.0
+
+
 def test_pipeline_tokens_pad_each_batch_of_each_chunk_to_its_longest(bench):
     lengths = [3, 5, 2, 4, 1, 6]
     # one chunk, batches of 4: [3,5,2,4] -> 4 x 5, [1,6] -> 2 x 6

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -162,10 +163,10 @@ def test_a_slower_evaluation_is_cut_until_it_fits_and_never_below_the_minimum(tm
 
     sets, config = _sets_for_sizing(), QuickstartConfig(output=tmp_path)
     trained = {"bt-quickstart": RATES["bt-quickstart"]}
-    plan = size_evaluation(config, sets, RATES, allowed_s=500.0)
+    plan = size_evaluation(config, sets, RATES, allowed_s=300.0)
     assert plan.labels == ["bt-quickstart"]
     assert plan.seconds == pytest.approx(evaluation_seconds(trained, plan.sets, plan.master_key_rows))
-    assert plan.seconds <= 500.0 < evaluation_seconds(trained, sets, 40)
+    assert plan.seconds <= 300.0 < evaluation_seconds(trained, sets, 40)
     assert 10 <= plan.master_key_rows < 40 and 100 <= len(plan.sets.synthetic) < 200
     assert f"{plan.master_key_rows} master-key rows" in plan.note
 
@@ -191,3 +192,44 @@ def test_quickstart_without_the_loglik_baseline_scores_the_others(tiny_model_dir
     totals = json.loads((config.output / "summary.json").read_text())
     assert set(totals["synthetic_accuracy"]) == {"bt-quickstart", "random", "longer"}
     assert "loglik" not in summary.read_text()
+
+
+def test_a_probe_that_overestimates_the_step_is_corrected_by_the_runs_own_steps(tiny_model_dir, tmp_path, monkeypatch):
+    """The probe reports 100 s a step, so the plan is its floor of 3 steps; after 2 real (fast) steps, training
+    re-plans from their time and grows to the most its offered data holds, with the summary saying so."""
+    from rewardkit.commands import quickstart_cmd
+
+    real_probe = quickstart_cmd._probe_training
+    monkeypatch.setattr(quickstart_cmd, "_probe_training", lambda *args: (100.0, real_probe(*args)[1]))
+    monkeypatch.setattr(quickstart_cmd, "REPLAN_AFTER_STEPS", 2)
+    monkeypatch.setattr(quickstart_cmd, "REPLAN_GROWTH", 3)
+    real_recipe = quickstart_cmd.quickstart_bt_config
+
+    def logging_every_step(*args):
+        recipe = real_recipe(*args)
+        recipe.logging_steps = 1
+        return recipe
+
+    monkeypatch.setattr(quickstart_cmd, "quickstart_bt_config", logging_every_step)
+    config = _one_step_without_dev_file(
+        tiny_model_dir, tmp_path, max_steps=None, budget_minutes=2.0, min_steps=3, bf16_min_steps=3
+    )
+
+    summary = run_quickstart(config)
+
+    totals = json.loads((config.output / "summary.json").read_text())
+    assert totals["plan"]["steps"] == 3 and totals["plan"]["seconds_per_step"] == 100.0
+    assert totals["replanned"]["planned_steps"] == 3 and totals["replanned"]["steps"] == 9 == totals["steps"]
+    assert totals["replanned"]["seconds_per_step"] < 100.0
+    assert totals["pairs_seen"] == 9 * BATCH_SIZE
+    text = summary.read_text()
+    assert "re-planned after 2 steps" in text and "so 9 steps instead of 3" in text
+    assert f"trained on {9 * BATCH_SIZE} synthetic verifiable pairs for 9 steps" in text
+    rates = [
+        record["learning_rate"]
+        for record in map(json.loads, (config.output / "bt_model" / "train_log.jsonl").read_text().splitlines())
+        if "learning_rate" in record
+    ]
+    # the rate each step used: one warmup step (rate 0), then a cosine over the 8 others, not over the first 3
+    cosine_over_nine = [0.0] + [3e-4 * 0.5 * (1 + math.cos(math.pi * step / 8)) for step in range(8)]
+    assert rates == pytest.approx(cosine_over_nine)

@@ -32,12 +32,14 @@ PROBE_STEPS = 3  # the first warms up; the median of the others is the step time
 PROBE_PAIRS = 8
 EVALUATION_SHARE = 0.4  # the evaluation may take this share of the time left after the probe; beyond, it shrinks
 OVERHEAD_S = 20.0  # not timed by the probe: saving the model, loading each scored model, bootstrap, plots
-# A master-key row (its real answer scored once, 22 content-free keys scored on the cached prompt) took as long as
-# 5.5-6 pairs of its set (10 rows of synthetic and of dev pairs, AVX2-only CPU, fp32, 2026-12-06).
-MASTER_KEY_ROW_PAIRS = 6.0
+# A master-key row (its real answer scored once, 22 content-free keys packed after its prompt) took as long as 2.3
+# synthetic or 2.7 dev pairs (20 rows a set in a quickstart, AVX2-only CPU, fp32, 2026-12-07; 5.5-6 before packing).
+MASTER_KEY_ROW_PAIRS = 3.0
 TRAINED_LABEL = "bt-quickstart"
 LOGLIK_LABEL = "loglik"
 SLOWDOWN_SLACK = 1.25  # planned training may run this much slower than its probe before the deadline stops it
+REPLAN_AFTER_STEPS = 6  # training re-plans its steps from the median of its own steps 2..6 (the probe's can be off)
+REPLAN_GROWTH = 3  # the train set offered holds this many times the planned steps (within the ceiling), room to grow
 MIN_EVALUATION_ROWS = 10  # per dev category, and per set in tens (the synthetic set keeps 10x this)
 
 
@@ -315,22 +317,50 @@ def training_deadline(budget_deadline: float, now: float, steps: int, seconds_pe
     return max(budget_deadline, now + SLOWDOWN_SLACK * steps * seconds_per_step)
 
 
+def replan_record(replan) -> dict | None:
+    """What the re-plan after the first steps of training decided (None when training ended before it)."""
+    if replan.replanned is None:
+        return None
+    after, measured = replan.after_steps, replan.replanned.seconds_per_step
+    total = after + replan.replanned.steps
+    return {
+        "after_steps": after,
+        "seconds_per_step": measured,
+        "planned_steps": replan.planned_steps,
+        "steps": total,
+        "note": (
+            f"re-planned after {after} steps: they ran at {measured:.2f} s a step, so {total} steps instead of "
+            f"{replan.planned_steps} ({replan.replanned.reason}, after the first {after})"
+        ),
+    }
+
+
 def _summary_markdown(
-    plan: QuickstartPlan, train_result, stopped_at: int | None, tables: dict[str, str], seconds: float
+    plan: QuickstartPlan,
+    train_result,
+    stopped_at: int | None,
+    replanned: dict | None,
+    tables: dict[str, str],
+    seconds: float,
+    evaluation_s: float,
 ) -> str:
     with_loglik = any(LOGLIK_LABEL in table for table in tables.values())
+    planned_steps = replanned["steps"] if replanned else plan.steps
     stopped = (
-        f" The machine slowed down: training stopped at the deadline after step {stopped_at} of {plan.steps}."
+        f" The machine slowed down: training stopped at the deadline after step {stopped_at} of {planned_steps}."
         if stopped_at is not None
         else ""
     )
+    if replanned:
+        stopped = f" Then training {replanned['note']}.{stopped}"
+    seen = min(train_result.global_step * BATCH_SIZE, train_result.train_pairs)
     lines = [
         "# rewardkit quickstart",
         "",
-        f"Bradley-Terry LoRA reward model on SmolLM2-135M-Instruct, trained on {train_result.train_pairs} synthetic "
-        f"verifiable pairs for {train_result.global_step} steps ({train_result.runtime_s:.0f} s); total "
-        f"{seconds:.0f} s. Accuracy in % with 95% bootstrap CIs. Baselines: random, longer (longer response wins)"
-        + (", loglik (mean log-probability of the response under the default model)." if with_loglik else "."),
+        f"Bradley-Terry LoRA reward model on SmolLM2-135M-Instruct, trained on {seen} synthetic verifiable pairs "
+        f"for {train_result.global_step} steps ({train_result.runtime_s:.0f} s); evaluation {evaluation_s:.0f} s; "
+        f"total {seconds:.0f} s. Accuracy in % with 95% bootstrap CIs. Baselines: random, longer (longer response "
+        "wins)" + (", loglik (mean log-probability of the response under the default model)." if with_loglik else "."),
         "",
         f"Sized to this machine: {plan.describe()}.{stopped}",
         "",
@@ -393,7 +423,7 @@ def run_quickstart(config: QuickstartConfig, announce=logger.info) -> Path:
     from rewardkit.data.synthetic import synthetic_splits
     from rewardkit.training.bt import train_bt
     from rewardkit.training.bt_data import BTData
-    from rewardkit.training.time_budget import StopAtDeadline
+    from rewardkit.training.time_budget import ReplanFromMeasuredSteps, StopAtDeadline
 
     started = time.monotonic()
     config.output.mkdir(parents=True, exist_ok=True)
@@ -402,18 +432,39 @@ def run_quickstart(config: QuickstartConfig, announce=logger.info) -> Path:
     write_pairs_jsonl(eval_pairs, config.output / "synthetic_eval.jsonl")
     plan, evaluation, deadline = plan_run(config, train_pairs, _evaluation_sets(config, eval_pairs), started)
     announce(plan.describe())
-    train_pairs = train_pairs[: plan.train_pairs]
+    stop = StopAtDeadline(deadline)
+    callbacks, offered_steps = [stop], plan.steps
+    if config.max_steps is None:
+        offered_steps = min(config.ceiling_steps, REPLAN_GROWTH * plan.steps)
+        budget_deadline = started + plan.budget_s - OVERHEAD_S - evaluation.seconds
+        replan = ReplanFromMeasuredSteps(
+            stop, budget_deadline, REPLAN_AFTER_STEPS, _floor_steps(config), config.ceiling_steps, SLOWDOWN_SLACK
+        )
+        callbacks.append(replan)
+    train_pairs = train_pairs[: offered_steps * BATCH_SIZE]
     # no evaluation inside training: the held-out evaluation right after it covers the same pairs
     data = BTData(train=train_pairs, eval=[], source_counts={"synthetic": len(train_pairs)})
-    stop = StopAtDeadline(deadline)
     train_result = train_bt(
-        quickstart_bt_config(config, plan.steps, config.output / "bt_model"), data=data, callbacks=[stop]
+        quickstart_bt_config(config, plan.steps, config.output / "bt_model"), data=data, callbacks=callbacks
     )
+    replanned = replan_record(callbacks[-1]) if config.max_steps is None else None
+    evaluation_started = time.monotonic()
     tables, means = _evaluate_sets(config, _scored_models(config, train_result.model_dir, evaluation), evaluation)
+    evaluation_s = time.monotonic() - evaluation_started
     seconds = time.monotonic() - started
     summary = config.output / "summary.md"
-    summary.write_text(_summary_markdown(plan, train_result, stop.stopped_at_step, tables, seconds))
-    totals = {"seconds": round(seconds, 1), "plan": asdict(plan), "steps": train_result.global_step, **means}
+    summary.write_text(
+        _summary_markdown(plan, train_result, stop.stopped_at_step, replanned, tables, seconds, evaluation_s)
+    )
+    totals = {
+        "seconds": round(seconds, 1),
+        "evaluation_seconds": round(evaluation_s, 1),
+        "plan": asdict(plan),
+        "replanned": replanned,
+        "steps": train_result.global_step,
+        "pairs_seen": min(train_result.global_step * BATCH_SIZE, train_result.train_pairs),
+        **means,
+    }
     (config.output / "summary.json").write_text(json.dumps(totals, indent=2) + "\n")
     return summary
 

@@ -101,7 +101,8 @@ def train_bt(
 ) -> TrainResult:
     """Train a Bradley-Terry reward model as `config` says and save it as one rewardkit directory (output_dir).
 
-    `data` replaces the pairs the config's sources would give (for in-memory pairs); `callbacks` go to the Trainer.
+    `data` replaces the pairs the config's sources would give (for in-memory pairs); `callbacks` go to the Trainer
+    (one with a `bind_trainer` method is handed the Trainer before training, e.g. to re-plan its steps).
     """
     started = time.monotonic()
     distributed.initialize()
@@ -122,6 +123,9 @@ def train_bt(
         callbacks=[JsonlLogCallback(output / LOG_NAME), *(callbacks or [])],
         center_rewards_coefficient=config.center_rewards_coefficient,
     )
+    for callback in callbacks or []:
+        if hasattr(callback, "bind_trainer"):
+            callback.bind_trainer(trainer)
     metrics = run_trainer(trainer, checkpoint, has_eval=eval_set is not None)
     result = TrainResult(
         model_dir=str(output),

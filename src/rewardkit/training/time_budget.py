@@ -3,11 +3,14 @@ fit beside the evaluation, and stop at the deadline if the machine slows down mi
 
 from __future__ import annotations
 
+import logging
 import statistics
 import time
 from dataclasses import dataclass
 
 from transformers import TrainerCallback
+
+logger = logging.getLogger(__name__)
 
 
 class StepTimer(TrainerCallback):
@@ -73,3 +76,103 @@ def plan_steps(available_seconds: float, seconds_per_step: float, floor_steps: i
     else:
         reason = f"{steps} steps of {seconds_per_step:.2f} s fill the {available_seconds:.0f} s left for training"
     return StepPlan(steps, fitting, seconds_per_step, steps * seconds_per_step, reason)
+
+
+class ReplanFromMeasuredSteps(TrainerCallback):
+    """Re-sizes a run from its own first steps: the probe that planned it times a few steps of a throw-away run, which
+    can be off by a third on a noisy CPU (measured: 7.4 s a probe step, 5.4 s in the run). After `after_steps` steps,
+    the median of those after the first gives the steps that fit before `budget_deadline` (a time.monotonic()
+    value), within `floor_steps` and `ceiling_steps` and never past the data; the Trainer's step count, its
+    learning-rate schedule (rebuilt for the new total, warmup unchanged) and its progress bar follow. `stop.deadline`
+    becomes the later of the budget's and the new steps' measured time with `slack` (as the plan before training).
+    The Trainer is bound by `bind_trainer` (train_bt calls it); the run grows only as far as its train set goes."""
+
+    def __init__(
+        self,
+        stop: StopAtDeadline,
+        budget_deadline: float,
+        after_steps: int,
+        floor_steps: int,
+        ceiling_steps: int,
+        slack: float,
+    ) -> None:
+        if after_steps < 2:
+            raise ValueError(f"after_steps must be >= 2 (the first step is a warm-up), got {after_steps}")
+        self.stop, self.budget_deadline, self.after_steps, self.slack = stop, budget_deadline, after_steps, slack
+        self.floor_steps, self.ceiling_steps = floor_steps, ceiling_steps
+        self.timer = StepTimer()
+        self.trainer = None
+        self.replanned: StepPlan | None = None
+        self.planned_steps: int | None = None
+
+    def bind_trainer(self, trainer) -> None:
+        self.trainer = trainer
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self.timer.on_step_begin(args, state, control)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.timer.on_step_end(args, state, control)
+        if state.global_step != self.after_steps or state.global_step >= state.max_steps:
+            return
+        if self.trainer is None:
+            raise RuntimeError("ReplanFromMeasuredSteps needs bind_trainer(trainer) before training")
+        now = time.monotonic()
+        most = min(self.ceiling_steps, steps_in_one_epoch(len(self.trainer.train_dataset), args))
+        remaining = plan_steps(
+            self.budget_deadline - now,
+            self.timer.seconds_per_step(),
+            max(self.floor_steps - state.global_step, 1),
+            max(most - state.global_step, 1),
+        )
+        total = state.global_step + remaining.steps
+        self.planned_steps, self.replanned = state.max_steps, remaining
+        self.stop.deadline = max(self.budget_deadline, now + self.slack * remaining.training_seconds)
+        logger.info(
+            "re-planned after %d steps of %.2f s: %d steps instead of %d (%s)",
+            state.global_step,
+            remaining.seconds_per_step,
+            total,
+            state.max_steps,
+            remaining.reason,
+        )
+        if total != state.max_steps:
+            self._resize(args, state, total)
+
+    def _resize(self, args, state, total: int) -> None:
+        warmup = args.get_warmup_steps(state.max_steps)
+        state.max_steps = total
+        reschedule(self.trainer.lr_scheduler, args, warmup, total)
+        for callback in self.trainer.callback_handler.callbacks:
+            bar = getattr(callback, "training_bar", None)
+            if bar is not None:
+                bar.total = total
+                bar.refresh()
+
+
+def steps_in_one_epoch(examples: int, args) -> int:
+    """Optimizer steps that one pass over `examples` gives (incomplete batches not counted)."""
+    return examples // (args.per_device_train_batch_size * args.world_size * args.gradient_accumulation_steps)
+
+
+def reschedule(scheduler, args, warmup_steps: int, total_steps: int) -> None:
+    """Make a LambdaLR learning-rate schedule (accelerate's wrapper or not) follow `args.lr_scheduler_type` over
+    `total_steps` from its current step on, as if it had been built for that total; sets the current rates."""
+    import torch
+    from transformers import get_scheduler
+
+    inner = getattr(scheduler, "scheduler", scheduler)
+    if not isinstance(inner, torch.optim.lr_scheduler.LambdaLR):
+        raise TypeError(f"only a LambdaLR schedule can be re-planned, got {type(inner).__name__}")
+    reference = get_scheduler(
+        args.lr_scheduler_type,
+        optimizer=torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0),
+        num_warmup_steps=warmup_steps,
+        num_training_steps=total_steps,
+        scheduler_specific_kwargs=args.lr_scheduler_kwargs,
+    )
+    inner.lr_lambdas = [reference.lr_lambdas[0]] * len(inner.optimizer.param_groups)
+    rates = [base * rate(inner.last_epoch) for base, rate in zip(inner.base_lrs, inner.lr_lambdas, strict=True)]
+    for group, rate in zip(inner.optimizer.param_groups, rates, strict=True):
+        group["lr"] = rate
+    inner._last_lr = rates

@@ -1,0 +1,158 @@
+"""Runs sized to a wall-clock budget: re-planning the steps from the run's own first steps, and its schedule."""
+
+from __future__ import annotations
+
+import itertools
+from types import SimpleNamespace
+
+import pytest
+import torch
+from tqdm import tqdm
+from transformers import TrainerControl, TrainerState, TrainingArguments, get_scheduler
+
+from rewardkit.training import time_budget
+from rewardkit.training.time_budget import (
+    ReplanFromMeasuredSteps,
+    StopAtDeadline,
+    reschedule,
+    steps_in_one_epoch,
+)
+
+SECONDS_PER_STEP = 2.0
+BATCH = 8
+
+
+def _arguments(tmp_path) -> TrainingArguments:
+    return TrainingArguments(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=BATCH,
+        lr_scheduler_type="cosine",
+        warmup_steps=0.1,
+        learning_rate=1e-3,
+        use_cpu=True,
+        report_to=[],
+    )
+
+
+def _optimizer() -> torch.optim.Optimizer:
+    weights, bias = torch.nn.Parameter(torch.zeros(3)), torch.nn.Parameter(torch.zeros(1))
+    return torch.optim.AdamW([{"params": [weights]}, {"params": [bias], "weight_decay": 0.0}], lr=1e-3)
+
+
+def _schedule(optimizer, args, warmup: int, total: int):
+    return get_scheduler(
+        args.lr_scheduler_type, optimizer=optimizer, num_warmup_steps=warmup, num_training_steps=total
+    )
+
+
+def _rates_over(scheduler, optimizer, steps: int) -> list[float]:
+    """The rate of each param group at each of the next `steps` optimizer steps, flat (step-major)."""
+    rates = []
+    for _ in range(steps):
+        rates += [group["lr"] for group in optimizer.param_groups]
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def test_a_rescheduled_run_follows_the_schedule_built_for_its_new_total(tmp_path):
+    args = _arguments(tmp_path)
+    optimizer = _optimizer()
+    scheduler = _schedule(optimizer, args, warmup=2, total=10)
+    _rates_over(scheduler, optimizer, 4)
+
+    reschedule(scheduler, args, warmup_steps=2, total_steps=25)
+
+    reference_optimizer = _optimizer()
+    reference = _schedule(reference_optimizer, args, warmup=2, total=25)
+    expected = _rates_over(reference, reference_optimizer, 25)[2 * 4 :]
+    assert _rates_over(scheduler, optimizer, 21) == pytest.approx(expected)
+    assert scheduler.get_last_lr() == pytest.approx([0.0, 0.0]), "the last step's rate is the schedule's end"
+
+
+def test_reschedule_refuses_a_schedule_it_cannot_rebuild(tmp_path):
+    optimizer = _optimizer()
+    with pytest.raises(TypeError, match="StepLR"):
+        reschedule(torch.optim.lr_scheduler.StepLR(optimizer, 5), _arguments(tmp_path), 0, 10)
+
+
+def test_steps_in_one_epoch_counts_full_batches_only(tmp_path):
+    assert steps_in_one_epoch(8 * 12 + 5, _arguments(tmp_path)) == 12
+
+
+def _fake_clock(monkeypatch) -> None:
+    """time.perf_counter advances SECONDS_PER_STEP between a step's begin and end; time.monotonic reads 0."""
+    ticks = itertools.count()
+    monkeypatch.setattr(time_budget.time, "perf_counter", lambda: SECONDS_PER_STEP * next(ticks))
+    monkeypatch.setattr(time_budget.time, "monotonic", lambda: 0.0)
+
+
+def _run_steps(replan: ReplanFromMeasuredSteps, args, planned: int, steps: int, examples: int):
+    """Drive the callback through `steps` optimizer steps of a run planned for `planned`, as the Trainer would."""
+    optimizer = _optimizer()
+    scheduler = _schedule(optimizer, args, warmup=args.get_warmup_steps(planned), total=planned)
+    bar = tqdm(total=planned, disable=True)
+    trainer = SimpleNamespace(
+        train_dataset=list(range(examples)),
+        lr_scheduler=scheduler,
+        callback_handler=SimpleNamespace(callbacks=[SimpleNamespace(training_bar=bar)]),
+    )
+    replan.bind_trainer(trainer)
+    state, control = TrainerState(max_steps=planned), TrainerControl()
+    for _ in range(steps):
+        replan.on_step_begin(args, state, control)
+        optimizer.step()
+        scheduler.step()
+        state.global_step += 1
+        replan.on_step_end(args, state, control)
+    return state, scheduler, bar
+
+
+def test_a_run_whose_steps_are_faster_than_the_probe_grows_to_fill_the_budget(tmp_path, monkeypatch):
+    _fake_clock(monkeypatch)
+    args, stop = _arguments(tmp_path), StopAtDeadline(deadline=100.0)
+    replan = ReplanFromMeasuredSteps(stop, 40.0, after_steps=6, floor_steps=3, ceiling_steps=500, slack=1.25)
+
+    state, scheduler, bar = _run_steps(replan, args, planned=10, steps=6, examples=BATCH * 200)
+
+    assert state.max_steps == bar.total == 6 + 20, "40 s left at 2 s a step: 20 more steps"
+    assert replan.planned_steps == 10 and replan.replanned.seconds_per_step == SECONDS_PER_STEP
+    assert stop.deadline == 1.25 * 40.0, "the planned steps' time with the slack (as the plan before training)"
+    reference_optimizer = _optimizer()
+    reference = _schedule(reference_optimizer, args, warmup=args.get_warmup_steps(10), total=26)
+    expected_next = _rates_over(reference, reference_optimizer, 7)[2 * 6 :]
+    assert [group["lr"] for group in scheduler.optimizer.param_groups] == pytest.approx(expected_next)
+
+
+def test_a_run_cannot_grow_past_its_data_or_the_ceiling(tmp_path, monkeypatch):
+    _fake_clock(monkeypatch)
+    args = _arguments(tmp_path)
+    by_data = ReplanFromMeasuredSteps(StopAtDeadline(1e9), 1e6, 6, floor_steps=3, ceiling_steps=500, slack=1.25)
+    assert _run_steps(by_data, args, planned=10, steps=6, examples=BATCH * 30 + 7)[0].max_steps == 30
+
+    _fake_clock(monkeypatch)
+    by_ceiling = ReplanFromMeasuredSteps(StopAtDeadline(1e9), 1e6, 6, floor_steps=3, ceiling_steps=12, slack=1.25)
+    assert _run_steps(by_ceiling, args, planned=10, steps=6, examples=BATCH * 30)[0].max_steps == 12
+
+
+def test_a_slower_run_shrinks_but_keeps_its_floor_and_the_floors_time(tmp_path, monkeypatch):
+    _fake_clock(monkeypatch)
+    args, stop = _arguments(tmp_path), StopAtDeadline(deadline=20.0)
+    replan = ReplanFromMeasuredSteps(stop, 10.0, after_steps=6, floor_steps=16, ceiling_steps=500, slack=1.25)
+
+    state, _, bar = _run_steps(replan, args, planned=50, steps=6, examples=BATCH * 200)
+
+    assert state.max_steps == bar.total == 16, "only 5 more steps fit; the floor of 16 holds"
+    assert stop.deadline == pytest.approx(1.25 * 10 * SECONDS_PER_STEP), "the floor's 10 steps get their time"
+
+
+def test_a_run_that_ends_before_the_replan_is_left_alone(tmp_path, monkeypatch):
+    _fake_clock(monkeypatch)
+    replan = ReplanFromMeasuredSteps(StopAtDeadline(1e9), 1e6, 6, floor_steps=1, ceiling_steps=500, slack=1.25)
+    state, _, _ = _run_steps(replan, _arguments(tmp_path), planned=4, steps=4, examples=BATCH * 200)
+    assert state.max_steps == 4 and replan.replanned is None
+
+
+def test_the_replan_needs_a_warm_up_step_and_a_timed_one():
+    with pytest.raises(ValueError, match="after_steps must be >= 2"):
+        ReplanFromMeasuredSteps(StopAtDeadline(1.0), 1.0, after_steps=1, floor_steps=1, ceiling_steps=2, slack=1.0)
