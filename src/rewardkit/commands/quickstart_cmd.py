@@ -417,13 +417,38 @@ def _scored_models(config: QuickstartConfig, model_dir: str, evaluation: Evaluat
     return models
 
 
+def _train_to_plan(
+    config: QuickstartConfig, plan: QuickstartPlan, train_pairs, training_deadline_s: float, budget_deadline_s: float
+):
+    """Train the planned steps, stopped at `training_deadline_s` if the machine slows down; unless the steps are
+    fixed, re-planned after the first REPLAN_AFTER_STEPS from their measured time (the data offered leaves room to
+    grow). Returns the train result, the step where the deadline stopped it (or None) and the re-plan record."""
+    from rewardkit.training.bt import train_bt
+    from rewardkit.training.bt_data import BTData
+    from rewardkit.training.time_budget import ReplanFromMeasuredSteps, StopAtDeadline
+
+    stop = StopAtDeadline(training_deadline_s)
+    replan, offered_steps = None, plan.steps
+    if config.max_steps is None:
+        offered_steps = min(config.ceiling_steps, REPLAN_GROWTH * plan.steps)
+        replan = ReplanFromMeasuredSteps(
+            stop, budget_deadline_s, REPLAN_AFTER_STEPS, _floor_steps(config), config.ceiling_steps, SLOWDOWN_SLACK
+        )
+    offered = train_pairs[: offered_steps * BATCH_SIZE]
+    # no evaluation inside training: the held-out evaluation right after it covers the same pairs
+    data = BTData(train=offered, eval=[], source_counts={"synthetic": len(offered)})
+    result = train_bt(
+        quickstart_bt_config(config, plan.steps, config.output / "bt_model"),
+        data=data,
+        callbacks=[stop] + ([replan] if replan else []),
+    )
+    return result, stop.stopped_at_step, replan_record(replan) if replan else None
+
+
 def run_quickstart(config: QuickstartConfig, announce=logger.info) -> Path:
     """Probe, plan, train, evaluate, summarize; return the path of summary.md. `announce` receives the plan."""
     from rewardkit.data.readers import write_pairs_jsonl
     from rewardkit.data.synthetic import synthetic_splits
-    from rewardkit.training.bt import train_bt
-    from rewardkit.training.bt_data import BTData
-    from rewardkit.training.time_budget import ReplanFromMeasuredSteps, StopAtDeadline
 
     started = time.monotonic()
     config.output.mkdir(parents=True, exist_ok=True)
@@ -432,30 +457,14 @@ def run_quickstart(config: QuickstartConfig, announce=logger.info) -> Path:
     write_pairs_jsonl(eval_pairs, config.output / "synthetic_eval.jsonl")
     plan, evaluation, deadline = plan_run(config, train_pairs, _evaluation_sets(config, eval_pairs), started)
     announce(plan.describe())
-    stop = StopAtDeadline(deadline)
-    callbacks, offered_steps = [stop], plan.steps
-    if config.max_steps is None:
-        offered_steps = min(config.ceiling_steps, REPLAN_GROWTH * plan.steps)
-        budget_deadline = started + plan.budget_s - OVERHEAD_S - evaluation.seconds
-        replan = ReplanFromMeasuredSteps(
-            stop, budget_deadline, REPLAN_AFTER_STEPS, _floor_steps(config), config.ceiling_steps, SLOWDOWN_SLACK
-        )
-        callbacks.append(replan)
-    train_pairs = train_pairs[: offered_steps * BATCH_SIZE]
-    # no evaluation inside training: the held-out evaluation right after it covers the same pairs
-    data = BTData(train=train_pairs, eval=[], source_counts={"synthetic": len(train_pairs)})
-    train_result = train_bt(
-        quickstart_bt_config(config, plan.steps, config.output / "bt_model"), data=data, callbacks=callbacks
-    )
-    replanned = replan_record(callbacks[-1]) if config.max_steps is None else None
+    budget_deadline = started + plan.budget_s - OVERHEAD_S - evaluation.seconds
+    train_result, stopped_at, replanned = _train_to_plan(config, plan, train_pairs, deadline, budget_deadline)
     evaluation_started = time.monotonic()
     tables, means = _evaluate_sets(config, _scored_models(config, train_result.model_dir, evaluation), evaluation)
     evaluation_s = time.monotonic() - evaluation_started
     seconds = time.monotonic() - started
     summary = config.output / "summary.md"
-    summary.write_text(
-        _summary_markdown(plan, train_result, stop.stopped_at_step, replanned, tables, seconds, evaluation_s)
-    )
+    summary.write_text(_summary_markdown(plan, train_result, stopped_at, replanned, tables, seconds, evaluation_s))
     totals = {
         "seconds": round(seconds, 1),
         "evaluation_seconds": round(evaluation_s, 1),

@@ -118,12 +118,13 @@ class ReplanFromMeasuredSteps(TrainerCallback):
         if self.trainer is None:
             raise RuntimeError("ReplanFromMeasuredSteps needs bind_trainer(trainer) before training")
         now = time.monotonic()
-        most = min(self.ceiling_steps, steps_in_one_epoch(len(self.trainer.train_dataset), args))
+        most = max(min(self.ceiling_steps, steps_in_one_epoch(len(self.trainer.train_dataset), args)), state.max_steps)
+        most_left = max(most - state.global_step, 1)
         remaining = plan_steps(
             self.budget_deadline - now,
             self.timer.seconds_per_step(),
-            max(self.floor_steps - state.global_step, 1),
-            max(most - state.global_step, 1),
+            min(max(self.floor_steps - state.global_step, 1), most_left),
+            most_left,
         )
         total = state.global_step + remaining.steps
         self.planned_steps, self.replanned = state.max_steps, remaining
