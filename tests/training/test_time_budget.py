@@ -5,17 +5,21 @@ from __future__ import annotations
 import itertools
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from tqdm import tqdm
 from transformers import TrainerControl, TrainerState, TrainingArguments, get_scheduler
 
 from rewardkit.training import time_budget
+from rewardkit.training.length_grouping import EpochSeededLengthGroupedSampler
 from rewardkit.training.time_budget import (
     ReplanFromMeasuredSteps,
     StopAtDeadline,
+    batch_costs,
     reschedule,
     steps_in_one_epoch,
+    steps_that_fit,
 )
 
 SECONDS_PER_STEP = 2.0
@@ -87,8 +91,9 @@ def _fake_clock(monkeypatch) -> None:
     monkeypatch.setattr(time_budget.time, "monotonic", lambda: 0.0)
 
 
-def _run_steps(replan: ReplanFromMeasuredSteps, args, planned: int, steps: int, examples: int):
-    """Drive the callback through `steps` optimizer steps of a run planned for `planned`, as the Trainer would."""
+def _run_steps(replan: ReplanFromMeasuredSteps, args, planned: int, steps: int, examples: int, sampler=None):
+    """Drive the callback through `steps` optimizer steps of a run planned for `planned`, as the Trainer would (its
+    train sampler made by `sampler()`; random order when None)."""
     optimizer = _optimizer()
     scheduler = _schedule(optimizer, args, warmup=args.get_warmup_steps(planned), total=planned)
     bar = tqdm(total=planned, disable=True)
@@ -96,6 +101,7 @@ def _run_steps(replan: ReplanFromMeasuredSteps, args, planned: int, steps: int, 
         train_dataset=list(range(examples)),
         lr_scheduler=scheduler,
         callback_handler=SimpleNamespace(callbacks=[SimpleNamespace(training_bar=bar)]),
+        _get_train_sampler=lambda dataset: sampler() if sampler else None,
     )
     replan.bind_trainer(trainer)
     state, control = TrainerState(max_steps=planned), TrainerControl()
@@ -156,3 +162,52 @@ def test_a_run_that_ends_before_the_replan_is_left_alone(tmp_path, monkeypatch):
 def test_the_replan_needs_a_warm_up_step_and_a_timed_one():
     with pytest.raises(ValueError, match="after_steps must be >= 2"):
         ReplanFromMeasuredSteps(StopAtDeadline(1.0), 1.0, after_steps=1, floor_steps=1, ceiling_steps=2, slack=1.0)
+
+
+def _length_grouped(lengths: list[int]):
+    return lambda: EpochSeededLengthGroupedSampler(BATCH, lengths, seed=0)
+
+
+def test_batch_costs_are_the_padded_tokens_of_each_batch_in_the_samplers_order(tmp_path):
+    lengths = [10 + (index * 37) % 90 for index in range(8 * 40)]
+    make = _length_grouped(lengths)
+    order = list(make())
+    trainer = SimpleNamespace(train_dataset=lengths, _get_train_sampler=lambda dataset: make())
+
+    costs = batch_costs(trainer, _arguments(tmp_path))
+
+    assert len(costs) == 40
+    assert costs == [BATCH * max(lengths[i] for i in order[start : start + BATCH]) for start in range(0, 320, BATCH)]
+    assert costs[0] == BATCH * max(lengths), "the longest batch comes first"
+    random_order = SimpleNamespace(train_dataset=lengths, _get_train_sampler=lambda dataset: None)
+    assert batch_costs(random_order, _arguments(tmp_path)) is None
+
+
+def test_steps_that_fit_walks_the_costs_ahead():
+    assert steps_that_fit(10.0, 1.0, [4, 4, 4]) == 2
+    assert steps_that_fit(12.0, 1.0, [4, 4, 4]) == 3
+    assert steps_that_fit(3.0, 1.0, [4, 4]) == 0
+
+
+def test_with_the_batches_ahead_known_the_replan_times_padded_tokens_not_steps(tmp_path, monkeypatch):
+    """Longest batches first: the first steps are slow; a step count from their median would under-fill the budget,
+    the count from their time per padded token and the costs ahead fills it exactly."""
+    rate = 0.004  # seconds per padded token
+    lengths = [10 + (index * 37) % 90 for index in range(8 * 100)]
+    make = _length_grouped(lengths)
+    order = list(make())
+    costs = [BATCH * max(lengths[i] for i in order[start : start + BATCH]) for start in range(0, len(order), BATCH)]
+    ends = np.cumsum([rate * cost for cost in costs])
+    clock = iter([value for start, end in zip([0.0, *ends[:-1]], ends, strict=True) for value in (start, end)])
+    monkeypatch.setattr(time_budget.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(time_budget.time, "monotonic", lambda: 0.0)
+    args, budget = _arguments(tmp_path), 60.0
+    replan = ReplanFromMeasuredSteps(StopAtDeadline(budget), budget, 6, floor_steps=3, ceiling_steps=500, slack=1.0)
+
+    state, _, _ = _run_steps(replan, args, planned=10, steps=6, examples=len(lengths), sampler=make)
+
+    ahead = np.cumsum([rate * cost for cost in costs[6:]])
+    assert state.max_steps == 6 + int((ahead <= budget).sum())
+    assert replan.seconds_per_token == pytest.approx(rate)
+    median_of_first_steps = float(np.median([rate * cost for cost in costs[1:6]]))
+    assert state.max_steps > 6 + int(budget // median_of_first_steps), "per-step timing would have planned fewer"
