@@ -266,7 +266,7 @@ def plan_run(
     training steps needs more; the loglik baseline is timed and kept only when the trained model's evaluation
     leaves room for it; then as many steps as fit beside the evaluation, within the floor (higher where bf16 is
     fast, so such machines never train less than the old fixed run) and the ceiling. Returns the plan, the
-    evaluation plan and the training deadline (a time.monotonic() value)."""
+    evaluation plan and the deadline by which training must end for the budget (a time.monotonic() value)."""
     from rewardkit.training.time_budget import plan_steps
 
     seconds_per_step, probe_model = _probe_training(config, train_pairs)
@@ -299,10 +299,7 @@ def plan_run(
         reason + loglik_note + evaluation.note,
         evaluation.master_key_rows,
     )
-    deadline = started + budget_s - OVERHEAD_S - evaluation.seconds
-    if config.max_steps is None:
-        deadline = training_deadline(deadline, time.monotonic(), steps, seconds_per_step)
-    return plan, evaluation, deadline
+    return plan, evaluation, started + budget_s - OVERHEAD_S - evaluation.seconds
 
 
 def _allowed_evaluation_seconds(time_left_s: float, floor_training_s: float) -> float:
@@ -426,22 +423,23 @@ def _scored_models(config: QuickstartConfig, model_dir: str, evaluation: Evaluat
     return models
 
 
-def _train_to_plan(
-    config: QuickstartConfig, plan: QuickstartPlan, train_pairs, training_deadline_s: float, budget_deadline_s: float
-):
-    """Train the planned steps, stopped at `training_deadline_s` if the machine slows down; unless the steps are
-    fixed, re-planned after the first REPLAN_AFTER_STEPS from their measured time (the data offered leaves room to
-    grow). Returns the train result, the step where the deadline stopped it (or None) and the re-plan record."""
+def _train_to_plan(config: QuickstartConfig, plan: QuickstartPlan, train_pairs, budget_deadline: float):
+    """Train the planned steps, stopped at the deadline if the machine slows down (the budget's, or a floor's
+    measured time with slack); unless the steps are fixed, re-planned after the first REPLAN_AFTER_STEPS from their
+    measured time (the data offered leaves room to grow). Returns the train result, the step where the deadline
+    stopped it (or None) and the re-plan record."""
     from rewardkit.training.bt import train_bt
     from rewardkit.training.bt_data import BTData
     from rewardkit.training.time_budget import ReplanFromMeasuredSteps, StopAtDeadline
 
-    stop = StopAtDeadline(training_deadline_s)
+    fixed = config.max_steps is not None
+    floor_kept = training_deadline(budget_deadline, time.monotonic(), plan.steps, plan.seconds_per_step)
+    stop = StopAtDeadline(budget_deadline if fixed else floor_kept)
     replan, offered_steps = None, plan.steps
-    if config.max_steps is None:
+    if not fixed:
         offered_steps = min(config.ceiling_steps, REPLAN_GROWTH * plan.steps)
         replan = ReplanFromMeasuredSteps(
-            stop, budget_deadline_s, REPLAN_AFTER_STEPS, _floor_steps(config), config.ceiling_steps, SLOWDOWN_SLACK
+            stop, budget_deadline, REPLAN_AFTER_STEPS, _floor_steps(config), config.ceiling_steps, SLOWDOWN_SLACK
         )
     offered = train_pairs[: offered_steps * BATCH_SIZE]
     # no evaluation inside training: the held-out evaluation right after it covers the same pairs
@@ -464,10 +462,9 @@ def run_quickstart(config: QuickstartConfig, announce=logger.info) -> Path:
     most_steps = config.max_steps or config.ceiling_steps
     train_pairs, eval_pairs = synthetic_splits(most_steps * BATCH_SIZE, config.n_eval, seed=config.seed)
     write_pairs_jsonl(eval_pairs, config.output / "synthetic_eval.jsonl")
-    plan, evaluation, deadline = plan_run(config, train_pairs, _evaluation_sets(config, eval_pairs), started)
+    plan, evaluation, budget_deadline = plan_run(config, train_pairs, _evaluation_sets(config, eval_pairs), started)
     announce(plan.describe())
-    budget_deadline = started + plan.budget_s - OVERHEAD_S - evaluation.seconds
-    train_result, stopped_at, replanned = _train_to_plan(config, plan, train_pairs, deadline, budget_deadline)
+    train_result, stopped_at, replanned = _train_to_plan(config, plan, train_pairs, budget_deadline)
     evaluation_started = time.monotonic()
     tables, means = _evaluate_sets(config, _scored_models(config, train_result.model_dir, evaluation), evaluation)
     evaluation_s = time.monotonic() - evaluation_started
