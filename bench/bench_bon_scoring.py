@@ -21,16 +21,13 @@ The last line printed is one JSON object.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from rewardkit.bench_record import machine_and_date
 from rewardkit.data.bon_data import read_bon_jsonl
 from rewardkit.evaluation.bon import score_all_candidates
 from rewardkit.families.scalar import ScalarRewardModel
@@ -119,9 +116,7 @@ def main() -> None:
         "order": f"alternating over {min(args.chunks, len(items))} chunks, shared first in the first",
         "max_abs_reward_diff": float(np.max(np.abs(shared - unshared))),
         "reward_std": float(np.std(unshared)),
-        "machine": f"{platform.machine()} {os.cpu_count()} cpus, torch {torch.__version__}, threads "
-        f"{torch.get_num_threads()}, load average at the end {os.getloadavg()[0]:.1f}",
-        "date": datetime.date.today().isoformat(),
+        **machine_and_date(),
     }
     print(json.dumps(result))
 

@@ -13,18 +13,15 @@ The last line printed is one JSON object.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_scoring import DEFAULT_DATA, load_model, sample_pairs  # noqa: E402
+
+from rewardkit.bench_record import machine_and_date
 
 
 def parse_args() -> argparse.Namespace:
@@ -72,9 +69,7 @@ def main() -> None:
             }
             for size, values in seconds.items()
         },
-        "machine": f"{platform.machine()} {os.cpu_count()} cpus, torch {torch.__version__}, threads "
-        f"{torch.get_num_threads()}",
-        "date": datetime.date.today().isoformat(),
+        **machine_and_date(),
     }
     print(json.dumps(result))
 

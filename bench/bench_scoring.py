@@ -33,10 +33,7 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
-import datetime
 import json
-import os
-import platform
 import random
 import time
 from dataclasses import dataclass
@@ -46,6 +43,7 @@ import numpy as np
 import torch
 from transformers import pipeline
 
+from rewardkit.bench_record import machine_and_date
 from rewardkit.data.readers import read_pairs
 from rewardkit.families.scalar import ScalarRewardModel
 from rewardkit.models.chat import TruncationConfig, prompt_key
@@ -383,9 +381,7 @@ def main() -> None:
         "order": f"alternating over {min(args.chunks, len(pairs))} chunks, "
         + ("reward-bench path first" if args.baseline_first else "rewardkit paths first")
         + " in the first",
-        "machine": f"{platform.machine()} {os.cpu_count()} cpus, torch {torch.__version__}, threads "
-        f"{torch.get_num_threads()}, load average at the end {os.getloadavg()[0]:.1f}",
-        "date": datetime.date.today().isoformat(),
+        **machine_and_date(),
     }
     print(json.dumps(result))
 

@@ -21,6 +21,7 @@ LAYERS = {
     "data": 1,
     "models": 1,
     "inference": 2,
+    "bench_record": 2,
     "families": 3,
     "evaluation": 4,
     "serving": 4,

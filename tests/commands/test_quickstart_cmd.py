@@ -36,6 +36,7 @@ def test_quickstart_writes_summary_with_every_model(tiny_model_dir, shared_data,
     assert set(totals["synthetic_accuracy"]) == {"bt-quickstart", "random", "longer", "loglik"}
     assert set(totals["dev_slice_mean_of_sections"]) == {"bt-quickstart", "random", "longer", "loglik"}
     assert "bt-quickstart" in summary.read_text()
+    assert totals["pair_packing"] is True and "pairs packed, a pair's prompt read once" in summary.read_text()
     assert (config.output / "reports" / "dev" / "loglik" / "report.json").is_file()
 
 

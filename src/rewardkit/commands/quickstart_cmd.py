@@ -364,7 +364,9 @@ def _summary_markdown(
         "# rewardkit quickstart",
         "",
         f"Bradley-Terry LoRA reward model on SmolLM2-135M-Instruct, trained on {seen} synthetic verifiable pairs "
-        f"for {train_result.global_step} steps ({train_result.runtime_s:.0f} s); evaluation {evaluation_s:.0f} s; "
+        f"for {train_result.global_step} steps ({train_result.runtime_s:.0f} s"
+        + ("; pairs packed, a pair's prompt read once" if train_result.pair_packing else "")
+        + f"); evaluation {evaluation_s:.0f} s; "
         f"total {seconds:.0f} s. Accuracy in % with 95% bootstrap CIs. Baselines: random, longer (longer response "
         "wins)" + (", loglik (mean log-probability of the response under the default model)." if with_loglik else "."),
         "",
@@ -478,6 +480,7 @@ def run_quickstart(config: QuickstartConfig, announce=logger.info) -> Path:
         "replanned": replanned,
         "steps": train_result.global_step,
         "pairs_seen": min(train_result.global_step * BATCH_SIZE, train_result.train_pairs),
+        "pair_packing": train_result.pair_packing,
         **means,
     }
     (config.output / "summary.json").write_text(json.dumps(totals, indent=2) + "\n")

@@ -43,6 +43,7 @@ from rewardkit.models.shared_prefix import (
     groups_by_key,
     pack_group,
     packed_attention_mask,
+    packed_scores,
 )
 from rewardkit.models.token_budget import pad_right, token_budget_batches
 from rewardkit.protocol import Capabilities, Preference, Prompt, Score, compare_by_scoring
@@ -276,16 +277,20 @@ class ScalarRewardModel:
 
     @property
     def shares_prefixes(self) -> bool:
-        """True on CPU for classifiers with a `score` head under SDPA attention, which reads the packed rows' boolean
-        tree mask (others, e.g. DeBERTa's `classifier`, eager attention or a sliding attention window, which a custom
-        mask would override, read each sequence whole). On CUDA each
-        sequence is read whole: the H200 run of bench/gpu_check.sh measured the earlier KV-cache form of sharing at
-        0.24x-0.52x the unshared path (docs/BENCHMARKS.md); the packed form has not run on a GPU yet."""
+        """True on CPU for a model that can read packed rows (`packs_rows`). On CUDA each sequence is read whole: the
+        H200 run of bench/gpu_check.sh measured the earlier KV-cache form of sharing at 0.24x-0.52x the unshared path
+        (docs/BENCHMARKS.md); the packed form has not run on a GPU yet."""
+        return self.device.type == "cpu" and self.packs_rows
+
+    @property
+    def packs_rows(self) -> bool:
+        """True for classifiers with a `score` head under SDPA attention, which reads the packed rows' boolean tree
+        mask (others, e.g. DeBERTa's `classifier`, eager attention or a sliding attention window, which a custom mask
+        would override, read each sequence whole)."""
         model = self.model.get_base_model() if self.is_lora else self.model
         config = model.config
         sliding = getattr(config, "sliding_window", None) and getattr(config, "use_sliding_window", True)
-        packable = config._attn_implementation == "sdpa" and hasattr(model, "score") and not sliding
-        return self.device.type == "cpu" and packable
+        return config._attn_implementation == "sdpa" and hasattr(model, "score") and not sliding
 
     def score(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> list[Score]:
         return [Score(value=value) for value in self.rewards(prompts, responses)]
@@ -304,30 +309,15 @@ class ScalarRewardModel:
 
     def _packed_scores(self, rows: list[PackedRow]) -> dict[int, float]:
         """One forward over right-padded packed rows with their tree attention mask; the score head's output is read
-        at every member's last token (the model's own pooling, at each row's last token, is not used)."""
+        at every member's last token."""
         ids, _ = pad_right([row.tokens for row in rows], self.tokenizer.pad_token_id)
         positions, _ = pad_right([row.positions for row in rows], 0)
         segments, _ = pad_right([row.segments for row in rows], -1)
-        captured: list[torch.Tensor] = []
-        hook = self._score_head().register_forward_hook(lambda _module, _inputs, output: captured.append(output))
-        try:
-            self.model(
-                input_ids=ids.to(self.device),
-                attention_mask=packed_attention_mask(segments).to(self.device),
-                position_ids=positions.to(self.device),
-                use_cache=False,
-            )
-        finally:
-            hook.remove()
-        scores = captured[-1][..., 0].float().cpu()
+        mask = packed_attention_mask(segments).to(self.device)
+        scores = packed_scores(self.model, ids.to(self.device), mask, positions.to(self.device)).float().cpu()
         return {
             member: float(scores[row, end]) for row, packed in enumerate(rows) for member, end in packed.ends.items()
         }
-
-    def _score_head(self) -> torch.nn.Module:
-        """The one-output head (`score`, wrapped by peft on a LoRA model: the outermost module of that name)."""
-        names = [name for name, _ in self.model.named_modules() if name.split(".")[-1] == "score"]
-        return self.model.get_submodule(min(names, key=len))
 
 
 def _load_lora_model(path: Path, base_spec: str, tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:

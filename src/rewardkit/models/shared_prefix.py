@@ -117,13 +117,41 @@ def pack_group(sequences: Sequence[Sequence[int]], group: PrefixGroup, attention
     for member in group.members:
         own = list(sequences[member][group.prefix_length :])
         if not rows or not joins_row(len(rows[-1].tokens), group.prefix_length, len(own), attention_cost):
-            rows.append(PackedRow(list(prefix), list(range(len(prefix))), [0] * len(prefix), {}))
-        row = rows[-1]
-        row.tokens += own
-        row.positions += range(group.prefix_length, group.prefix_length + len(own))
-        row.segments += [len(row.ends) + 1] * len(own)
-        row.ends[member] = len(row.tokens) - 1
+            rows.append(_prefix_row(prefix))
+        _append_member(rows[-1], member, own, group.prefix_length)
     return rows
+
+
+def pack_pair(chosen: Sequence[int], rejected: Sequence[int]) -> PackedRow:
+    """A preference pair in one row: the tokens both sides begin with (the prompt, as far as truncation left it the
+    same) once, then chosen's own tokens (member 0), then rejected's (member 1). Each side keeps at least its last
+    token, so identical sides still get a score each."""
+    shared = _pair_prefix_length(chosen, rejected)
+    row = _prefix_row(list(chosen[:shared]))
+    _append_member(row, 0, list(chosen[shared:]), shared)
+    _append_member(row, 1, list(rejected[shared:]), shared)
+    return row
+
+
+def _prefix_row(prefix: list[int]) -> PackedRow:
+    return PackedRow(list(prefix), list(range(len(prefix))), [0] * len(prefix), {})
+
+
+def _append_member(row: PackedRow, member: int, own: list[int], prefix_length: int) -> None:
+    """`own` tokens after the row's last member, in a new segment, at the positions that follow the prefix."""
+    row.tokens += own
+    row.positions += range(prefix_length, prefix_length + len(own))
+    row.segments += [len(row.ends) + 1] * len(own)
+    row.ends[member] = len(row.tokens) - 1
+
+
+def packed_pair_length(chosen: Sequence[int], rejected: Sequence[int]) -> int:
+    """Tokens in `pack_pair(chosen, rejected)`'s row."""
+    return len(chosen) + len(rejected) - _pair_prefix_length(chosen, rejected)
+
+
+def _pair_prefix_length(chosen: Sequence[int], rejected: Sequence[int]) -> int:
+    return max(0, min(common_prefix_length(chosen, rejected), len(chosen) - 1, len(rejected) - 1))
 
 
 def joins_row(row_length: int, prefix_length: int, member_length: int, attention_cost: float) -> bool:
@@ -155,3 +183,26 @@ def packed_attention_mask(segments: torch.Tensor) -> torch.Tensor:
     allowed = causal & (keys >= 0) & (queries >= 0) & ((keys == 0) | (keys == queries))
     padding = (segments < 0)[:, :, None] & torch.eye(width, dtype=torch.bool)
     return (allowed | padding)[:, None]
+
+
+def score_head(model: torch.nn.Module) -> torch.nn.Module:
+    """A classifier's one-output head `score` (wrapped by peft on a LoRA model, by DDP in a multi-process run: the
+    outermost module of that name)."""
+    names = [name for name, _ in model.named_modules() if name.split(".")[-1] == "score"]
+    if not names:
+        raise ValueError(f"{type(model).__name__} has no `score` head to read packed rows from")
+    return model.get_submodule(min(names, key=len))
+
+
+def packed_scores(
+    model: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor, position_ids: torch.Tensor
+) -> torch.Tensor:
+    """(rows, width) outputs of the score head at every token of packed rows, from one forward with their tree mask
+    and positions (the model's own pooling, at each row's last token, is not used)."""
+    captured: list[torch.Tensor] = []
+    hook = score_head(model).register_forward_hook(lambda _module, _inputs, output: captured.append(output))
+    try:
+        model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False)
+    finally:
+        hook.remove()
+    return captured[-1][..., 0]

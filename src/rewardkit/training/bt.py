@@ -17,7 +17,7 @@ from rewardkit.machine_errors import writing
 from rewardkit.models.chat import TruncationConfig
 from rewardkit.training import distributed
 from rewardkit.training.bt_data import BTData, build_bt_data
-from rewardkit.training.collate import PairwiseCollator, tokenize_pairs
+from rewardkit.training.collate import PackedPairCollator, PairwiseCollator, tokenize_pairs
 from rewardkit.training.config import RESOLVED_CONFIG_NAME, BTConfig
 from rewardkit.training.pairwise_trainer import (
     LOG_NAME,
@@ -46,6 +46,7 @@ class TrainResult:
     global_step: int = 0
     runtime_s: float = 0.0
     source_counts: dict[str, int] = field(default_factory=dict)
+    pair_packing: bool = False
 
 
 def build_reward_model(config: BTConfig) -> ScalarRewardModel:
@@ -72,9 +73,19 @@ def build_reward_model(config: BTConfig) -> ScalarRewardModel:
     return reward_model
 
 
-def _tokenized(data: BTData, reward_model: ScalarRewardModel, config: BTConfig):
+def resolve_pair_packing(setting: str, reward_model: ScalarRewardModel) -> bool:
+    """Whether pairs are packed (a pair's prompt read once) for `pair_packing` = auto | on | off."""
+    if setting == "on" and not reward_model.packs_rows:
+        raise ValueError(
+            f"pair_packing: on needs a classifier with a `score` head under SDPA attention and no sliding window; "
+            f"{reward_model.base_model} is not one (set pair_packing: auto or off)"
+        )
+    return setting == "on" or (setting == "auto" and reward_model.shares_prefixes)
+
+
+def _tokenized(data: BTData, reward_model: ScalarRewardModel, config: BTConfig, packed: bool):
     """(train dataset, eval dataset or None, train truncation counts), with the counts logged."""
-    options = {"margin": config.margin, "margin_field": config.margin_field}
+    options = {"margin": config.margin, "margin_field": config.margin_field, "packed": packed}
     train_set, counts = tokenize_pairs(data.train, reward_model.tokenizer, reward_model.truncation, **options)
     logger.info("training pairs: %s", counts.summary())
     eval_set = None
@@ -82,6 +93,20 @@ def _tokenized(data: BTData, reward_model: ScalarRewardModel, config: BTConfig):
         eval_set, eval_counts = tokenize_pairs(data.eval, reward_model.tokenizer, reward_model.truncation, **options)
         logger.info("evaluation pairs: %s", eval_counts.summary())
     return train_set, eval_set, counts
+
+
+def _log_packing(train_set, packed: bool) -> None:
+    if not packed:
+        logger.info("pair packing: off (each side read whole, the prompt twice)")
+        return
+    packed_tokens = sum(train_set["length"])
+    whole = sum(len(ids) for column in ("chosen_input_ids", "rejected_input_ids") for ids in train_set[column])
+    logger.info(
+        "pair packing: on, a pair's prompt read once (%s tokens per epoch instead of %s, %.2fx fewer)",
+        f"{packed_tokens:,}",
+        f"{whole:,}",
+        whole / max(packed_tokens, 1),
+    )
 
 
 def _save_run(output: Path, config: BTConfig, result: TrainResult, reward_model: ScalarRewardModel) -> None:
@@ -112,13 +137,16 @@ def train_bt(
     set_seed(config.seed)
     data = data or build_bt_data(config)
     reward_model = build_reward_model(config)
-    train_set, eval_set, counts = _tokenized(data, reward_model, config)
+    packed = resolve_pair_packing(config.pair_packing, reward_model)
+    train_set, eval_set, counts = _tokenized(data, reward_model, config, packed)
+    _log_packing(train_set, packed)
+    collator = PackedPairCollator if packed else PairwiseCollator
     trainer = BradleyTerryTrainer(
         model=reward_model.model,
         args=trainer_recipe_arguments(config, checkpoints_dir(output), has_eval=eval_set is not None),
         train_dataset=train_set,
         eval_dataset=eval_set,
-        data_collator=PairwiseCollator(pad_token_id=reward_model.tokenizer.pad_token_id),
+        data_collator=collator(pad_token_id=reward_model.tokenizer.pad_token_id),
         compute_metrics=pairwise_metrics,
         callbacks=[JsonlLogCallback(output / LOG_NAME), *(callbacks or [])],
         center_rewards_coefficient=config.center_rewards_coefficient,
@@ -137,6 +165,7 @@ def train_bt(
         global_step=trainer.state.global_step,
         runtime_s=time.monotonic() - started,
         source_counts=data.source_counts,
+        pair_packing=packed,
     )
     distributed.on_main_process(lambda: _save_run(output, config, result, reward_model))
     return result

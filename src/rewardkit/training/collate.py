@@ -17,6 +17,7 @@ from transformers import PreTrainedTokenizerBase
 
 from rewardkit.data.schema import PreferencePair
 from rewardkit.models.chat import TruncationConfig, encode_prompt_response
+from rewardkit.models.shared_prefix import pack_pair, packed_attention_mask, packed_pair_length
 from rewardkit.models.token_budget import pad_right
 
 _PAIR_FIELDS = {item.name for item in fields(PreferencePair)} - {"extra"}
@@ -58,8 +59,10 @@ def tokenize_pairs(
     *,
     margin: float = 0.0,
     margin_field: str | None = None,
+    packed: bool = False,
 ) -> tuple[Dataset, TruncationCounts]:
-    """A Dataset of chosen/rejected token ids (+ margin, + length for length grouping) and the truncation counts."""
+    """A Dataset of chosen/rejected token ids (+ margin, + length for length grouping: the longer side, or the
+    packed row's tokens when `packed`) and the truncation counts."""
     columns: dict[str, list[Any]] = {"chosen_input_ids": [], "rejected_input_ids": [], "margin": [], "length": []}
     counts = TruncationCounts(pairs=len(pairs), response_truncation=truncation.response_truncation)
     for pair in pairs:
@@ -70,7 +73,11 @@ def tokenize_pairs(
         columns["chosen_input_ids"].append(chosen.input_ids)
         columns["rejected_input_ids"].append(rejected.input_ids)
         columns["margin"].append(pair_margin(pair, margin, margin_field))
-        columns["length"].append(max(len(chosen.input_ids), len(rejected.input_ids)))
+        columns["length"].append(
+            packed_pair_length(chosen.input_ids, rejected.input_ids)
+            if packed
+            else max(len(chosen.input_ids), len(rejected.input_ids))
+        )
     return Dataset.from_dict(columns), counts
 
 
@@ -86,3 +93,27 @@ class PairwiseCollator:
         input_ids, attention_mask = pad_right(sequences, self.pad_token_id)
         margins = torch.tensor([float(feature.get("margin", 0.0)) for feature in features], dtype=torch.float32)
         return {"input_ids": input_ids, "attention_mask": attention_mask, "margin": margins}
+
+
+@dataclass
+class PackedPairCollator:
+    """One right-padded row per pair: the prompt once, then chosen's and rejected's own tokens, each seeing the
+    prompt and itself (models/shared_prefix.pack_pair); `chosen_end`/`rejected_end` index each side's last token,
+    where its reward is read. Same rewards as PairwiseCollator's rows, fewer tokens."""
+
+    pad_token_id: int
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        rows = [pack_pair(feature["chosen_input_ids"], feature["rejected_input_ids"]) for feature in features]
+        input_ids, _ = pad_right([row.tokens for row in rows], self.pad_token_id)
+        positions, _ = pad_right([row.positions for row in rows], 0)
+        segments, _ = pad_right([row.segments for row in rows], -1)
+        margins = torch.tensor([float(feature.get("margin", 0.0)) for feature in features], dtype=torch.float32)
+        return {
+            "input_ids": input_ids,
+            "position_ids": positions,
+            "attention_mask": packed_attention_mask(segments),
+            "chosen_end": torch.tensor([row.ends[0] for row in rows], dtype=torch.long),
+            "rejected_end": torch.tensor([row.ends[1] for row in rows], dtype=torch.long),
+            "margin": margins,
+        }

@@ -3,7 +3,8 @@
 
 Loss per pair: −log σ(r_c − r_r − m) (Ouyang et al. 2022, 2203.02155, eq. 1; margin as in Llama 2, 2307.09288)
 plus c·mean((r_c + r_r)²), reward centering (Eisenstein et al. 2023, 2312.09244; TRL's center_rewards_coefficient).
-Chosen and rejected of a batch go through one forward pass (see collate.PairwiseCollator).
+Chosen and rejected of a batch go through one forward pass (see collate.PairwiseCollator); on CPU a pair's prompt is
+read once, both sides packed after it in one row (collate.PackedPairCollator).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from transformers import EvalPrediction, Trainer, TrainerCallback, TrainingArgum
 from transformers.trainer_utils import rotate_checkpoints
 
 from rewardkit.machine_errors import memory_guard
+from rewardkit.models.shared_prefix import packed_scores
 from rewardkit.training.arguments import training_arguments
 from rewardkit.training.checkpoints import (
     checkpoint_dirs,
@@ -68,6 +70,18 @@ def pairwise_metrics(prediction: EvalPrediction) -> dict[str, float]:
     return {"accuracy": float(np.mean(margins > 0)), "mean_margin": float(np.mean(margins))}
 
 
+def pair_rewards(model: torch.nn.Module, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(chosen, rejected) rewards of a batch: read at each side's last token of the packed rows
+    (collate.PackedPairCollator), or by the model's own pooling over [chosen; rejected] (collate.PairwiseCollator)."""
+    if "chosen_end" in inputs:
+        scores = packed_scores(model, inputs["input_ids"], inputs["attention_mask"], inputs["position_ids"]).float()
+        rows = torch.arange(scores.shape[0], device=scores.device)
+        return scores[rows, inputs["chosen_end"]], scores[rows, inputs["rejected_end"]]
+    logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False).logits
+    rewards_chosen, rewards_rejected = logits[:, 0].float().chunk(2)
+    return rewards_chosen, rewards_rejected
+
+
 class BradleyTerryTrainer(Trainer):
     """A Trainer whose loss is the pairwise Bradley-Terry loss on one forward over [chosen; rejected]."""
 
@@ -107,8 +121,7 @@ class BradleyTerryTrainer(Trainer):
         return epoch_seeded(super()._get_train_sampler(train_dataset), seed)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False).logits
-        rewards_chosen, rewards_rejected = logits[:, 0].float().chunk(2)
+        rewards_chosen, rewards_rejected = pair_rewards(model, inputs)
         loss = bradley_terry_loss(
             rewards_chosen, rewards_rejected, inputs.get("margin"), self.center_rewards_coefficient
         )
