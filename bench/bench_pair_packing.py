@@ -1,11 +1,13 @@
 """BT training step time with pair packing (a pair's prompt read once) vs each side read whole, same pairs.
 
 A recipe's model is built as training builds it (LoRA adapters and score head as configured), and a seeded sample of
-its training pairs is tokenized as training tokenizes them. Each path batches the sample the way training would (the
-length-grouped order, by the longer side when whole, by the packed row when packed) and runs the training forward
-and backward of every batch (no optimizer step, so the weights stay fixed and the two paths' rewards can be
-compared pair by pair). The sample is split into `--chunks` chunks and the path timed first alternates between
-them, so the CPU's drift falls on both alike.
+its training pairs is tokenized as training tokenizes them. Each path batches the whole sample the way training
+would (the length-grouped order, by the longer side when whole, by the packed row when packed) and runs the training
+forward and backward of every batch (no optimizer step, so the weights stay fixed and the two paths' rewards can be
+compared pair by pair). Each path's batches are split into `--chunks` consecutive runs and the path timed first
+alternates from run to run, so the CPU's drift falls on both alike. The JSON also counts the padded tokens of one
+epoch over the recipe's whole training set each way (`epoch_padded_tokens`): a sample groups less tightly than an
+epoch does.
 
 Run from the repository root (REWARDKIT_PRECISION=fp32 forces the fp32 path on a bf16 machine):
 
@@ -59,23 +61,40 @@ def recipe_config(recipe: str):
     return load_config(recipe)
 
 
-def recipe_pairs(recipe: str, config, count: int, seed: int):
-    """A seeded sample of `count` of the pairs the recipe trains on (the quickstart's synthetic pairs)."""
+def training_set(recipe: str, config):
+    """Every pair the recipe trains on (the quickstart: the synthetic pairs its longest run is offered)."""
     if recipe == "quickstart":
-        from rewardkit.commands.quickstart_cmd import QuickstartConfig
+        from rewardkit.commands.quickstart_cmd import BATCH_SIZE, QuickstartConfig
         from rewardkit.data.synthetic import synthetic_splits
 
-        return synthetic_splits(count, 1, seed=QuickstartConfig(output=Path("runs/bench_pair_packing")).seed)[0]
+        quickstart = QuickstartConfig(output=Path(config.output_dir))
+        return synthetic_splits(quickstart.ceiling_steps * BATCH_SIZE, 1, seed=quickstart.seed)[0]
     from rewardkit.training.bt_data import build_bt_data
 
-    pairs = build_bt_data(config).train
-    return random.Random(seed).sample(pairs, min(count, len(pairs)))
+    return build_bt_data(config).train
+
+
+def epoch_padded_tokens(datasets: dict, batch_size: int, seed: int) -> dict:
+    """Padded tokens of one epoch over the whole training set each way, in the order training draws (epoch 0)."""
+    tokens = {}
+    for path, dataset in datasets.items():
+        lengths = dataset["length"]
+        batches = grouped_batches(lengths, batch_size, seed)
+        rows = 1 if path == "packed" else 2
+        tokens[path] = sum(rows * len(batch) * max(lengths[index] for index in batch) for batch in batches)
+    return {**tokens, "ratio": round(tokens["whole"] / tokens["packed"], 2)}
 
 
 def grouped_batches(lengths: list[int], batch_size: int, seed: int) -> list[list[int]]:
     """The length-grouped order training draws (transformers' megabatches, longest first), cut into batches."""
     order = get_length_grouped_indices(lengths, batch_size, generator=torch.Generator().manual_seed(seed))
     return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def chunked(batches: list[list[int]], count: int) -> list[list[list[int]]]:
+    """`batches` in `count` consecutive runs of near-equal size (the path's own order kept)."""
+    bounds = np.linspace(0, len(batches), count + 1).astype(int)
+    return [batches[start:end] for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def run_path(reward_model, dataset, batches, collator) -> tuple[float, dict[int, tuple[float, float]], int]:
@@ -99,22 +118,25 @@ def main() -> None:
     args = parse_args()
     config = recipe_config(args.recipe)
     batch_size = config.per_device_train_batch_size
-    pairs = recipe_pairs(args.recipe, config, args.batches * batch_size, args.seed)
     reward_model = build_reward_model(config)
     reward_model.model.train()
     tokenizer, truncation = reward_model.tokenizer, reward_model.truncation
+    everything = training_set(args.recipe, config)
+    whole_set = {path: tokenize_pairs(everything, tokenizer, truncation, packed=path == "packed")[0] for path in PATHS}
+    epoch_tokens = epoch_padded_tokens(whole_set, batch_size, config.seed)
+    pairs = random.Random(args.seed).sample(everything, min(args.batches * batch_size, len(everything)))
     datasets = {path: tokenize_pairs(pairs, tokenizer, truncation, packed=path == "packed")[0] for path in PATHS}
     pad = tokenizer.pad_token_id
     collators = {"packed": PackedPairCollator(pad), "whole": PairwiseCollator(pad)}
-    chunk_bounds = np.linspace(0, len(pairs), args.chunks + 1).astype(int)
     seconds, tokens, rewards = dict.fromkeys(PATHS, 0.0), dict.fromkeys(PATHS, 0), {path: {} for path in PATHS}
+    chunks = {
+        path: chunked(grouped_batches(datasets[path]["length"], batch_size, args.seed), args.chunks) for path in PATHS
+    }
     run_path(reward_model, datasets["packed"], [[0]], collators["packed"])  # warm-up
-    for chunk, (start, end) in enumerate(zip(chunk_bounds[:-1], chunk_bounds[1:], strict=True)):
+    for chunk in range(args.chunks):
         for path in PATHS if chunk % 2 == 0 else PATHS[::-1]:
-            lengths = datasets[path]["length"][start:end]
-            batches = [[start + i for i in batch] for batch in grouped_batches(lengths, batch_size, args.seed)]
             chunk_seconds, chunk_rewards, chunk_tokens = run_path(
-                reward_model, datasets[path], batches, collators[path]
+                reward_model, datasets[path], chunks[path][chunk], collators[path]
             )
             seconds[path] += chunk_seconds
             tokens[path] += chunk_tokens
@@ -137,7 +159,9 @@ def main() -> None:
         "speedup": round(seconds["whole"] / seconds["packed"], 2),
         "tokens_ratio": round(tokens["whole"] / tokens["packed"], 2),
         "max_abs_reward_diff": difference,
-        "order": f"alternating over {args.chunks} chunks, packed first in the first",
+        "training_set_pairs": len(everything),
+        "epoch_padded_tokens": epoch_tokens,
+        "order": f"each path's batches in {args.chunks} runs, alternating, packed first in the first",
         **machine_and_date(),
     }
     print(json.dumps(result))

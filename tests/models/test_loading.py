@@ -69,3 +69,34 @@ def test_default_model_is_converted_once_and_answers_sensibly():
         output = model.generate(**ids, max_new_tokens=8, do_sample=False)
     answer = tokenizer.decode(output[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
     assert "Paris" in answer, f"dequantized default model answered {answer!r}"
+
+
+def _small_gguf(path):
+    import gguf
+    import numpy as np
+
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_block_count(2)
+    writer.add_tensor("token_embd.weight", np.arange(12, dtype=np.float32).reshape(3, 4))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def test_within_gguf_parsed_once_a_file_is_parsed_once_and_the_name_map_built_once(tmp_path):
+    import gguf
+
+    path = _small_gguf(tmp_path / "small.gguf")
+    original_reader, original_map = gguf.GGUFReader, gguf.get_tensor_name_map
+    with loading.gguf_parsed_once():
+        first, second = gguf.GGUFReader(path), gguf.GGUFReader(str(path))
+        assert first is second and first.tensors[0].name == "token_embd.weight"
+        assert gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, 2) is gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, 2)
+        assert (
+            gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, 2).get_name("model.layers.1.self_attn.q_proj")
+            == "blk.1.attn_q"
+        )
+    assert (gguf.GGUFReader, gguf.get_tensor_name_map) == (original_reader, original_map), "restored after the block"
+    assert gguf.GGUFReader(path) is not gguf.GGUFReader(path)
