@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from rewardkit.data.bon_data import BonItem
 from rewardkit.families.scalar import ScalarRewardModel
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_bon_scoring", REPO / "bench" / "bench_bon_scoring.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_bon_scoring"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench/bench_bon_scoring.py")
 
 
 def test_chunks_are_consecutive_near_equal_and_never_empty(bench):

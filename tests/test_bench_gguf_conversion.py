@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
-from pathlib import Path
 
 import pytest
 from safetensors.torch import load_file, save_file
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_gguf_conversion", REPO / "bench" / "bench_gguf_conversion.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_gguf_conversion"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench/bench_gguf_conversion.py")
 
 
 def test_copies_are_the_same_and_one_changed_weight_is_not(bench, tiny_model_dir, tmp_path):

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_pair_packing", REPO / "bench" / "bench_pair_packing.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_pair_packing"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench/bench_pair_packing.py")
 
 
 def test_grouped_batches_draw_every_pair_once_in_batches_of_the_size(bench):

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_scoring", REPO / "bench" / "bench_scoring.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_scoring"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench/bench_scoring.py")
 
 
 def sample_of(bench, count: int):

@@ -3,7 +3,6 @@ parts that cannot run are skipped with a reason, failures and time-outs are reco
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -11,15 +10,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.scripts import load_script
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script(str(path.relative_to(REPO)), name)
 
 
 @pytest.fixture(scope="module")
