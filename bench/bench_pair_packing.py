@@ -124,8 +124,8 @@ def main() -> None:
     everything = training_set(args.recipe, config)
     whole_set = {path: tokenize_pairs(everything, tokenizer, truncation, packed=path == "packed")[0] for path in PATHS}
     epoch_tokens = epoch_padded_tokens(whole_set, batch_size, config.seed)
-    pairs = random.Random(args.seed).sample(everything, min(args.batches * batch_size, len(everything)))
-    datasets = {path: tokenize_pairs(pairs, tokenizer, truncation, packed=path == "packed")[0] for path in PATHS}
+    sample = random.Random(args.seed).sample(range(len(everything)), min(args.batches * batch_size, len(everything)))
+    datasets = {path: whole_set[path].select(sample) for path in PATHS}  # tokenized once, with the whole set
     pad = tokenizer.pad_token_id
     collators = {"packed": PackedPairCollator(pad), "whole": PairwiseCollator(pad)}
     seconds, tokens, rewards = dict.fromkeys(PATHS, 0.0), dict.fromkeys(PATHS, 0), {path: {} for path in PATHS}
@@ -150,7 +150,7 @@ def main() -> None:
         "benchmark": "pair_packing",
         "recipe": args.recipe,
         "model": config.model,
-        "pairs": len(pairs),
+        "pairs": len(sample),
         "batch_size": batch_size,
         "max_length": config.max_length,
         "precision": reward_model.precision,

@@ -127,13 +127,13 @@ def pack_pair(chosen: Sequence[int], rejected: Sequence[int]) -> PackedRow:
     same) once, then chosen's own tokens (member 0), then rejected's (member 1). Each side keeps at least its last
     token, so identical sides still get a score each."""
     shared = _pair_prefix_length(chosen, rejected)
-    row = _prefix_row(list(chosen[:shared]))
+    row = _prefix_row(chosen[:shared])
     _append_member(row, 0, list(chosen[shared:]), shared)
     _append_member(row, 1, list(rejected[shared:]), shared)
     return row
 
 
-def _prefix_row(prefix: list[int]) -> PackedRow:
+def _prefix_row(prefix: Sequence[int]) -> PackedRow:
     return PackedRow(list(prefix), list(range(len(prefix))), [0] * len(prefix), {})
 
 
