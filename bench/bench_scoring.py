@@ -119,8 +119,9 @@ def identical_texts(reward_model: ScalarRewardModel, prompts, responses) -> list
 
 
 def time_reward_bench_path(reward_model: ScalarRewardModel, chosen_texts, rejected_texts, args, dtype):
-    """Seconds and (chosen, rejected) rewards for the pipeline path with the model's weights in `dtype`."""
-    model = reward_model.model.to(dtype)
+    """Seconds and (chosen, rejected) rewards for the pipeline path with a copy of the model's weights in `dtype`
+    (a copy: casting the scorer's own weights to bf16 and back would round them for every path timed after)."""
+    model = copy.deepcopy(reward_model.model).to(dtype)
     tokenizer = copy.deepcopy(reward_model.tokenizer)
     tokenizer.truncation_side = "left"  # as run_rm.py sets it
     classifier = pipeline("text-classification", model=model, tokenizer=tokenizer, device=model.device)
@@ -137,7 +138,6 @@ def time_reward_bench_path(reward_model: ScalarRewardModel, chosen_texts, reject
         chosen = [output[0]["score"] for output in classifier(chosen_texts, **kwargs)]
         rejected = [output[0]["score"] for output in classifier(rejected_texts, **kwargs)]
     seconds = time.perf_counter() - start
-    reward_model.model.to(torch.float32)
     return seconds, np.array(chosen), np.array(rejected)
 
 

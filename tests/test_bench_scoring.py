@@ -85,3 +85,21 @@ def test_pipeline_tokens_pad_each_batch_of_each_chunk_to_its_longest(bench):
     # two chunks [3,5,2] and [4,1,6]; a batch never crosses a chunk: 3 x 5 + 3 x 6
     assert bench.pipeline_padded_tokens(lengths, chunks=2, batch_size=4) == 15 + 18
     assert bench.pipeline_padded_tokens(lengths, chunks=2, batch_size=2) == 2 * 5 + 1 * 2 + 2 * 4 + 1 * 6
+
+
+def test_the_bf16_pipeline_path_leaves_the_scorers_own_weights_unrounded(bench, tiny_model_dir):
+    import argparse
+
+    import torch
+
+    from rewardkit.families.scalar import ScalarRewardModel
+
+    reward_model = ScalarRewardModel.from_backbone(str(tiny_model_dir), device="cpu", precision="fp32")
+    before = {name: tensor.clone() for name, tensor in reward_model.model.state_dict().items()}
+    args = argparse.Namespace(baseline_batch_size=2, max_length=32)
+    seconds, chosen, rejected = bench.time_reward_bench_path(
+        reward_model, ["a b c", "d e"], ["f", "g h"], args, torch.bfloat16
+    )
+    assert len(chosen) == len(rejected) == 2 and seconds > 0
+    after = reward_model.model.state_dict()
+    assert all(after[name].dtype == torch.float32 and torch.equal(after[name], before[name]) for name in before)

@@ -159,6 +159,40 @@ def test_a_slow_evaluation_leaves_the_loglik_baseline_out_before_cutting_rows(tm
     assert "the loglik baseline is left out" in plan.note
 
 
+@pytest.mark.parametrize("share_of_allowed, timed", [(0.3, True), (0.6, False)])
+def test_the_loglik_baseline_is_timed_only_when_twice_the_trained_models_evaluation_fits(
+    tmp_path, monkeypatch, share_of_allowed, timed
+):
+    """loglik costs at least the trained model, so when the trained model's evaluation takes over half of what the
+    evaluation may take, the probe does not spend time timing a baseline that would be left out anyway."""
+    import time
+
+    from rewardkit.commands import quickstart_cmd
+
+    config = QuickstartConfig(output=tmp_path, budget_minutes=10.0, min_steps=1, bf16_min_steps=1)
+    sets = _sets_for_sizing()
+    allowed_s = quickstart_cmd.EVALUATION_SHARE * (600.0 - quickstart_cmd.OVERHEAD_S)
+    per_pair = (
+        share_of_allowed
+        * allowed_s
+        / quickstart_cmd.evaluation_seconds({"trained": {"synthetic": 1.0, "dev": 1.0}}, sets, config.master_key_rows)
+    )
+    timed_specs = []
+
+    def rates(spec, sets, seed):
+        timed_specs.append(spec)
+        return {"synthetic": per_pair, "dev": per_pair}
+
+    monkeypatch.setattr(quickstart_cmd, "_probe_training", lambda config, pairs: (1.0, "probe-model"))
+    monkeypatch.setattr(quickstart_cmd, "measured_rates", rates)
+
+    plan, evaluation, _ = quickstart_cmd.plan_run(config, sets.synthetic, sets, time.monotonic())
+
+    assert timed_specs == (["probe-model", "loglik:default"] if timed else ["probe-model"])
+    assert ("loglik" in evaluation.labels) == timed
+    assert ("the loglik baseline is left out untimed" in plan.reason) != timed
+
+
 def test_a_slower_evaluation_is_cut_until_it_fits_and_never_below_the_minimum(tmp_path):
     from rewardkit.commands.quickstart_cmd import evaluation_seconds, size_evaluation
 

@@ -38,6 +38,9 @@ OVERHEAD_S = 20.0  # not timed by the probe: saving the model, loading each scor
 MASTER_KEY_ROW_PAIRS = 5.0
 TRAINED_LABEL = "bt-quickstart"
 LOGLIK_LABEL = "loglik"
+# the loglik baseline costs at least the trained model per pair (it reads every token of both sides through the
+# output layer and shares no prompt), so an evaluation with it takes at least twice the trained model's alone
+LOGLIK_EVALUATION_FACTOR = 2.0
 SLOWDOWN_SLACK = 1.25  # planned training may run this much slower than its probe before the deadline stops it
 REPLAN_AFTER_STEPS = 6  # training re-plans its steps from the median of its own steps 2..6 (the probe's can be off)
 REPLAN_GROWTH = 3  # the train set offered holds this many times the planned steps (within the ceiling), room to grow
@@ -263,10 +266,11 @@ def plan_run(
     config: QuickstartConfig, train_pairs: list[PreferencePair], sets: EvaluationSets, started: float
 ) -> tuple[QuickstartPlan, EvaluationPlan, float]:
     """Probe, then size the run. The evaluation may take EVALUATION_SHARE of the time left, less where the floor of
-    training steps needs more; the loglik baseline is timed and kept only when the trained model's evaluation
-    leaves room for it; then as many steps as fit beside the evaluation, within the floor (higher where bf16 is
-    fast, so such machines never train less than the old fixed run) and the ceiling. Returns the plan, the
-    evaluation plan and the deadline by which training must end for the budget (a time.monotonic() value)."""
+    training steps needs more; the loglik baseline is timed (and later kept) only when the trained model's evaluation
+    leaves room for it (it costs at least as much); then as many steps as fit beside the evaluation, within the
+    floor (higher where bf16 is fast, so such machines never train less than the old fixed run) and the ceiling.
+    Returns the plan, the evaluation plan and the deadline by which training must end for the budget (a
+    time.monotonic() value)."""
     from rewardkit.training.time_budget import plan_steps
 
     seconds_per_step, probe_model = _probe_training(config, train_pairs)
@@ -276,10 +280,14 @@ def plan_run(
     floor = config.max_steps if config.max_steps is not None else _floor_steps(config)
     allowed_s = _allowed_evaluation_seconds(budget_s - (time.monotonic() - started), floor * seconds_per_step)
     loglik_note = ""
-    if config.loglik_baseline and evaluation_seconds(rates, sets, config.master_key_rows) < allowed_s:
+    trained_s = evaluation_seconds(rates, sets, config.master_key_rows)
+    if config.loglik_baseline and LOGLIK_EVALUATION_FACTOR * trained_s < allowed_s:
         rates[LOGLIK_LABEL] = measured_rates(f"loglik:{config.model}", sets, config.seed)
     elif config.loglik_baseline:
-        loglik_note = "; the loglik baseline is left out (not even the trained model's evaluation fits)"
+        loglik_note = (
+            f"; the loglik baseline is left out untimed (the trained model's evaluation, ~{trained_s:.0f} s, leaves "
+            f"no room for a baseline that costs at least as much in the {allowed_s:.0f} s the evaluation may take)"
+        )
     probe_s = time.monotonic() - started
     allowed_s = _allowed_evaluation_seconds(budget_s - probe_s, floor * seconds_per_step)
     evaluation = size_evaluation(config, sets, rates, allowed_s)
