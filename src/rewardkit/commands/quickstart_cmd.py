@@ -41,7 +41,7 @@ LOGLIK_LABEL = "loglik"
 # the loglik baseline costs at least the trained model per pair (it reads every token of both sides through the
 # output layer and shares no prompt), so an evaluation with it takes at least twice the trained model's alone
 LOGLIK_EVALUATION_FACTOR = 2.0
-SLOWDOWN_SLACK = 1.25  # planned training may run this much slower than its probe before the deadline stops it
+SLOWDOWN_SLACK = 1.25  # a floor of steps that does not fit may run this much slower than planned before it is stopped
 REPLAN_AFTER_STEPS = 6  # training re-plans its steps from the median of its own steps 2..6 (the probe's can be off)
 REPLAN_GROWTH = 3  # the train set offered holds this many times the planned steps (within the ceiling), room to grow
 MIN_EVALUATION_ROWS = 10  # per dev category, and per set in tens (the synthetic set keeps 10x this)
@@ -316,11 +316,11 @@ def _allowed_evaluation_seconds(time_left_s: float, floor_training_s: float) -> 
     return max(0.0, min(EVALUATION_SHARE * usable, usable - floor_training_s))
 
 
-def training_deadline(budget_deadline: float, now: float, steps: int, seconds_per_step: float) -> float:
-    """When training must stop: the budget's deadline, or, when the planned steps (a floor above what fits) end
-    later, their measured time with SLOWDOWN_SLACK to spare. The deadline catches a machine that slows down mid-run;
-    it must not undo the floor the plan announced."""
-    return max(budget_deadline, now + SLOWDOWN_SLACK * steps * seconds_per_step)
+def training_deadline(budget_deadline: float, now: float, floor_steps: int, seconds_per_step: float) -> float:
+    """When training must stop: the budget's deadline, or, when the floor's steps end later (a floor above what
+    fits), their measured time with SLOWDOWN_SLACK to spare. The deadline catches a machine that slows down mid-run;
+    it must not undo the floor the plan announced, and steps planned to fill the budget get no slack past it."""
+    return max(budget_deadline, now + SLOWDOWN_SLACK * floor_steps * seconds_per_step)
 
 
 def replan_record(replan) -> dict | None:
@@ -443,7 +443,8 @@ def _train_to_plan(config: QuickstartConfig, plan: QuickstartPlan, train_pairs, 
     from rewardkit.training.time_budget import ReplanFromMeasuredSteps, StopAtDeadline
 
     fixed = config.max_steps is not None
-    floor_kept = training_deadline(budget_deadline, time.monotonic(), plan.steps, plan.seconds_per_step)
+    floor = min(plan.steps, _floor_steps(config))
+    floor_kept = training_deadline(budget_deadline, time.monotonic(), floor, plan.seconds_per_step)
     stop = StopAtDeadline(budget_deadline if fixed else floor_kept)
     replan, offered_steps = None, plan.steps
     if not fixed:

@@ -92,7 +92,8 @@ class ReplanFromMeasuredSteps(TrainerCallback):
     the median of those after the first gives the steps that fit before `budget_deadline` (a time.monotonic()
     value), within `floor_steps` and `ceiling_steps` and never past the data; the Trainer's step count, its
     learning-rate schedule (rebuilt for the new total, warmup unchanged) and its progress bar follow. `stop.deadline`
-    becomes the later of the budget's and the new steps' measured time with `slack` (as the plan before training).
+    becomes the budget's, or, where the floor forces more steps than fit, their measured time with `slack` (as the
+    plan before training); steps chosen to fill the budget get no slack past it.
     The Trainer is bound by `bind_trainer` (train_bt calls it); the run grows only as far as its train set goes."""
 
     def __init__(
@@ -146,7 +147,8 @@ class ReplanFromMeasuredSteps(TrainerCallback):
             remaining = plan_steps(available, self.timer.seconds_per_step(), floor_left, most_left)
         total = done + remaining.steps
         self.planned_steps, self.replanned = state.max_steps, remaining
-        self.stop.deadline = max(self.budget_deadline, now + self.slack * remaining.training_seconds)
+        floor_forced_s = remaining.training_seconds if remaining.steps > remaining.fitting_steps else 0.0
+        self.stop.deadline = max(self.budget_deadline, now + self.slack * floor_forced_s)
         logger.info(
             "re-planned after %d steps of %.2f s (median): %d steps instead of %d (%s%s)",
             done,
