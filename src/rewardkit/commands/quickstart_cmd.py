@@ -361,7 +361,7 @@ def _summary_markdown(
     with_loglik = any(LOGLIK_LABEL in table for table in tables.values())
     planned_steps = replanned["steps"] if replanned else plan.steps
     stopped = (
-        f" The machine slowed down: training stopped at the deadline after step {stopped_at} of {planned_steps}."
+        f" Steps ran slower than planned: training stopped at the deadline after step {stopped_at} of {planned_steps}."
         if stopped_at is not None
         else ""
     )
