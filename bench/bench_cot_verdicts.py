@@ -6,6 +6,9 @@ text + newline + verdict prefix. Before: the prompt and the rationale were run t
 (`HFEngine.generate_and_read`). Both paths run here on one loaded model, the same pairs (both orders), greedy
 decoding; the JSON says the time of each, how many votes were forced, and how many verdicts agree.
 
+The CPU's speed drifts within a run, so the pairs are split into `--chunks` consecutive chunks and the two paths
+alternate which goes first from chunk to chunk; each path's time is the sum over chunks.
+
     python bench/bench_cot_verdicts.py --pairs 100 --max-new-tokens 128
 
 The last line printed is one JSON object.
@@ -15,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
-import torch
 from bench_judge_voting import DEFAULT_DATA, accuracy, oriented
 
+from rewardkit.bench_record import machine_and_date
 from rewardkit.data.readers import read_pairs
 from rewardkit.families.generative import GenerativeJudge
 from rewardkit.models.precision import resolve_precision
@@ -36,6 +38,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-field-tokens", type=int, default=384, help="Cut question/answers to this.")
     parser.add_argument("--template", default="pairwise")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--chunks", type=int, default=4, help="Chunks of pairs; the path timed first alternates between them."
+    )
     return parser.parse_args()
 
 
@@ -43,6 +48,27 @@ def timed_compare(judge: GenerativeJudge, prompts, responses_a, responses_b) -> 
     started = time.perf_counter()
     preferences = judge.compare(prompts, responses_a, responses_b)
     return preferences, time.perf_counter() - started
+
+
+def chunk_bounds(count: int, chunks: int) -> list[tuple[int, int]]:
+    """`chunks` consecutive (start, end) ranges of near-equal size covering `count` items (fewer when count is)."""
+    edges = [round(index * count / min(chunks, count)) for index in range(min(chunks, count) + 1)]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def time_alternating(judges: dict[str, GenerativeJudge], prompts, responses_a, responses_b, chunks: int) -> dict:
+    """Both judges on every chunk, the one timed first alternating from chunk to chunk: name -> (preferences in
+    pair order, seconds summed over chunks)."""
+    preferences: dict[str, list] = {name: [] for name in judges}
+    seconds = dict.fromkeys(judges, 0.0)
+    for index, (start, end) in enumerate(chunk_bounds(len(prompts), chunks)):
+        for name in list(judges) if index % 2 == 0 else list(judges)[::-1]:
+            chunk, chunk_seconds = timed_compare(
+                judges[name], prompts[start:end], responses_a[start:end], responses_b[start:end]
+            )
+            preferences[name] += chunk
+            seconds[name] += chunk_seconds
+    return {name: (preferences[name], seconds[name]) for name in judges}
 
 
 def verdicts(preferences) -> list[str | None]:
@@ -80,8 +106,11 @@ def main() -> None:
     rereading = GenerativeJudge(args.model, engine=reusing.engine, tokenizer=reusing.tokenizer, **options)
     rereading.config.reuse_sampler_cache = False
     reusing.compare(prompts[:2], responses_a[:2], responses_b[:2])  # warm-up: first-call allocations
-    before, before_s = timed_compare(rereading, prompts, responses_a, responses_b)
-    after, after_s = timed_compare(reusing, prompts, responses_a, responses_b)
+    timed = time_alternating(
+        {"rereading": rereading, "sampler_cache": reusing}, prompts, responses_a, responses_b, args.chunks
+    )
+    (before, before_s), (after, after_s) = timed["rereading"], timed["sampler_cache"]
+    chunks = len(chunk_bounds(len(pairs), args.chunks))
     same = sum(a == b for a, b in zip(verdicts(before), verdicts(after), strict=True))
     result = {
         "bench": "cot_verdicts",
@@ -89,13 +118,13 @@ def main() -> None:
         "pairs": len(pairs),
         "max_new_tokens": args.max_new_tokens,
         "precision": resolve_precision("auto", reusing.engine.device),
-        "threads": torch.get_num_threads(),
-        "cpu": platform.processor() or platform.machine(),
         "rereading": summary(before, before_s, chosen_first),
         "sampler_cache": summary(after, after_s, chosen_first),
         "speedup": before_s / after_s,
         "same_verdicts": same,
         "verdicts_compared": len(verdicts(before)),
+        "order": f"alternating over {chunks} chunks, re-reading first in the first",
+        **machine_and_date(),
     }
     print(
         f"re-reading {before_s:.1f} s, sampler cache {after_s:.1f} s ({result['speedup']:.2f}x); "
