@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rewardkit.bench_record import machine_and_date
+from rewardkit.bench_record import chunk_bounds, machine_and_date
 from rewardkit.data.bon_data import read_bon_jsonl
 from rewardkit.evaluation.bon import score_all_candidates
 from rewardkit.families.scalar import ScalarRewardModel
@@ -71,21 +71,15 @@ def time_unshared(model: ScalarRewardModel, items) -> tuple[float, np.ndarray]:
     return time.perf_counter() - start, np.array(rewards)
 
 
-def chunked(items: list, count: int) -> list[list]:
-    """`items` in `count` consecutive chunks of near-equal size (fewer when there are fewer items)."""
-    bounds = np.linspace(0, len(items), min(count, len(items)) + 1).astype(int)
-    return [items[start:end] for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
-
-
 def time_alternating(model: ScalarRewardModel, items: list, chunks: int) -> dict[str, tuple[float, np.ndarray]]:
     """Both paths on every chunk, the path timed first alternating from chunk to chunk; seconds summed, rewards
     concatenated in item order."""
     paths = {"shared": time_shared, "unshared": time_unshared}
     seconds = dict.fromkeys(paths, 0.0)
     rewards: dict[str, list[np.ndarray]] = {name: [] for name in paths}
-    for index, chunk in enumerate(chunked(items, chunks)):
+    for index, (start, end) in enumerate(chunk_bounds(len(items), chunks)):
         for name in list(paths) if index % 2 == 0 else list(paths)[::-1]:
-            chunk_seconds, chunk_rewards = paths[name](model, chunk)
+            chunk_seconds, chunk_rewards = paths[name](model, items[start:end])
             seconds[name] += chunk_seconds
             rewards[name].append(chunk_rewards)
     return {name: (seconds[name], np.concatenate(rewards[name])) for name in paths}

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench_judge_voting import DEFAULT_DATA, accuracy, oriented
 
-from rewardkit.bench_record import machine_and_date
+from rewardkit.bench_record import chunk_bounds, machine_and_date
 from rewardkit.data.readers import read_pairs
 from rewardkit.families.generative import GenerativeJudge
 from rewardkit.models.precision import resolve_precision
@@ -48,12 +48,6 @@ def timed_compare(judge: GenerativeJudge, prompts, responses_a, responses_b) -> 
     started = time.perf_counter()
     preferences = judge.compare(prompts, responses_a, responses_b)
     return preferences, time.perf_counter() - started
-
-
-def chunk_bounds(count: int, chunks: int) -> list[tuple[int, int]]:
-    """`chunks` consecutive (start, end) ranges of near-equal size covering `count` items (fewer when count is)."""
-    edges = [round(index * count / min(chunks, count)) for index in range(min(chunks, count) + 1)]
-    return list(zip(edges[:-1], edges[1:], strict=True))
 
 
 def time_alternating(judges: dict[str, GenerativeJudge], prompts, responses_a, responses_b, chunks: int) -> dict:

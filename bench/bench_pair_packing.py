@@ -25,11 +25,10 @@ import random
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from transformers.trainer_pt_utils import get_length_grouped_indices
 
-from rewardkit.bench_record import machine_and_date
+from rewardkit.bench_record import chunk_bounds, machine_and_date
 from rewardkit.models.precision import autocast_context
 from rewardkit.training.bt import build_reward_model
 from rewardkit.training.collate import PackedPairCollator, PairwiseCollator, tokenize_pairs
@@ -93,8 +92,7 @@ def grouped_batches(lengths: list[int], batch_size: int, seed: int) -> list[list
 
 def chunked(batches: list[list[int]], count: int) -> list[list[list[int]]]:
     """`batches` in `count` consecutive runs of near-equal size (the path's own order kept)."""
-    bounds = np.linspace(0, len(batches), count + 1).astype(int)
-    return [batches[start:end] for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [batches[start:end] for start, end in chunk_bounds(len(batches), count)]
 
 
 def run_path(reward_model, dataset, batches, collator) -> tuple[float, dict[int, tuple[float, float]], int]:

@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from transformers import pipeline
 
-from rewardkit.bench_record import machine_and_date
+from rewardkit.bench_record import chunk_bounds, machine_and_date
 from rewardkit.data.readers import read_pairs
 from rewardkit.families.scalar import ScalarRewardModel
 from rewardkit.models.chat import TruncationConfig, prompt_key
@@ -157,12 +157,6 @@ class Sample:
         return [
             Sample(*(values[start:end] for values in fields)) for start, end in chunk_bounds(len(self.prompts), count)
         ]
-
-
-def chunk_bounds(total: int, count: int) -> list[tuple[int, int]]:
-    """(start, end) of `count` consecutive near-equal chunks of `total` items (fewer when there are fewer items)."""
-    bounds = np.linspace(0, total, min(count, total) + 1).astype(int)
-    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
 
 
 def pipeline_padded_tokens(lengths: list[int], chunks: int, batch_size: int) -> int:

@@ -15,11 +15,6 @@ def bench():
     return load_script("bench/bench_bon_scoring.py")
 
 
-def test_chunks_are_consecutive_near_equal_and_never_empty(bench):
-    assert bench.chunked(list(range(10)), 4) == [[0, 1], [2, 3, 4], [5, 6], [7, 8, 9]]
-    assert bench.chunked([1, 2], 4) == [[1], [2]]
-
-
 def test_alternating_paths_time_each_chunk_and_agree_in_item_order(bench, tiny_model_dir, monkeypatch):
     # fp32: on a CPU with native bf16, `auto` computes in bf16, where packed and whole rewards differ by ~1e-3
     model = ScalarRewardModel.from_backbone(str(tiny_model_dir), precision="fp32")
