@@ -11,7 +11,8 @@ Forms:
 - **bf16 weights** — the whole model in bf16, as the reward-bench pipeline loads it (residual stream in bf16).
 - **torch.compile** (`--compile`): autocast compiled by inductor, once for the fixed shape and once with dynamic
   shapes (what varying batches need); the compile time is reported apart.
-On a CPU without bf16 only the fp32 forward and its compiled forms run.
+On a CPU without bf16 only the fp32 forward and its compiled forms run. On a GPU the same forms run there (the
+scorer's device).
 
 The forms alternate in each of `--rounds` rounds (the order reversing from round to round); a form's rate is its
 tokens over its summed time. Run from the repository root:
@@ -86,12 +87,12 @@ def packed_pair_rows(rows: int, width: int, vocabulary: int) -> tuple[dict[str, 
 
 
 def forward_form(model: torch.nn.Module, context: Callable[[], contextlib.AbstractContextManager]):
-    """A function of the packed rows' inputs: the score head's outputs at every token under `context`, in
-    inference mode."""
+    """A function of the packed rows' inputs (on the model's device): the score head's outputs at every token under
+    `context`, in inference mode, brought to the CPU (which waits for a GPU to finish, so the timing is whole)."""
 
     def forward(inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         with torch.inference_mode(), context():
-            return packed_scores(model, **inputs).float()
+            return packed_scores(model, **inputs).float().cpu()
 
     return forward
 
@@ -140,6 +141,7 @@ def main() -> None:
     args = parse_args()
     scorer = load_scorer(args.model)
     inputs, ends = packed_pair_rows(args.rows, args.width, scorer.model.config.vocab_size)
+    inputs = {name: tensor.to(scorer.device) for name, tensor in inputs.items()}
     named = forms(scorer, args.compile)
     first_s, scores = first_calls(named, inputs)
     seconds = time_alternating(named, inputs, args.rounds)
