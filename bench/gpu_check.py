@@ -1,7 +1,8 @@
 """The GPU check behind bench/gpu_check.sh: every CUDA path of rewardkit timed in one run, one JSON record.
 
 Parts (each a benchmark script of bench/ in its own process, with its own time limit, inside a 10-minute total):
-scoring vs the reward-bench pipeline at 256 and 2,048 tokens, Best-of-N scoring with and without prefix sharing,
+scoring vs the reward-bench pipeline at 256 and 2,048 tokens (at 256 also with REWARDKIT_PACKING=on: on CUDA the
+scorer reads each sequence whole unless told to pack), Best-of-N scoring with and without prefix sharing,
 micro-batched vs unbatched serving at 32 clients, K=8 judge voting with the HF engine (and vLLM when importable),
 and one `accelerate launch` training step. A part that cannot run (no fastapi/uvicorn, no vLLM, out of time) is
 recorded as skipped with the reason; without CUDA the whole check is skipped.
@@ -61,6 +62,7 @@ class Part:
     command: list[str]
     limit_s: int
     needs: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -212,6 +214,12 @@ def _parts(model: str, data: Path, bon: Path | None, out: Path) -> list[Part]:
     scoring = [python, str(REPO / "bench" / "bench_scoring.py"), "--model", model, "--data", str(data)]
     listed = [
         Part("scoring_256", [*scoring, "--pairs", "500", "--max-length", "256"], 120),
+        Part(  # the packed path on CUDA (read whole there by default): does packing pay on a GPU?
+            "scoring_256_packed",
+            [*scoring, "--pairs", "500", "--max-length", "256", "--baseline-dtypes", "bf16"],
+            90,
+            env={"REWARDKIT_PACKING": "on"},
+        ),
         Part("scoring_2048", [*scoring, "--pairs", "500", "--max-length", "2048", "--baseline-dtypes", "bf16"], 120),
         Part(
             "serving_32_clients",
@@ -235,8 +243,9 @@ def _parts(model: str, data: Path, bon: Path | None, out: Path) -> list[Part]:
         Part("judge_voting_vllm", [*judge, "--engine", "vllm", "--skip-naive"], 150, needs=("vllm",)),
     ]
     if bon is not None:
-        listed.append(Part("bon_scoring", [python, str(REPO / "bench" / "bench_bon_scoring.py"), "--model", model,
-                                           "--data", str(bon)], 90))  # fmt: skip
+        bon_command = [python, str(REPO / "bench" / "bench_bon_scoring.py"), "--model", model, "--data", str(bon)]
+        # packing on, or CUDA reads both paths whole and the shared path shares nothing
+        listed.append(Part("bon_scoring", bon_command, 90, env={"REWARDKIT_PACKING": "on"}))
     return listed
 
 
@@ -259,7 +268,10 @@ def run_part(part: Part, remaining_s: float, log_dir: Path) -> PartResult:
         return PartResult(part.name, "skipped", reason=f"out of time ({remaining_s:.0f} s left of the total)")
     started = time.monotonic()
     try:
-        completed = subprocess.run(part.command, capture_output=True, text=True, timeout=limit, cwd=REPO)
+        environment = {**os.environ, **part.env}
+        completed = subprocess.run(
+            part.command, capture_output=True, text=True, timeout=limit, cwd=REPO, env=environment
+        )
     except subprocess.TimeoutExpired as expired:
         output = (expired.stdout or b"").decode() if isinstance(expired.stdout, bytes) else (expired.stdout or "")
         (log_dir / f"{part.name}.log").write_text(output)

@@ -37,6 +37,7 @@ def test_every_part_command_is_accepted_by_its_script(gpu_check, tiny_model_dir,
     planned = gpu_check.parts(str(tiny_model_dir), tmp_path / "pairs.jsonl", bon, tmp_path)
     assert {part.name for part in planned} >= {
         "scoring_256",
+        "scoring_256_packed",
         "scoring_2048",
         "serving_32_clients",
         "judge_voting_hf",
@@ -77,3 +78,6 @@ def test_run_part_records_skips_failures_timeouts_and_results(gpu_check, tmp_pat
     ok = gpu_check.run_part(Part("ok", [python, "-c", "print('x'); print('{\"speedup\": 2.5}')"], 60), 600, tmp_path)
     assert ok.status == "ok" and ok.result == {"speedup": 2.5}
     assert (tmp_path / "ok.log").is_file()
+    command = [python, "-c", "import json, os; print(json.dumps({'packing': os.environ['REWARDKIT_PACKING']}))"]
+    packed = gpu_check.run_part(Part("env", command, 60, env={"REWARDKIT_PACKING": "on"}), 600, tmp_path)
+    assert packed.result == {"packing": "on"}, "a part's environment reaches its process"

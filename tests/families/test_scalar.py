@@ -273,6 +273,25 @@ def test_models_that_cannot_pack_score_each_sequence_whole(reward_model, monkeyp
     assert fed == [sum(len(ids) for ids in encoded)]
 
 
+def test_rewardkit_packing_turns_packing_on_for_cuda_and_off_anywhere(reward_model, monkeypatch):
+    assert reward_model.shares_prefixes, "auto packs on CPU"
+    monkeypatch.setenv("REWARDKIT_PACKING", "off")
+    assert not reward_model.shares_prefixes
+    fed = _fed_tokens(reward_model, monkeypatch)
+    reward_model.max_tokens_per_batch = 10_000
+    prompts = [PROMPTS[0]] * len(BON_RESPONSES)
+    reward_model.rewards(prompts, BON_RESPONSES)
+    assert fed == [sum(len(ids) for ids in reward_model.encode(prompts, BON_RESPONSES))], "off reads each whole"
+    monkeypatch.setattr(reward_model, "device", torch.device("cuda"))  # only the device's type is read
+    monkeypatch.setenv("REWARDKIT_PACKING", "auto")
+    assert not reward_model.shares_prefixes, "auto reads each sequence whole on CUDA"
+    monkeypatch.setenv("REWARDKIT_PACKING", "On")
+    assert reward_model.shares_prefixes
+    monkeypatch.setenv("REWARDKIT_PACKING", "yes")
+    with pytest.raises(ValueError, match="REWARDKIT_PACKING='yes' is not one of auto, on, off"):
+        bool(reward_model.shares_prefixes)
+
+
 def test_eager_attention_and_sliding_windows_are_not_packed(reward_model):
     """The packed mask is boolean, which only SDPA reads as such, and replaces any window; such models read whole."""
     assert reward_model.shares_prefixes

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,17 @@ from rewardkit.models.token_budget import pad_right, token_budget_batches
 from rewardkit.protocol import Capabilities, Preference, Prompt, Score, compare_by_scoring
 
 logger = logging.getLogger(__name__)
+PACKING_ENV = "REWARDKIT_PACKING"
+PACKING_SETTINGS = ("auto", "on", "off")
+
+
+def packing_from_environment() -> str:
+    """REWARDKIT_PACKING: `auto` (unset or empty), `on` or `off`; anything else is refused, naming the variable."""
+    value = os.environ.get(PACKING_ENV, "").strip().lower() or "auto"
+    if value not in PACKING_SETTINGS:
+        raise ValueError(f"{PACKING_ENV}={value!r} is not one of {', '.join(PACKING_SETTINGS)}")
+    return value
+
 
 FAMILY = "bt"
 CLASSIFIER_SUFFIX = "ForSequenceClassification"
@@ -277,10 +289,15 @@ class ScalarRewardModel:
 
     @property
     def shares_prefixes(self) -> bool:
-        """True on CPU for a model that can read packed rows (`packs_rows`). On CUDA each sequence is read whole: the
-        H200 run of bench/gpu_check.sh measured the earlier KV-cache form of sharing at 0.24x-0.52x the unshared path
-        (docs/BENCHMARKS.md); the packed form has not run on a GPU yet."""
-        return self.device.type == "cpu" and self.packs_rows
+        """Whether sequences of one prompt are packed, for a model that can read packed rows (`packs_rows`), as
+        REWARDKIT_PACKING says: `auto` (unset) packs on CPU only, `on` on any device, `off` never. On CUDA `auto`
+        reads each sequence whole: the H200 run of bench/gpu_check.sh measured the earlier KV-cache form of sharing
+        at 0.24x-0.52x the unshared path (docs/BENCHMARKS.md); the packed form has not run on a GPU yet, and
+        bench/gpu_check.sh times it there with REWARDKIT_PACKING=on."""
+        setting = packing_from_environment()
+        if setting == "auto":
+            return self.device.type == "cpu" and self.packs_rows
+        return setting == "on" and self.packs_rows
 
     @property
     def packs_rows(self) -> bool:
