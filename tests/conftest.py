@@ -1,4 +1,4 @@
-"""Shared fixtures: a tiny random model saved once per session, and the path to ../shared/data."""
+"""Shared fixtures: a tiny random model saved once per session and the path to ../shared/data; tests run on CPU."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 
 from rewardkit.models.tiny import save_tiny_model
+
+# The unit tests run their tiny models on the CPU on every machine, so a GPU box gets what CI gets (packing, for one,
+# is CPU-only by default); `REWARDKIT_DEVICE=cuda bash scripts/test.sh` runs them on the GPU instead.
+os.environ.setdefault("REWARDKIT_DEVICE", "cpu")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("REWARDKIT_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypeVar
 
-import torch
 from transformers import TrainingArguments
 
 from rewardkit.models.device import pick_device
@@ -48,7 +47,7 @@ def training_arguments(
         weight_decay=optimizer.weight_decay,
         max_grad_norm=optimizer.max_grad_norm,
         bf16=use_bf16(precision),
-        use_cpu=not torch.cuda.is_available(),
+        use_cpu=pick_device().type == "cpu",  # REWARDKIT_DEVICE=cpu keeps training off a GPU too
         logging_steps=logging_steps,
         seed=seed,
         **passed_through,
