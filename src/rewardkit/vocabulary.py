@@ -16,6 +16,10 @@ from typing import Any, Literal, get_args
 Precision = Literal["auto", "bf16", "fp32"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 
+# Whether a prompt's sequences are packed into one row (training's `pair_packing`, scoring's REWARDKIT_PACKING)
+Packing = Literal["auto", "on", "off"]
+PACKINGS: tuple[str, ...] = get_args(Packing)
+
 # The text a reward model reads and which part of a long response it keeps (rewardkit.models.chat applies them)
 TextFormat = Literal["chat_template", "chat_template_no_final_newline"]
 ResponseTruncation = Literal["keep_start", "keep_end", "keep_both_ends"]

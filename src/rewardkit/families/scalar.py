@@ -48,21 +48,12 @@ from rewardkit.models.shared_prefix import (
 )
 from rewardkit.models.token_budget import pad_right, token_budget_batches
 from rewardkit.protocol import Capabilities, Preference, Prompt, Score, compare_by_scoring
+from rewardkit.vocabulary import PACKINGS, Packing
 
 logger = logging.getLogger(__name__)
-PACKING_ENV = "REWARDKIT_PACKING"
-PACKING_SETTINGS = ("auto", "on", "off")
-
-
-def packing_from_environment() -> str:
-    """REWARDKIT_PACKING: `auto` (unset or empty), `on` or `off`; anything else is refused, naming the variable."""
-    value = os.environ.get(PACKING_ENV, "").strip().lower() or "auto"
-    if value not in PACKING_SETTINGS:
-        raise ValueError(f"{PACKING_ENV}={value!r} is not one of {', '.join(PACKING_SETTINGS)}")
-    return value
-
 
 FAMILY = "bt"
+PACKING_ENV = "REWARDKIT_PACKING"
 CLASSIFIER_SUFFIX = "ForSequenceClassification"
 ADDED_PAD_TOKEN = "<|rewardkit_pad|>"
 _PAD_PROBE_CHAT = [
@@ -124,6 +115,14 @@ def default_token_budget(device: torch.device) -> int:
     """Padded tokens per forward: small on CPU (2,048 measured fastest on 2 cores, see docs/BENCHMARKS.md), large on
     GPU where wide batches are what keeps the device busy."""
     return 16384 if device.type == "cuda" else 2048
+
+
+def packing_from_environment() -> Packing:
+    """REWARDKIT_PACKING: `auto` (unset or empty), `on` or `off`; anything else is refused, naming the variable."""
+    value = os.environ.get(PACKING_ENV, "").strip().lower() or "auto"
+    if value not in PACKINGS:
+        raise ValueError(f"{PACKING_ENV}={value!r} is not one of {', '.join(PACKINGS)}")
+    return value  # type: ignore[return-value]
 
 
 class ScalarRewardModel:

@@ -19,6 +19,7 @@ from rewardkit.data.master_keys import MasterKeyNegatives
 from rewardkit.data.synthetic import DEFAULT_TASKS, SYNTHETIC_TASKS
 from rewardkit.vocabulary import (
     RENAMED_KEYS,
+    Packing,
     Precision,
     ResponseTruncation,
     TextFormat,
@@ -237,12 +238,12 @@ class BTConfig(TrainerConfig):
             "help": "Master-key negatives (Master-RM): {fraction, keys, first_sentence_share}; a number: the fraction."
         },
     )
-    pair_packing: Literal["auto", "on", "off"] = field(
+    pair_packing: Packing = field(
         default="auto",
         metadata={
             "help": "Read a pair's shared prompt once: chosen and rejected in one row after it, under a tree "
-            "attention mask (same loss and gradients). 'auto': on when training on CPU with SDPA attention and a "
-            "`score` head; 'on' also elsewhere (not yet measured on GPU)."
+            "attention mask (same loss and gradients). 'auto': as REWARDKIT_PACKING says, by default on when "
+            "training on CPU with SDPA attention and a `score` head; 'on' also elsewhere (not yet measured on GPU)."
         },
     )
     margin: float = field(default=0.0, metadata={"help": "Constant margin m in -log σ(r_c − r_r − m)."})
