@@ -256,9 +256,16 @@ def test_a_probe_that_overestimates_the_step_is_corrected_by_the_runs_own_steps(
     assert totals["plan"]["steps"] == 3 and totals["plan"]["seconds_per_step"] == 100.0
     assert totals["replanned"]["planned_steps"] == 3 and totals["replanned"]["steps"] == 9 == totals["steps"]
     assert totals["replanned"]["seconds_per_step"] < 100.0
+    # and again at half and at 80% of the 9 steps, each from the steps since the re-plan before (95% is the end)
+    assert [(each["after_steps"], each["timed_steps"]) for each in totals["replanned"]["replans"]] == [
+        (2, "2..2"),
+        (4, "3..4"),
+        (7, "5..7"),
+    ]
     assert totals["pairs_seen"] == 9 * BATCH_SIZE
     text = summary.read_text()
     assert "re-planned after 2 steps" in text and "so 9 steps instead of 3" in text
+    assert "re-planned again from the steps since the one before, after step 4 to 9, after step 7 to 9" in text
     assert f"trained on {9 * BATCH_SIZE} synthetic verifiable pairs for 9 steps" in text
     rates = [
         record["learning_rate"]

@@ -122,7 +122,9 @@ def test_a_run_whose_steps_are_faster_than_the_probe_grows_to_fill_the_budget(tm
     state, scheduler, bar = _run_steps(replan, args, planned=10, steps=6, examples=BATCH * 200)
 
     assert state.max_steps == bar.total == 6 + 20, "40 s left at 2 s a step: 20 more steps"
-    assert replan.planned_steps == 10 and replan.replanned.seconds_per_step == SECONDS_PER_STEP
+    (replan_record,) = replan.replans
+    assert replan_record.planned_steps == 10 and replan_record.seconds_per_step == SECONDS_PER_STEP
+    assert replan_record.timed_steps == "2..6"
     assert stop.deadline == 40.0, "steps chosen to fill the budget get no slack past its deadline"
     reference_optimizer = _optimizer()
     reference = _schedule(reference_optimizer, args, warmup=args.get_warmup_steps(10), total=26)
@@ -156,7 +158,7 @@ def test_a_run_that_ends_before_the_replan_is_left_alone(tmp_path, monkeypatch):
     _fake_clock(monkeypatch)
     replan = ReplanFromMeasuredSteps(StopAtDeadline(1e9), 1e6, 6, floor_steps=1, ceiling_steps=500, slack=1.25)
     state, _, _ = _run_steps(replan, _arguments(tmp_path), planned=4, steps=4, examples=BATCH * 200)
-    assert state.max_steps == 4 and replan.replanned is None
+    assert state.max_steps == 4 and replan.replans == []
 
 
 def test_the_replan_needs_a_warm_up_step_and_a_timed_one():
@@ -183,31 +185,71 @@ def test_batch_costs_are_the_padded_tokens_of_each_batch_in_the_samplers_order(t
     assert batch_costs(random_order, _arguments(tmp_path)) is None
 
 
-def test_steps_that_fit_walks_the_costs_ahead():
-    assert steps_that_fit(10.0, 1.0, [4, 4, 4]) == 2
-    assert steps_that_fit(12.0, 1.0, [4, 4, 4]) == 3
-    assert steps_that_fit(3.0, 1.0, [4, 4]) == 0
+def test_steps_that_fit_walks_the_seconds_ahead():
+    assert steps_that_fit(10.0, [4.0, 4.0, 4.0]) == 2
+    assert steps_that_fit(12.0, [4.0, 4.0, 4.0]) == 3
+    assert steps_that_fit(3.0, [4.0, 4.0]) == 0
 
 
-def test_with_the_batches_ahead_known_the_replan_times_padded_tokens_not_steps(tmp_path, monkeypatch):
-    """Longest batches first: the first steps are slow; a step count from their median would under-fill the budget,
-    the count from their time per padded token and the costs ahead fills it exactly."""
-    rate = 0.004  # seconds per padded token
+def _clock_of_steps(monkeypatch, step_seconds: list[float]) -> None:
+    """time.perf_counter and time.monotonic read one simulated clock on which step i takes step_seconds[i]."""
+    ends = np.cumsum(step_seconds)
+    readings = iter([value for start, end in zip([0.0, *ends[:-1]], ends, strict=True) for value in (start, end)])
+    now = [0.0]
+
+    def perf_counter() -> float:
+        now[0] = float(next(readings))
+        return now[0]
+
+    monkeypatch.setattr(time_budget.time, "perf_counter", perf_counter)
+    monkeypatch.setattr(time_budget.time, "monotonic", lambda: now[0])
+
+
+def test_with_the_batches_ahead_known_a_step_is_predicted_by_the_mean_of_per_token_and_per_step(tmp_path, monkeypatch):
+    """Longest batches first, and a step costs a fixed 0.5 s plus its padded tokens: per padded token alone predicts
+    the shorter steps ahead too fast, per step alone too slow; the plan follows their mean, between the two."""
+    rate, fixed = 0.004, 0.5
     lengths = [10 + (index * 37) % 90 for index in range(8 * 100)]
     make = _length_grouped(lengths)
     order = list(make())
     costs = [BATCH * max(lengths[i] for i in order[start : start + BATCH]) for start in range(0, len(order), BATCH)]
-    ends = np.cumsum([rate * cost for cost in costs])
-    clock = iter([value for start, end in zip([0.0, *ends[:-1]], ends, strict=True) for value in (start, end)])
-    monkeypatch.setattr(time_budget.time, "perf_counter", lambda: next(clock))
-    monkeypatch.setattr(time_budget.time, "monotonic", lambda: 0.0)
-    args, budget = _arguments(tmp_path), 60.0
+    _clock_of_steps(monkeypatch, [fixed + rate * cost for cost in costs])
+    args, budget = _arguments(tmp_path), 100.0
     replan = ReplanFromMeasuredSteps(StopAtDeadline(budget), budget, 6, floor_steps=3, ceiling_steps=500, slack=1.0)
 
     state, _, _ = _run_steps(replan, args, planned=10, steps=6, examples=len(lengths), sampler=make)
 
-    ahead = np.cumsum([rate * cost for cost in costs[6:]])
-    assert state.max_steps == 6 + int((ahead <= budget).sum())
-    assert replan.seconds_per_token == pytest.approx(rate)
-    median_of_first_steps = float(np.median([rate * cost for cost in costs[1:6]]))
-    assert state.max_steps > 6 + int(budget // median_of_first_steps), "per-step timing would have planned fewer"
+    timed = [fixed + rate * cost for cost in costs[1:6]]
+    per_token = float(np.median([seconds / cost for seconds, cost in zip(timed, costs[1:6], strict=True)]))
+    per_step = float(np.median(timed))
+    available = budget - sum(fixed + rate * cost for cost in costs[:6])
+    assert replan.replans[0].seconds_per_token == pytest.approx(per_token)
+
+    def planned_by(seconds_ahead) -> int:
+        return 6 + int((np.cumsum(seconds_ahead) <= available).sum())
+
+    blend = planned_by([(per_token * cost + per_step) / 2 for cost in costs[6:]])
+    assert state.max_steps == blend
+    assert planned_by([per_step] * len(costs[6:])) < blend < planned_by([per_token * cost for cost in costs[6:]])
+
+
+def test_a_run_replans_again_from_the_steps_since_the_replan_before(tmp_path, monkeypatch):
+    """The machine slows from 2 s to 4 s a step after step 10: the re-plan after step 6 grows the run to fill the
+    budget at 2 s; the one at half that run times steps 7..25 (median 4 s) and shrinks it to end at the deadline;
+    the schedule follows each total."""
+    _clock_of_steps(monkeypatch, [2.0] * 10 + [4.0] * 40)
+    args, stop = _arguments(tmp_path), StopAtDeadline(deadline=100.0)
+    replan = ReplanFromMeasuredSteps(stop, 100.0, 6, floor_steps=3, ceiling_steps=500, slack=1.0, again_at=(0.8, 0.5))
+
+    state, scheduler, bar = _run_steps(replan, args, planned=10, steps=30, examples=BATCH * 200)
+
+    first, again = replan.replans
+    assert (first.timed_steps, first.total_steps) == ("2..6", 6 + 88 // 2)
+    assert (again.after_steps, again.timed_steps, again.seconds_per_step) == (25, "7..25", 4.0)
+    assert again.planned_steps == 50 and state.max_steps == bar.total == again.total_steps == 25 + 20 // 4
+    assert scheduler.get_last_lr() == pytest.approx([0.0, 0.0]), "the schedule ends with the last step"
+
+
+def test_the_later_replans_must_be_fractions_of_the_run():
+    with pytest.raises(ValueError, match="again_at"):
+        ReplanFromMeasuredSteps(StopAtDeadline(1.0), 1.0, 6, 1, 2, slack=1.0, again_at=(1.0,))

@@ -43,6 +43,7 @@ LOGLIK_LABEL = "loglik"
 LOGLIK_EVALUATION_FACTOR = 2.0
 SLOWDOWN_SLACK = 1.25  # a floor of steps that does not fit may run this much slower than planned before it is stopped
 REPLAN_AFTER_STEPS = 6  # training re-plans its steps from the median of its own steps 2..6 (the probe's can be off)
+REPLAN_AGAIN_AT = (0.5, 0.8, 0.95)  # and again at these fractions of the run, from the steps since the re-plan before
 REPLAN_GROWTH = 3  # the train set offered holds this many times the planned steps (within the ceiling), room to grow
 MIN_EVALUATION_ROWS = 10  # per dev category, and per set in tens (the synthetic set keeps 10x this)
 
@@ -324,27 +325,32 @@ def training_deadline(budget_deadline: float, now: float, floor_steps: int, seco
 
 
 def replan_record(replan) -> dict | None:
-    """What the re-plan after the first steps of training decided (None when training ended before it)."""
-    if replan.replanned is None:
+    """What the re-plans during training decided (None when training ended before the first)."""
+    if not replan.replans:
         return None
-    after, measured = replan.after_steps, replan.timer.seconds_per_step()
-    total = after + replan.replanned.steps
-    per_token = replan.seconds_per_token
+    first, last = replan.replans[0], replan.replans[-1]
     how = (
-        f" and {per_token * 1e3:.2f} ms a padded token; at that rate the batches ahead take "
-        f"{replan.replanned.seconds_per_step:.2f} s a step"
-        if per_token
+        f" and {first.seconds_per_token * 1e3:.2f} ms a padded token; a step ahead predicted as the mean of the two "
+        f"rules takes {first.plan.seconds_per_step:.2f} s"
+        if first.seconds_per_token
         else ""
     )
+    again = ", ".join(f"after step {later.after_steps} to {later.total_steps}" for later in replan.replans[1:])
     return {
-        "after_steps": after,
-        "seconds_per_step": measured,
-        "seconds_per_padded_token": per_token,
-        "planned_steps": replan.planned_steps,
-        "steps": total,
+        "after_steps": first.after_steps,
+        "seconds_per_step": first.seconds_per_step,
+        "seconds_per_padded_token": first.seconds_per_token,
+        "planned_steps": first.planned_steps,
+        "steps": last.total_steps,
+        "replans": [
+            {"after_steps": each.after_steps, "timed_steps": each.timed_steps, "steps": each.total_steps}
+            for each in replan.replans
+        ],
         "note": (
-            f"re-planned after {after} steps: they ran at {measured:.2f} s a step (median){how}, so {total} steps "
-            f"instead of {replan.planned_steps} ({replan.replanned.reason}, after the first {after})"
+            f"re-planned after {first.after_steps} steps: they ran at {first.seconds_per_step:.2f} s a step (median)"
+            f"{how}, so {first.total_steps} steps instead of {first.planned_steps} ({first.plan.reason}, after the "
+            f"first {first.after_steps})"
+            + (f"; re-planned again from the steps since the one before, {again}" if again else "")
         ),
     }
 
@@ -435,9 +441,9 @@ def _scored_models(config: QuickstartConfig, model_dir: str, evaluation: Evaluat
 
 def _train_to_plan(config: QuickstartConfig, plan: QuickstartPlan, train_pairs, budget_deadline: float):
     """Train the planned steps, stopped at the deadline if the machine slows down (the budget's, or a floor's
-    measured time with slack); unless the steps are fixed, re-planned after the first REPLAN_AFTER_STEPS from their
-    measured time (the data offered leaves room to grow). Returns the train result, the step where the deadline
-    stopped it (or None) and the re-plan record."""
+    measured time with slack); unless the steps are fixed, re-planned after the first REPLAN_AFTER_STEPS and again at
+    REPLAN_AGAIN_AT of the run from their measured time (the data offered leaves room to grow). Returns the train
+    result, the step where the deadline stopped it (or None) and the re-plan record."""
     from rewardkit.training.bt import train_bt
     from rewardkit.training.bt_data import BTData
     from rewardkit.training.time_budget import ReplanFromMeasuredSteps, StopAtDeadline
@@ -450,7 +456,13 @@ def _train_to_plan(config: QuickstartConfig, plan: QuickstartPlan, train_pairs, 
     if not fixed:
         offered_steps = min(config.ceiling_steps, REPLAN_GROWTH * plan.steps)
         replan = ReplanFromMeasuredSteps(
-            stop, budget_deadline, REPLAN_AFTER_STEPS, _floor_steps(config), config.ceiling_steps, SLOWDOWN_SLACK
+            stop,
+            budget_deadline,
+            REPLAN_AFTER_STEPS,
+            _floor_steps(config),
+            config.ceiling_steps,
+            SLOWDOWN_SLACK,
+            again_at=REPLAN_AGAIN_AT,
         )
     offered = train_pairs[: offered_steps * BATCH_SIZE]
     # no evaluation inside training: the held-out evaluation right after it covers the same pairs

@@ -86,14 +86,35 @@ def plan_steps(
     return StepPlan(steps, fitting, seconds_per_step, steps * seconds_per_step, reason)
 
 
+@dataclass
+class Replan:
+    """One re-plan: after which step, what it timed, and the steps it planned after that step."""
+
+    after_steps: int
+    timed_steps: str
+    seconds_per_step: float
+    seconds_per_token: float | None
+    planned_steps: int
+    plan: StepPlan
+
+    @property
+    def total_steps(self) -> int:
+        return self.after_steps + self.plan.steps
+
+
 class ReplanFromMeasuredSteps(TrainerCallback):
-    """Re-sizes a run from its own first steps: the probe that planned it times a few steps of a throw-away run, which
-    can be off by a third on a noisy CPU (measured: 7.4 s a probe step, 5.4 s in the run). After `after_steps` steps,
-    the median of those after the first gives the steps that fit before `budget_deadline` (a time.monotonic()
-    value), within `floor_steps` and `ceiling_steps` and never past the data; the Trainer's step count, its
-    learning-rate schedule (rebuilt for the new total, warmup unchanged) and its progress bar follow. `stop.deadline`
-    becomes the budget's, or, where the floor forces more steps than fit, their measured time with `slack` (as the
-    plan before training); steps chosen to fill the budget get no slack past it.
+    """Re-sizes a run from its own steps: the probe that planned it times a few steps of a throw-away run, which can
+    be off by a third on a noisy CPU (measured: 7.4 s a probe step, 5.4 s in the run). After `after_steps` steps, and
+    again when each fraction in `again_at` of the run's current total is done, the steps since the re-plan before
+    (the first, a warm-up, left out) give the steps that fit before `budget_deadline` (a time.monotonic() value),
+    within `floor_steps` and `ceiling_steps` and never past the data; the Trainer's step count, its learning-rate
+    schedule (rebuilt for the new total, warmup unchanged) and its progress bar follow. Re-planning again corrects a
+    first estimate from a handful of steps and a machine that drifts: the schedule then ends where the time does.
+    With the batches ahead known, a step is predicted as the mean of two rules, per padded token and per step: part of
+    a step's time does not shrink with its batch (measured: 0.5-1.0 s of 1.5-2.2 s), so the first is optimistic and
+    the second pessimistic when the batches ahead are shorter (bench/bench_step_time_model.py). `stop.deadline`
+    becomes the budget's, or, where the floor forces more steps than fit, their predicted time with `slack`; steps
+    chosen to fill the budget get no slack past it.
     The Trainer is bound by `bind_trainer` (train_bt calls it); the run grows only as far as its train set goes."""
 
     def __init__(
@@ -104,16 +125,19 @@ class ReplanFromMeasuredSteps(TrainerCallback):
         floor_steps: int,
         ceiling_steps: int,
         slack: float,
+        again_at: tuple[float, ...] = (),
     ) -> None:
         if after_steps < 2:
             raise ValueError(f"after_steps must be >= 2 (the first step is a warm-up), got {after_steps}")
+        if any(not 0 < fraction < 1 for fraction in again_at):
+            raise ValueError(f"again_at holds fractions of the run, each in (0, 1), got {again_at}")
         self.stop, self.budget_deadline, self.after_steps, self.slack = stop, budget_deadline, after_steps, slack
-        self.floor_steps, self.ceiling_steps = floor_steps, ceiling_steps
+        self.floor_steps, self.ceiling_steps, self.again_at = floor_steps, ceiling_steps, sorted(again_at)
         self.timer = StepTimer()
         self.trainer = None
-        self.replanned: StepPlan | None = None
-        self.planned_steps: int | None = None
-        self.seconds_per_token: float | None = None
+        self.replans: list[Replan] = []
+        self._next_at: int | None = after_steps
+        self._window_start = 1
 
     def bind_trainer(self, trainer) -> None:
         self.trainer = trainer
@@ -123,43 +147,53 @@ class ReplanFromMeasuredSteps(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         self.timer.on_step_end(args, state, control)
-        if state.global_step != self.after_steps or state.global_step >= state.max_steps:
+        if state.global_step != self._next_at or state.global_step >= state.max_steps:
             return
         if self.trainer is None:
             raise RuntimeError("ReplanFromMeasuredSteps needs bind_trainer(trainer) before training")
+        replan = self._replan(args, state)
+        self.replans.append(replan)
+        self._window_start = state.global_step
+        self._next_at = next(
+            (step for step in (round(f * replan.total_steps) for f in self.again_at) if step > state.global_step),
+            None,
+        )
+        logger.info(
+            "re-planned after %d steps (timed %s: %.2f s a step, median): %d steps instead of %d (%s%s)",
+            replan.after_steps,
+            replan.timed_steps,
+            replan.seconds_per_step,
+            replan.total_steps,
+            replan.planned_steps,
+            replan.plan.reason,
+            "; a step predicted from its padded tokens, the batches ahead known" if replan.seconds_per_token else "",
+        )
+        if replan.total_steps != state.max_steps:
+            self._resize(args, state, replan.total_steps)
+
+    def _replan(self, args, state) -> Replan:
         now, done = time.monotonic(), state.global_step
         most = max(min(self.ceiling_steps, steps_in_one_epoch(len(self.trainer.train_dataset), args)), state.max_steps)
         most_left = max(most - done, 1)
         floor_left = min(max(self.floor_steps - done, 1), most_left)
         available = self.budget_deadline - now
+        timed = self.timer.step_seconds[self._window_start : done]
+        per_step, per_token = statistics.median(timed), None
         costs = batch_costs(self.trainer, args)
-        self.seconds_per_token = None
         if costs:
-            self.seconds_per_token = statistics.median(
-                seconds / cost for seconds, cost in zip(self.timer.step_seconds[1:], costs[1:done], strict=True)
+            per_token = statistics.median(
+                seconds / cost for seconds, cost in zip(timed, costs[self._window_start : done], strict=True)
             )
-            ahead = costs[done:most]
-            fitting = steps_that_fit(available, self.seconds_per_token, ahead)
+            ahead = [(per_token * cost + per_step) / 2 for cost in costs[done:most]]
+            fitting = steps_that_fit(available, ahead)
             counted = ahead[: max(fitting, 1)]
-            mean_step_s = self.seconds_per_token * sum(counted) / len(counted)
-            remaining = plan_steps(available, mean_step_s, floor_left, most_left, fitting=fitting)
+            remaining = plan_steps(available, sum(counted) / len(counted), floor_left, most_left, fitting=fitting)
         else:
-            remaining = plan_steps(available, self.timer.seconds_per_step(), floor_left, most_left)
-        total = done + remaining.steps
-        self.planned_steps, self.replanned = state.max_steps, remaining
+            remaining = plan_steps(available, per_step, floor_left, most_left)
         floor_forced_s = remaining.training_seconds if remaining.steps > remaining.fitting_steps else 0.0
         self.stop.deadline = max(self.budget_deadline, now + self.slack * floor_forced_s)
-        logger.info(
-            "re-planned after %d steps of %.2f s (median): %d steps instead of %d (%s%s)",
-            done,
-            self.timer.seconds_per_step(),
-            total,
-            state.max_steps,
-            remaining.reason,
-            "; timed per padded token, the batches ahead known" if costs else "",
-        )
-        if total != state.max_steps:
-            self._resize(args, state, total)
+        timed_steps = f"{self._window_start + 1}..{done}"
+        return Replan(done, timed_steps, per_step, per_token, state.max_steps, remaining)
 
     def _resize(self, args, state, total: int) -> None:
         warmup = args.get_warmup_steps(state.max_steps)
@@ -189,14 +223,14 @@ def batch_costs(trainer, args) -> list[int] | None:
     return [len(batch) * max(sampler.lengths[index] for index in batch) for batch in batches]
 
 
-def steps_that_fit(available_seconds: float, seconds_per_cost: float, costs: list[int]) -> int:
-    """How many of the steps ahead, costing `costs` each, end within `available_seconds`."""
+def steps_that_fit(available_seconds: float, seconds_ahead: list[float]) -> int:
+    """How many of the steps ahead, predicted to take `seconds_ahead` each, end within `available_seconds`."""
     spent = 0.0
-    for count, cost in enumerate(costs):
-        spent += cost * seconds_per_cost
+    for count, seconds in enumerate(seconds_ahead):
+        spent += seconds
         if spent > available_seconds:
             return count
-    return len(costs)
+    return len(seconds_ahead)
 
 
 def steps_in_one_epoch(examples: int, args) -> int:
