@@ -250,6 +250,22 @@ def test_a_run_replans_again_from_the_steps_since_the_replan_before(tmp_path, mo
     assert scheduler.get_last_lr() == pytest.approx([0.0, 0.0]), "the schedule ends with the last step"
 
 
+def test_each_fraction_replans_once_and_never_from_fewer_steps_than_the_first_replan_timed(tmp_path, monkeypatch):
+    """Steps speed up from 2 s to 1 s after step 30, so the re-plan at 80% grows the run; 80% of the new total lies
+    ahead again, yet 80% is used up: the next re-plan is at 95%. 55% of the run, 3 steps after the 50% re-plan, would
+    time too few steps and is dropped."""
+    _clock_of_steps(monkeypatch, [2.0] * 30 + [1.0] * 50)
+    args = _arguments(tmp_path)
+    replan = ReplanFromMeasuredSteps(
+        StopAtDeadline(100.0), 100.0, 6, floor_steps=3, ceiling_steps=500, slack=1.0, again_at=(0.5, 0.55, 0.8, 0.95)
+    )
+
+    state, _, _ = _run_steps(replan, args, planned=10, steps=70, examples=BATCH * 200)
+
+    assert [(each.after_steps, each.total_steps) for each in replan.replans] == [(6, 50), (25, 50), (40, 70), (66, 70)]
+    assert state.max_steps == 70
+
+
 def test_the_later_replans_must_be_fractions_of_the_run():
     with pytest.raises(ValueError, match="again_at"):
         ReplanFromMeasuredSteps(StopAtDeadline(1.0), 1.0, 6, 1, 2, slack=1.0, again_at=(1.0,))

@@ -105,7 +105,8 @@ class Replan:
 class ReplanFromMeasuredSteps(TrainerCallback):
     """Re-sizes a run from its own steps: the probe that planned it times a few steps of a throw-away run, which can
     be off by a third on a noisy CPU (measured: 7.4 s a probe step, 5.4 s in the run). After `after_steps` steps, and
-    again when each fraction in `again_at` of the run's current total is done, the steps since the re-plan before
+    again when each fraction in `again_at` of the run's current total is done (each once, and each at least
+    `after_steps` - 1 steps after the re-plan before), the steps since the re-plan before
     (the first, a warm-up, left out) give the steps that fit before `budget_deadline` (a time.monotonic() value),
     within `floor_steps` and `ceiling_steps` and never past the data; the Trainer's step count, its learning-rate
     schedule (rebuilt for the new total, warmup unchanged) and its progress bar follow. Re-planning again corrects a
@@ -132,7 +133,7 @@ class ReplanFromMeasuredSteps(TrainerCallback):
         if any(not 0 < fraction < 1 for fraction in again_at):
             raise ValueError(f"again_at holds fractions of the run, each in (0, 1), got {again_at}")
         self.stop, self.budget_deadline, self.after_steps, self.slack = stop, budget_deadline, after_steps, slack
-        self.floor_steps, self.ceiling_steps, self.again_at = floor_steps, ceiling_steps, sorted(again_at)
+        self.floor_steps, self.ceiling_steps, self._fractions_left = floor_steps, ceiling_steps, sorted(again_at)
         self.timer = StepTimer()
         self.trainer = None
         self.replans: list[Replan] = []
@@ -154,10 +155,7 @@ class ReplanFromMeasuredSteps(TrainerCallback):
         replan = self._replan(args, state)
         self.replans.append(replan)
         self._window_start = state.global_step
-        self._next_at = next(
-            (step for step in (round(f * replan.total_steps) for f in self.again_at) if step > state.global_step),
-            None,
-        )
+        self._next_at = self._next_replan(state.global_step, replan.total_steps)
         logger.info(
             "re-planned after %d steps (timed %s: %.2f s a step, median): %d steps instead of %d (%s%s)",
             replan.after_steps,
@@ -170,6 +168,15 @@ class ReplanFromMeasuredSteps(TrainerCallback):
         )
         if replan.total_steps != state.max_steps:
             self._resize(args, state, replan.total_steps)
+
+    def _next_replan(self, done: int, total: int) -> int | None:
+        """The step of the next re-plan: the next fraction of `total` not used yet that leaves at least as many timed
+        steps as the first re-plan had (a fraction passed or too near is dropped: each is used once)."""
+        while self._fractions_left:
+            step = round(self._fractions_left.pop(0) * total)
+            if step >= done + self.after_steps - 1:
+                return step
+        return None
 
     def _replan(self, args, state) -> Replan:
         now, done = time.monotonic(), state.global_step
