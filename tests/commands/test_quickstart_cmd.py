@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -247,13 +248,18 @@ def test_a_probe_that_overestimates_the_step_is_corrected_by_the_runs_own_steps(
 
     monkeypatch.setattr(quickstart_cmd, "quickstart_bt_config", logging_every_step)
     config = _one_step_without_dev_file(
-        tiny_model_dir, tmp_path, max_steps=None, budget_minutes=2.0, min_steps=3, bf16_min_steps=3
+        tiny_model_dir, tmp_path, max_steps=None, budget_minutes=2.0, min_steps=3, bf16_min_steps=3, n_eval=200
     )
 
     summary = run_quickstart(config)
 
     totals = json.loads((config.output / "summary.json").read_text())
     assert totals["plan"]["steps"] == 3 and totals["plan"]["seconds_per_step"] == 100.0
+    # at 100 s a step the floor of 3 steps left the evaluation no time: the plan cut it to its minimum; the steps'
+    # measured time left it room, so the first re-plan sized it again, whole
+    assert "it uses 100 synthetic pairs" in totals["plan"]["reason"] and totals["plan"]["master_key_rows"] == 10
+    assert "on 200 synthetic pairs, 0 dev rows and 40 master-key rows" in totals["replanned"]["evaluation"]
+    assert "Held-out synthetic pairs (200)" in summary.read_text()
     assert totals["replanned"]["planned_steps"] == 3 and totals["replanned"]["steps"] == 9 == totals["steps"]
     assert totals["replanned"]["seconds_per_step"] < 100.0
     # and again at half and at 80% of the 9 steps, each from the steps since the re-plan before (95% is the end)
@@ -275,3 +281,29 @@ def test_a_probe_that_overestimates_the_step_is_corrected_by_the_runs_own_steps(
     # the rate each step used: one warmup step (rate 0), then a cosine over the 8 others, not over the first 3
     cosine_over_nine = [0.0] + [3e-4 * 0.5 * (1 + math.cos(math.pi * step / 8)) for step in range(8)]
     assert rates == pytest.approx(cosine_over_nine)
+
+
+def test_the_evaluation_grows_at_the_replan_but_never_shrinks(monkeypatch):
+    """Sized again from the measured step time: a floor that now leaves more time grows the evaluation and moves
+    training's deadline to leave it that time; a floor that leaves less keeps the plan and its deadline."""
+    from rewardkit.commands import quickstart_cmd
+    from rewardkit.commands.quickstart_cmd import EvaluationRegrownAtReplan, EvaluationSets, size_evaluation
+    from rewardkit.data.synthetic import synthetic_splits
+
+    monkeypatch.setattr(quickstart_cmd.time, "monotonic", lambda: 0.0)
+    config = QuickstartConfig(output=Path("unused"), master_key_rows=40)
+    _, pairs = synthetic_splits(8, 200, seed=0)
+    rates = {"bt-quickstart": {"synthetic": 0.5, "dev": 0.5}}  # s a pair: all of it takes (200 + 5 x 40) x 0.5 s
+    planned = size_evaluation(config, EvaluationSets(pairs, []), rates, allowed_s=60.0)
+    assert len(planned.sets.synthetic) < 200
+    budget_deadline = 600.0
+
+    faster = EvaluationRegrownAtReplan(config, planned, budget_deadline)
+    deadline = faster(seconds_per_step=1.0, floor_steps_left=10)
+    assert len(faster.evaluation.sets.synthetic) == 200 and faster.evaluation.master_key_rows == 40
+    assert deadline == pytest.approx(faster.job_end - quickstart_cmd.OVERHEAD_S - faster.evaluation.seconds)
+    assert deadline < budget_deadline and "sized again" in faster.note()
+
+    slower = EvaluationRegrownAtReplan(config, planned, budget_deadline)
+    assert slower(seconds_per_step=100.0, floor_steps_left=10) == pytest.approx(budget_deadline)
+    assert slower.evaluation is planned and slower.note() == ""

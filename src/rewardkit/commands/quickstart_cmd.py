@@ -14,7 +14,7 @@ import logging
 import random
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -115,6 +115,14 @@ class EvaluationPlan:
     master_key_rows: int
     seconds: float
     note: str = ""
+    rates: dict[str, dict[str, float]] = field(default_factory=dict)  # what it was sized from, to size it again
+    offered: EvaluationSets | None = None
+
+    def describe(self) -> str:
+        return (
+            f"{', '.join(self.labels)} on {len(self.sets.synthetic)} synthetic pairs, {len(self.sets.dev)} dev rows "
+            f"and {self.master_key_rows} master-key rows, ~{self.seconds:.0f} s"
+        )
 
 
 @dataclass
@@ -241,6 +249,12 @@ def size_evaluation(
     """The evaluation that fits in `allowed_s`: every model in `rates` (the trained model first) on the full sets
     when it fits; else the baselines after the first are left out, then the sets are cut step by step down to
     their minimum. The note says what was left out and why."""
+    return replace(_fitted_evaluation(config, sets, rates, allowed_s), rates=rates, offered=sets)
+
+
+def _fitted_evaluation(
+    config: QuickstartConfig, sets: EvaluationSets, rates: dict[str, dict[str, float]], allowed_s: float
+) -> EvaluationPlan:
     labels = list(rates)
     full_s = evaluation_seconds(rates, sets, config.master_key_rows)
     if full_s <= allowed_s:
@@ -439,11 +453,39 @@ def _scored_models(config: QuickstartConfig, model_dir: str, evaluation: Evaluat
     return models
 
 
-def _train_to_plan(config: QuickstartConfig, plan: QuickstartPlan, train_pairs, budget_deadline: float):
+class EvaluationRegrownAtReplan:
+    """At training's first re-plan: when the floor of steps, at their measured time, leaves the evaluation more of
+    the time left than the probe's step time did, the evaluation is sized again (it grows, never shrinks: a slower
+    step is the floor's to absorb, with the deadline's slack) and training's deadline moves to leave it that time."""
+
+    def __init__(self, config: QuickstartConfig, evaluation: EvaluationPlan, budget_deadline: float) -> None:
+        self.config, self.planned, self.evaluation = config, evaluation, evaluation
+        self.job_end = budget_deadline + OVERHEAD_S + evaluation.seconds
+
+    def __call__(self, seconds_per_step: float, floor_steps_left: int) -> float:
+        allowed = _allowed_evaluation_seconds(self.job_end - time.monotonic(), floor_steps_left * seconds_per_step)
+        regrown = size_evaluation(self.config, self.planned.offered, self.planned.rates, allowed)
+        if regrown.seconds > self.planned.seconds:
+            self.evaluation = regrown
+        return self.job_end - OVERHEAD_S - self.evaluation.seconds
+
+    def note(self) -> str:
+        if self.evaluation is self.planned:
+            return ""
+        return (
+            f"; with the measured step time the floor of steps left the evaluation more time than planned, so it was "
+            f"sized again: {self.evaluation.describe()} (planned: {self.planned.describe()})"
+        )
+
+
+def _train_to_plan(
+    config: QuickstartConfig, plan: QuickstartPlan, evaluation: EvaluationPlan, train_pairs, budget_deadline: float
+):
     """Train the planned steps, stopped at the deadline if the machine slows down (the budget's, or a floor's
     measured time with slack); unless the steps are fixed, re-planned after the first REPLAN_AFTER_STEPS and again at
-    REPLAN_AGAIN_AT of the run from their measured time (the data offered leaves room to grow). Returns the train
-    result, the step where the deadline stopped it (or None) and the re-plan record."""
+    REPLAN_AGAIN_AT of the run from their measured time (the data offered leaves room to grow), the evaluation
+    regrown at the first where the measured steps leave it more time. Returns the train result, the step where the
+    deadline stopped it (or None), the re-plan record and the evaluation to run."""
     from rewardkit.training.bt import train_bt
     from rewardkit.training.bt_data import BTData
     from rewardkit.training.time_budget import ReplanFromMeasuredSteps, StopAtDeadline
@@ -452,7 +494,7 @@ def _train_to_plan(config: QuickstartConfig, plan: QuickstartPlan, train_pairs, 
     floor = min(plan.steps, _floor_steps(config))
     floor_kept = training_deadline(budget_deadline, time.monotonic(), floor, plan.seconds_per_step)
     stop = StopAtDeadline(budget_deadline if fixed else floor_kept)
-    replan, offered_steps = None, plan.steps
+    replan, offered_steps, regrow = None, plan.steps, EvaluationRegrownAtReplan(config, evaluation, budget_deadline)
     if not fixed:
         offered_steps = min(config.ceiling_steps, REPLAN_GROWTH * plan.steps)
         replan = ReplanFromMeasuredSteps(
@@ -463,6 +505,7 @@ def _train_to_plan(config: QuickstartConfig, plan: QuickstartPlan, train_pairs, 
             config.ceiling_steps,
             SLOWDOWN_SLACK,
             again_at=REPLAN_AGAIN_AT,
+            deadline_for=regrow,
         )
     offered = train_pairs[: offered_steps * BATCH_SIZE]
     # no evaluation inside training: the held-out evaluation right after it covers the same pairs
@@ -472,7 +515,11 @@ def _train_to_plan(config: QuickstartConfig, plan: QuickstartPlan, train_pairs, 
         data=data,
         callbacks=[stop] + ([replan] if replan else []),
     )
-    return result, stop.stopped_at_step, replan_record(replan) if replan else None
+    record = replan_record(replan) if replan else None
+    if record and regrow.note():
+        record["note"] += regrow.note()
+        record["evaluation"] = regrow.evaluation.describe()
+    return result, stop.stopped_at_step, record, regrow.evaluation
 
 
 def run_quickstart(config: QuickstartConfig, announce=logger.info) -> Path:
@@ -487,7 +534,9 @@ def run_quickstart(config: QuickstartConfig, announce=logger.info) -> Path:
     write_pairs_jsonl(eval_pairs, config.output / "synthetic_eval.jsonl")
     plan, evaluation, budget_deadline = plan_run(config, train_pairs, _evaluation_sets(config, eval_pairs), started)
     announce(plan.describe())
-    train_result, stopped_at, replanned = _train_to_plan(config, plan, train_pairs, budget_deadline)
+    train_result, stopped_at, replanned, evaluation = _train_to_plan(
+        config, plan, evaluation, train_pairs, budget_deadline
+    )
     evaluation_started = time.monotonic()
     tables, means = _evaluate_sets(config, _scored_models(config, train_result.model_dir, evaluation), evaluation)
     evaluation_s = time.monotonic() - evaluation_started

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from transformers import TrainerCallback
@@ -115,7 +116,9 @@ class ReplanFromMeasuredSteps(TrainerCallback):
     a step's time does not shrink with its batch (measured: 0.5-1.0 s of 1.5-2.2 s), so the first is optimistic and
     the second pessimistic when the batches ahead are shorter (bench/bench_step_time_model.py). `stop.deadline`
     becomes the budget's, or, where the floor forces more steps than fit, their predicted time with `slack`; steps
-    chosen to fill the budget get no slack past it.
+    chosen to fill the budget get no slack past it. `deadline_for`, when given, is asked at the first re-plan for the
+    budget's deadline anew from the measured seconds a step and the floor's steps left (the quickstart sizes its
+    evaluation again there: a probe that misjudged the step misjudged what the floor leaves for the evaluation).
     The Trainer is bound by `bind_trainer` (train_bt calls it); the run grows only as far as its train set goes."""
 
     def __init__(
@@ -127,6 +130,7 @@ class ReplanFromMeasuredSteps(TrainerCallback):
         ceiling_steps: int,
         slack: float,
         again_at: tuple[float, ...] = (),
+        deadline_for: Callable[[float, int], float] | None = None,
     ) -> None:
         if after_steps < 2:
             raise ValueError(f"after_steps must be >= 2 (the first step is a warm-up), got {after_steps}")
@@ -134,6 +138,7 @@ class ReplanFromMeasuredSteps(TrainerCallback):
             raise ValueError(f"again_at holds fractions of the run, each in (0, 1), got {again_at}")
         self.stop, self.budget_deadline, self.after_steps, self.slack = stop, budget_deadline, after_steps, slack
         self.floor_steps, self.ceiling_steps, self._fractions_left = floor_steps, ceiling_steps, sorted(again_at)
+        self.deadline_for = deadline_for
         self.timer = StepTimer()
         self.trainer = None
         self.replans: list[Replan] = []
@@ -183,9 +188,11 @@ class ReplanFromMeasuredSteps(TrainerCallback):
         most = max(min(self.ceiling_steps, steps_in_one_epoch(len(self.trainer.train_dataset), args)), state.max_steps)
         most_left = max(most - done, 1)
         floor_left = min(max(self.floor_steps - done, 1), most_left)
-        available = self.budget_deadline - now
         timed = self.timer.step_seconds[self._window_start : done]
         per_step, per_token = statistics.median(timed), None
+        if self.deadline_for is not None and not self.replans:
+            self.budget_deadline = self.deadline_for(per_step, max(self.floor_steps - done, 0))
+        available = self.budget_deadline - now
         costs = batch_costs(self.trainer, args)
         if costs:
             per_token = statistics.median(
