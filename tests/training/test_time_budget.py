@@ -263,6 +263,7 @@ def test_each_fraction_replans_once_and_never_from_fewer_steps_than_the_first_re
     state, _, _ = _run_steps(replan, args, planned=10, steps=70, examples=BATCH * 200)
 
     assert [(each.after_steps, each.total_steps) for each in replan.replans] == [(6, 50), (25, 50), (40, 70), (66, 70)]
+    assert [each.change() for each in replan.replans[:2]] == ["50 steps instead of 10", "kept 50 steps"]
     assert state.max_steps == 70
 
 

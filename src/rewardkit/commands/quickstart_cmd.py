@@ -362,7 +362,7 @@ def replan_record(replan) -> dict | None:
         ],
         "note": (
             f"re-planned after {first.after_steps} steps: they ran at {first.seconds_per_step:.2f} s a step (median)"
-            f"{how}, so {first.total_steps} steps instead of {first.planned_steps} ({first.plan.reason}, after the "
+            f"{how}, so {first.change()} ({first.plan.reason}, after the "
             f"first {first.after_steps})"
             + (f"; re-planned again from the steps since the one before, {again}" if again else "")
         ),

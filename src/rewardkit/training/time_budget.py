@@ -102,6 +102,11 @@ class Replan:
     def total_steps(self) -> int:
         return self.after_steps + self.plan.steps
 
+    def change(self) -> str:
+        if self.total_steps == self.planned_steps:
+            return f"kept {self.total_steps} steps"
+        return f"{self.total_steps} steps instead of {self.planned_steps}"
+
 
 class ReplanFromMeasuredSteps(TrainerCallback):
     """Re-sizes a run from its own steps: the probe that planned it times a few steps of a throw-away run, which can
@@ -162,14 +167,13 @@ class ReplanFromMeasuredSteps(TrainerCallback):
         self._window_start = state.global_step
         self._next_at = self._next_replan(state.global_step, replan.total_steps)
         logger.info(
-            "re-planned after %d steps (timed %s: %.2f s a step, median): %d steps instead of %d (%s%s)",
+            "re-planned after %d steps (timed %s: %.2f s a step, median): %s (%s%s)",
             replan.after_steps,
             replan.timed_steps,
             replan.seconds_per_step,
-            replan.total_steps,
-            replan.planned_steps,
+            replan.change(),
             replan.plan.reason,
-            "; a step predicted from its padded tokens, the batches ahead known" if replan.seconds_per_token else "",
+            "; a step ahead predicted from its padded tokens and the median step" if replan.seconds_per_token else "",
         )
         if replan.total_steps != state.max_steps:
             self._resize(args, state, replan.total_steps)
