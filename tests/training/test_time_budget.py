@@ -270,3 +270,18 @@ def test_each_fraction_replans_once_and_never_from_fewer_steps_than_the_first_re
 def test_the_later_replans_must_be_fractions_of_the_run():
     with pytest.raises(ValueError, match="again_at"):
         ReplanFromMeasuredSteps(StopAtDeadline(1.0), 1.0, 6, 1, 2, slack=1.0, again_at=(1.0,))
+
+
+def test_a_run_that_may_go_past_its_first_epoch_is_timed_per_step(tmp_path, monkeypatch):
+    """The batches are known ahead for the first epoch only: a run planned past it is re-planned from the median step
+    (not cut to the epoch's known batches), at every re-plan."""
+    lengths = [10 + (index * 37) % 90 for index in range(8 * 10)]  # 10 steps an epoch
+    _clock_of_steps(monkeypatch, [2.0] * 30)
+    replan = ReplanFromMeasuredSteps(StopAtDeadline(1e9), 1e9, 6, 3, 500, slack=1.0, again_at=(0.5,))
+
+    state, _, _ = _run_steps(
+        replan, _arguments(tmp_path), planned=24, steps=13, examples=len(lengths), sampler=_length_grouped(lengths)
+    )
+
+    assert [(each.after_steps, each.total_steps) for each in replan.replans] == [(6, 24), (12, 24)]
+    assert all(each.seconds_per_token is None for each in replan.replans) and state.max_steps == 24

@@ -198,7 +198,7 @@ class ReplanFromMeasuredSteps(TrainerCallback):
             self.budget_deadline = self.deadline_for(per_step, max(self.floor_steps - done, 0))
         available = self.budget_deadline - now
         costs = batch_costs(self.trainer, args)
-        if costs:
+        if costs and len(costs) >= most:  # known for the first epoch only: a run that may go past it is timed per step
             per_token = statistics.median(
                 seconds / cost for seconds, cost in zip(timed, costs[self._window_start : done], strict=True)
             )
