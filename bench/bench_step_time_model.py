@@ -35,7 +35,7 @@ from rewardkit.commands.quickstart_cmd import BATCH_SIZE, REPLAN_AFTER_STEPS, Qu
 from rewardkit.data.synthetic import synthetic_splits
 from rewardkit.training.bt import train_bt
 from rewardkit.training.bt_data import BTData
-from rewardkit.training.time_budget import batch_costs
+from rewardkit.training.time_budget import batch_costs, blended_seconds_ahead
 
 
 def parse_args() -> argparse.Namespace:
@@ -76,13 +76,11 @@ def predictions(seconds: np.ndarray, costs: np.ndarray, after: int, since: int =
     the first is a warm-up)."""
     timed, timed_costs, ahead = seconds[since:after], costs[since:after], costs[after:]
     slope_intercept = np.polyfit(timed_costs, timed, 1) if np.ptp(timed_costs) > 0 else (0.0, float(np.mean(timed)))
-    per_token = float(statistics.median(timed / timed_costs) * ahead.sum())
-    per_step = float(statistics.median(timed) * len(ahead))
     return {
-        "per_padded_token": per_token,
-        "per_step": per_step,
+        "per_padded_token": float(statistics.median(timed / timed_costs) * ahead.sum()),
+        "per_step": float(statistics.median(timed) * len(ahead)),
         "affine": float(np.polyval(slope_intercept, ahead).sum()),
-        "blend": (per_token + per_step) / 2,
+        "blend": float(sum(blended_seconds_ahead(list(timed), list(timed_costs), list(ahead))[1])),
     }
 
 

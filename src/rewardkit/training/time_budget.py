@@ -199,10 +199,7 @@ class ReplanFromMeasuredSteps(TrainerCallback):
         available = self.budget_deadline - now
         costs = batch_costs(self.trainer, args)
         if costs and len(costs) >= most:  # known for the first epoch only: a run that may go past it is timed per step
-            per_token = statistics.median(
-                seconds / cost for seconds, cost in zip(timed, costs[self._window_start : done], strict=True)
-            )
-            ahead = [(per_token * cost + per_step) / 2 for cost in costs[done:most]]
+            per_token, ahead = blended_seconds_ahead(timed, costs[self._window_start : done], costs[done:most])
             fitting = steps_that_fit(available, ahead)
             counted = ahead[: max(fitting, 1)]
             remaining = plan_steps(available, sum(counted) / len(counted), floor_left, most_left, fitting=fitting)
@@ -239,6 +236,16 @@ def batch_costs(trainer, args) -> list[int] | None:
     order, size = list(sampler), args.per_device_train_batch_size
     batches = [order[start : start + size] for start in range(0, len(order), size)]
     return [len(batch) * max(sampler.lengths[index] for index in batch) for batch in batches]
+
+
+def blended_seconds_ahead(
+    timed_seconds: list[float], timed_costs: list[int], costs_ahead: list[int]
+) -> tuple[float, list[float]]:
+    """The median seconds per padded token of the timed steps, and each step ahead predicted as the mean of two
+    rules: that rate times its padded tokens, and the timed steps' median (bench/bench_step_time_model.py's blend)."""
+    per_token = statistics.median(seconds / cost for seconds, cost in zip(timed_seconds, timed_costs, strict=True))
+    per_step = statistics.median(timed_seconds)
+    return per_token, [(per_token * cost + per_step) / 2 for cost in costs_ahead]
 
 
 def steps_that_fit(available_seconds: float, seconds_ahead: list[float]) -> int:
