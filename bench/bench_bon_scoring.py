@@ -7,6 +7,9 @@ with the same model object, in the batches `rewardkit bon` uses (32 candidates, 
 - **unshared** — the scorer before prefix sharing: each batch's sequences read whole, sorted by length, packed
   under the same padded-token budget.
 
+With `--compiled`, a third path: **shared** with the scorer's forward compiled (`REWARDKIT_COMPILE=on`, same model
+object); its warm-up (the compile of the two graphs all batches reuse) is reported apart.
+
 The CPU's speed drifts within a run, so the items are split into `--chunks` consecutive chunks and the two paths
 alternate which goes first from chunk to chunk (shared, unshared | unshared, shared | ...); each path's time is the
 sum over chunks.
@@ -27,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rewardkit.bench_record import chunk_bounds, machine_and_date
+from rewardkit.bench_record import chunk_bounds, compiled_twin, machine_and_date
 from rewardkit.data.bon_data import read_bon_jsonl
 from rewardkit.evaluation.bon import score_all_candidates
 from rewardkit.families.scalar import ScalarRewardModel
@@ -45,6 +48,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--items", type=int, default=None, help="Score only the first N items (default: all).")
     parser.add_argument(
         "--chunks", type=int, default=4, help="Chunks of items; the path timed first alternates between them."
+    )
+    parser.add_argument(
+        "--compiled",
+        action="store_true",
+        help="Also time shared scoring with its forward compiled (REWARDKIT_COMPILE=on); the compile is given apart.",
     )
     return parser.parse_args()
 
@@ -71,18 +79,36 @@ def time_unshared(model: ScalarRewardModel, items) -> tuple[float, np.ndarray]:
     return time.perf_counter() - start, np.array(rewards)
 
 
-def time_alternating(model: ScalarRewardModel, items: list, chunks: int) -> dict[str, tuple[float, np.ndarray]]:
-    """Both paths on every chunk, the path timed first alternating from chunk to chunk; seconds summed, rewards
-    concatenated in item order."""
-    paths = {"shared": time_shared, "unshared": time_unshared}
+def time_alternating(
+    model: ScalarRewardModel, items: list, chunks: int, compiled: ScalarRewardModel | None = None
+) -> dict[str, tuple[float, np.ndarray]]:
+    """Every path on every chunk, the order reversed from chunk to chunk; seconds summed, rewards concatenated in item
+    order."""
+    paths = {"shared": lambda chunk: time_shared(model, chunk), "unshared": lambda chunk: time_unshared(model, chunk)}
+    if compiled is not None:
+        paths["compiled"] = lambda chunk: time_shared(compiled, chunk)
     seconds = dict.fromkeys(paths, 0.0)
     rewards: dict[str, list[np.ndarray]] = {name: [] for name in paths}
     for index, (start, end) in enumerate(chunk_bounds(len(items), chunks)):
         for name in list(paths) if index % 2 == 0 else list(paths)[::-1]:
-            chunk_seconds, chunk_rewards = paths[name](model, items[start:end])
+            chunk_seconds, chunk_rewards = paths[name](items[start:end])
             seconds[name] += chunk_seconds
             rewards[name].append(chunk_rewards)
     return {name: (seconds[name], np.concatenate(rewards[name])) for name in paths}
+
+
+def compiled_row(timed: tuple[float, np.ndarray], compile_seconds: float, shared: np.ndarray, unshared_seconds: float):
+    """The compiled path: its rate, its speedup over the unshared path with and without the compile counted, and how
+    far its rewards are from the eager shared path's."""
+    seconds, rewards = timed
+    return {
+        "seconds": round(seconds, 2),
+        "candidates_per_s": round(len(rewards) / seconds, 2),
+        "compile_seconds": round(compile_seconds, 1),
+        "speedup_vs_unshared": round(unshared_seconds / seconds, 2),
+        "speedup_vs_unshared_counting_the_compile": round(unshared_seconds / (seconds + compile_seconds), 2),
+        "max_abs_reward_diff_vs_shared": float(np.max(np.abs(rewards - shared))),
+    }
 
 
 def main() -> None:
@@ -90,7 +116,8 @@ def main() -> None:
     items = read_bon_jsonl(args.data, limit=args.items)
     model = load_model(args.model)
     model.rewards([items[0].prompt], [items[0].candidates[0]])  # warm-up
-    timed = time_alternating(model, items, args.chunks)
+    compiled, compile_seconds = compiled_twin(model) if args.compiled else (None, 0.0)
+    timed = time_alternating(model, items, args.chunks, compiled)
     (shared_seconds, shared), (unshared_seconds, unshared) = timed["shared"], timed["unshared"]
     candidates = len(shared)
     result = {
@@ -107,6 +134,11 @@ def main() -> None:
             "candidates_per_s": round(candidates / unshared_seconds, 2),
         },
         "speedup": round(unshared_seconds / shared_seconds, 2),
+        **(
+            {"compiled": compiled_row(timed["compiled"], compile_seconds, shared, unshared_seconds)}
+            if compiled
+            else {}
+        ),
         "order": f"alternating over {min(args.chunks, len(items))} chunks, shared first in the first",
         "max_abs_reward_diff": float(np.max(np.abs(shared - unshared))),
         "reward_std": float(np.std(unshared)),

@@ -12,6 +12,8 @@ packed after it in one row under a tree attention mask (models/shared_prefix.py)
 under a padded-token budget, `inference_mode`, bf16 autocast where the precision resolves to bf16
 (REWARDKIT_PRECISION=fp32 forces fp32).
 rewardkit without prefix sharing (the scorer before it: every sequence whole, one length-sorted pool) is timed too.
+With `--compiled`, so is rewardkit with its forward compiled (`REWARDKIT_COMPILE=on`: torch.compile, dynamic shapes),
+on the same model object; its warm-up (the compile of the two graphs all batches reuse) is reported apart.
 
 A matmul probe measures the machine's rate (FLOP/s of a [budget x hidden] @ [hidden x intermediate] product in the
 scorer's dtype, best of several) before each chunk and after the last; the scorer's rate is read as a fraction of
@@ -43,7 +45,7 @@ import numpy as np
 import torch
 from transformers import pipeline
 
-from rewardkit.bench_record import chunk_bounds, machine_and_date
+from rewardkit.bench_record import chunk_bounds, compiled_twin, machine_and_date
 from rewardkit.data.readers import read_pairs
 from rewardkit.families.scalar import ScalarRewardModel
 from rewardkit.models.chat import TruncationConfig, prompt_key
@@ -92,6 +94,11 @@ def parse_args() -> argparse.Namespace:
         default=4,
         help="Consecutive chunks of the pairs; every path runs on each, in an order that reverses from chunk to chunk "
         "(the CPU's speed drifts), and each path's time is the sum.",
+    )
+    parser.add_argument(
+        "--compiled",
+        action="store_true",
+        help="Also time the scorer with its forward compiled (REWARDKIT_COMPILE=on); the compile is reported apart.",
     )
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
@@ -186,13 +193,15 @@ def work_ratio(reward_model: ScalarRewardModel, sample: Sample, read_tokens: int
     }
 
 
-def paths_to_time(reward_model: ScalarRewardModel, args) -> dict:
+def paths_to_time(reward_model: ScalarRewardModel, args, compiled: ScalarRewardModel | None = None) -> dict:
     """{path name: function(sample) -> (seconds, chosen rewards, rejected rewards)}, rewardkit's paths first."""
     dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
     paths = {
         "rewardkit": lambda s: time_rewardkit_path(reward_model, s.prompts, s.chosen, s.rejected),
         "unshared": lambda s: time_unshared_path(reward_model, s.prompts, s.chosen, s.rejected),
     }
+    if compiled is not None:
+        paths["compiled"] = lambda s: time_rewardkit_path(compiled, s.prompts, s.chosen, s.rejected)
     for name in args.baseline_dtypes.split(","):
         paths[f"reward-bench {name}"] = lambda s, dtype=dtypes[name]: time_reward_bench_path(
             reward_model, s.chosen_texts, s.rejected_texts, args, dtype
@@ -234,6 +243,22 @@ def time_unshared_path(reward_model: ScalarRewardModel, prompts, chosen, rejecte
     rewards = np.array(reward_model.rewards_for_ids(sequences))
     seconds = time.perf_counter() - start
     return seconds, rewards[: len(prompts)], rewards[len(prompts) :]
+
+
+def compiled_result(timed: tuple, compile_seconds: float, kit: tuple, reference_seconds: float) -> dict:
+    """The compiled path's row: its rate, its speedup over the reference with and without the compile counted, and
+    how far its rewards are from the eager scorer's."""
+    seconds, chosen, rejected = timed
+    return {
+        "seconds": round(seconds, 2),
+        "pairs_per_s": round(len(chosen) / seconds, 2),
+        "compile_seconds": round(compile_seconds, 1),
+        "accuracy": accuracy(chosen, rejected),
+        "speedup_vs_eager_rewardkit": round(kit[0] / seconds, 2),
+        "speedup_vs_reference": round(reference_seconds / seconds, 2),
+        "speedup_vs_reference_counting_the_compile": round(reference_seconds / (seconds + compile_seconds), 2),
+        "max_abs_reward_diff_vs_rewardkit": reward_difference((chosen, rejected), kit[1:]),
+    }
 
 
 def matmul_flops_per_second(model: torch.nn.Module, rows: int, dtype: torch.dtype, repeats: int = 5) -> float:
@@ -317,10 +342,11 @@ def main() -> None:
         identical_texts(reward_model, prompts, rejected),
     )
     reward_model.compare(prompts[:4], chosen[:4], rejected[:4])  # warm-up (allocator, autocast caches)
+    compiled, compile_seconds = compiled_twin(reward_model) if args.compiled else (None, 0.0)
 
     machine_rates: list[float] = []
     timed = time_alternating(
-        paths_to_time(reward_model, args),
+        paths_to_time(reward_model, args, compiled),
         sample,
         args.chunks,
         args.baseline_first,
@@ -329,6 +355,7 @@ def main() -> None:
     machine_rates.append(probe_matmul_rate(reward_model))
     kit_seconds, kit_chosen, kit_rejected = timed.pop("rewardkit")
     unshared_seconds, unshared_chosen, unshared_rejected = timed.pop("unshared")
+    compiled_timed = timed.pop("compiled", None)
     scored_tokens = computed_tokens(reward_model, [*prompts, *prompts], [*chosen, *rejected])
     baselines = {
         name.removeprefix("reward-bench "): {
@@ -367,6 +394,18 @@ def main() -> None:
                 (unshared_chosen, unshared_rejected), (kit_chosen, kit_rejected)
             ),
         },
+        **(
+            {
+                "rewardkit_compiled": compiled_result(
+                    compiled_timed,
+                    compile_seconds,
+                    (kit_seconds, kit_chosen, kit_rejected),
+                    baselines[best_name]["seconds"],
+                )
+            }
+            if compiled_timed
+            else {}
+        ),
         "prefix_sharing_speedup": round(unshared_seconds / kit_seconds, 2),
         "token_work_vs_pipeline": work_ratio(reward_model, sample, scored_tokens[1], args),
         "reward_bench_path": baselines,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rewardkit.bench_record import compiled_twin
 from rewardkit.data.bon_data import BonItem
 from rewardkit.families.scalar import ScalarRewardModel
 from tests.scripts import load_script
@@ -40,3 +41,15 @@ def test_alternating_paths_time_each_chunk_and_agree_in_item_order(bench, tiny_m
     expected = [model.rewards([item.prompt] * 3, item.candidates) for item in items]
     for seconds, rewards in result.values():
         assert seconds > 0 and np.allclose(rewards, np.concatenate(expected), atol=1e-4)
+
+
+def test_the_compiled_path_runs_third_in_turn_on_the_same_model_with_the_same_rewards(bench, tiny_model_dir):
+    model = ScalarRewardModel.from_backbone(str(tiny_model_dir), precision="fp32")
+    items = [BonItem(f"q{n}", f"What is {n} + 1?", [f"{n + 1}", "No."], [True, False]) for n in range(4)]
+    twin, compile_seconds = compiled_twin(model)
+    assert twin.model is model.model and twin._compiled is not None and model._compiled is None
+    result = bench.time_alternating(model, items, chunks=2, compiled=twin)
+    assert list(result) == ["shared", "unshared", "compiled"]
+    row = bench.compiled_row(result["compiled"], compile_seconds, result["shared"][1], result["unshared"][0])
+    assert row["max_abs_reward_diff_vs_shared"] < 1e-5 and row["compile_seconds"] >= 0
+    assert row["speedup_vs_unshared_counting_the_compile"] <= row["speedup_vs_unshared"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rewardkit.bench_record import compiled_twin
 from tests.scripts import load_script
 
 
@@ -103,3 +104,20 @@ def test_the_bf16_pipeline_path_leaves_the_scorers_own_weights_unrounded(bench, 
     assert len(chosen) == len(rejected) == 2 and seconds > 0
     after = reward_model.model.state_dict()
     assert all(after[name].dtype == torch.float32 and torch.equal(after[name], before[name]) for name in before)
+
+
+def test_the_compiled_twin_shares_the_model_compiles_once_and_leaves_the_scorer_eager(bench, tiny_model_dir):
+    from rewardkit.families.scalar import ScalarRewardModel
+
+    reward_model = ScalarRewardModel.from_backbone(str(tiny_model_dir), device="cpu", precision="fp32")
+    prompts = ["What is 2 + 2?", "Name a colour.", "Spell cat.", "Count to three."]
+    sample = bench.Sample(prompts, ["4", "red", "c a t", "1 2 3"], ["5", "loud", "dog", "3 2 1"], prompts, prompts)
+    twin, compile_seconds = compiled_twin(reward_model)
+    assert twin.model is reward_model.model and twin.compiles and twin._compiled is not None
+    assert not reward_model.compiles and reward_model._compiled is None and compile_seconds > 0
+    _, kit_chosen, kit_rejected = bench.time_rewardkit_path(reward_model, prompts, sample.chosen, sample.rejected)
+    timed = bench.time_rewardkit_path(twin, prompts, sample.chosen, sample.rejected)
+    row = bench.compiled_result(timed, compile_seconds, (2 * timed[0], kit_chosen, kit_rejected), 4 * timed[0])
+    assert row["speedup_vs_eager_rewardkit"] == 2.0 and row["speedup_vs_reference"] == 4.0
+    assert row["speedup_vs_reference_counting_the_compile"] < 4.0
+    assert row["max_abs_reward_diff_vs_rewardkit"] < 1e-5

@@ -1,14 +1,18 @@
-"""What the benchmarks share: the fields every JSON line ends with (the machine it ran on and the date), and the
-chunks over which a benchmark alternates the order of the paths it times (a CPU's speed drifts within a run)."""
+"""What the benchmarks share: the fields every JSON line ends with (the machine it ran on and the date), the chunks
+over which a benchmark alternates the order of the paths it times (a CPU's speed drifts within a run), and the
+compiled twin of a scorer that two of them time beside it."""
 
 from __future__ import annotations
 
+import copy
 import datetime
 import os
 import platform
+import time
 
 import torch
 
+from rewardkit.families.scalar import ScalarRewardModel
 from rewardkit.models.precision import supports_bf16
 
 
@@ -28,3 +32,15 @@ def chunk_bounds(total: int, count: int) -> list[tuple[int, int]]:
     chunks = min(count, total)
     edges = [index * total // chunks for index in range(chunks + 1)] if chunks else [0]
     return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def compiled_twin(model: ScalarRewardModel) -> tuple[ScalarRewardModel, float]:
+    """The same scorer (same model object) with its forward compiled, and the seconds its warm-up took: the compile
+    of the two graphs every later batch reuses (several rows, one row), as `rewardkit serve` does before it listens."""
+    twin = copy.copy(model)
+    twin.compile_forward, twin._compiled = True, None
+    if not twin.compiles:
+        raise SystemExit(f"{model.name} cannot run the compiled forward (it does not read packed rows)")
+    start = time.perf_counter()
+    twin.warm_up()
+    return twin, time.perf_counter() - start

@@ -31,3 +31,18 @@ def test_a_bind_beyond_loopback_without_a_key_exits_naming_the_option(monkeypatc
     monkeypatch.delenv("REWARDKIT_API_KEY", raising=False)
     result = CliRunner().invoke(app, ["serve", "longer", "--host", "0.0.0.0"])
     assert result.exit_code == 1 and "--api-key" in result.output
+
+
+def test_a_compiled_model_is_compiled_before_the_server_listens(monkeypatch, tiny_model_dir, tmp_path):
+    from rewardkit.families.scalar import ScalarRewardModel
+
+    ScalarRewardModel.from_backbone(str(tiny_model_dir), precision="fp32").save(tmp_path / "bt")
+    monkeypatch.setenv("REWARDKIT_COMPILE", "on")
+    compiled_at_start = []
+    monkeypatch.setattr(
+        "rewardkit.serving.server.run_server",
+        lambda app, *args: compiled_at_start.append(app.state.service.model._compiled is not None),
+    )
+    result = CliRunner().invoke(app, ["serve", str(tmp_path / "bt")])
+    assert result.exit_code == 0, result.output
+    assert "compiling the forward before listening" in result.output and compiled_at_start == [True]

@@ -292,6 +292,72 @@ def test_rewardkit_packing_turns_packing_on_for_cuda_and_off_anywhere(reward_mod
         bool(reward_model.shares_prefixes)
 
 
+def _compiled_twin_of(reward_model: ScalarRewardModel) -> ScalarRewardModel:
+    return ScalarRewardModel(
+        reward_model.model,
+        reward_model.tokenizer,
+        base_model=reward_model.base_model,
+        precision="fp32",
+        compile_forward=True,
+    )
+
+
+def test_the_compiled_forward_gives_each_sequences_reward_alone_packed_and_whole(reward_model, monkeypatch):
+    """REWARDKIT_COMPILE=on: pairs, Best-of-N candidates and prompts of one response (read as rows of their own) all
+    go through the compiled function; the eager forward is never called."""
+    monkeypatch.setenv("REWARDKIT_COMPILE", "on")
+    compiled = ScalarRewardModel(
+        reward_model.model, reward_model.tokenizer, base_model=reward_model.base_model, precision="fp32"
+    )
+    monkeypatch.setattr(scalar, "packed_scores", lambda *args: pytest.fail("the eager forward ran"))
+    prompts = [PROMPTS[0]] * len(BON_RESPONSES) + PROMPTS
+    responses = BON_RESPONSES + RESPONSES
+    encoded = compiled.encode(prompts, responses)
+    stock = torch.tensor(_each_alone(reward_model, encoded))
+    assert compiled.compiles and compiled._compiled is None
+    torch.testing.assert_close(torch.tensor(compiled.rewards(prompts, responses)), stock, rtol=0, atol=1e-5)
+    assert compiled._compiled is not None
+    torch.testing.assert_close(torch.tensor(compiled.rewards_for_ids(encoded)), stock, rtol=0, atol=1e-5)
+
+
+def test_the_compiled_forward_follows_weights_changed_after_it_was_compiled(reward_model):
+    """The weights are inputs of the compiled graph, not constants: a change in place (a training step) is read."""
+    compiled = _compiled_twin_of(reward_model)
+    before = compiled.rewards(PROMPTS, RESPONSES)
+    with torch.no_grad():
+        reward_model.model.score.weight.mul_(-2.0)
+    after = compiled.rewards(PROMPTS, RESPONSES)
+    stock = _each_alone(reward_model, compiled.encode(PROMPTS, RESPONSES))
+    torch.testing.assert_close(torch.tensor(after), torch.tensor(stock), rtol=0, atol=1e-5)
+    torch.testing.assert_close(torch.tensor(after), -2 * torch.tensor(before), rtol=0, atol=1e-5)
+
+
+def test_after_the_warm_up_batches_of_one_row_or_many_compile_nothing(reward_model):
+    from torch._dynamo.utils import counters
+
+    compiled = _compiled_twin_of(reward_model)
+    compiled.warm_up()
+    graphs = counters["stats"]["unique_graphs"]
+    compiled.rewards(PROMPTS[:1], RESPONSES[:1])
+    compiled.rewards([PROMPTS[0]] * len(BON_RESPONSES) + PROMPTS, BON_RESPONSES + RESPONSES)
+    assert graphs > 0 and counters["stats"]["unique_graphs"] == graphs
+    reward_model.warm_up()  # eager: nothing to compile
+    assert reward_model._compiled is None
+
+
+def test_rewardkit_compile_is_off_by_default_and_refuses_other_values(reward_model, monkeypatch):
+    assert not reward_model.compiles
+    monkeypatch.setenv("REWARDKIT_COMPILE", "yes")
+    with pytest.raises(ValueError, match="REWARDKIT_COMPILE='yes' is not one of on, off"):
+        ScalarRewardModel(reward_model.model, reward_model.tokenizer, base_model=reward_model.base_model)
+    monkeypatch.setenv("REWARDKIT_COMPILE", "On")
+    model = ScalarRewardModel(reward_model.model, reward_model.tokenizer, base_model=reward_model.base_model)
+    assert model.compiles
+    model.model.config.sliding_window = 16  # a model that cannot read packed rows stays eager
+    assert not model.compiles
+    model.model.config.sliding_window = None
+
+
 def test_eager_attention_and_sliding_windows_are_not_packed(reward_model):
     """The packed mask is boolean, which only SDPA reads as such, and replaces any window; such models read whole."""
     assert reward_model.shares_prefixes

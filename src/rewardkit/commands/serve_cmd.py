@@ -59,6 +59,9 @@ def serve_command(
         reward_model = load_reward_model(model)
     except USER_ERRORS as error:
         fail(error)
+    if getattr(reward_model, "compiles", False):  # REWARDKIT_COMPILE=on: compile before the first request
+        typer.echo(f"{reward_model.name}: compiling the forward before listening (one to two minutes on 2 CPU cores)")
+        reward_model.warm_up()
     run_server(create_app(reward_model, batching, limits, api_key), host, port, max_connections)
 
 

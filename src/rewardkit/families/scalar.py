@@ -40,11 +40,14 @@ from rewardkit.models.loading import resolve_model_path
 from rewardkit.models.precision import Precision, autocast_context, resolve_precision
 from rewardkit.models.shared_prefix import (
     PackedRow,
+    TokenScores,
     attention_to_linear_cost,
+    compiled_token_scores,
     groups_by_key,
     pack_group,
     packed_attention_mask,
     packed_scores,
+    whole_row,
 )
 from rewardkit.models.token_budget import pad_right, token_budget_batches
 from rewardkit.protocol import Capabilities, Preference, Prompt, Score, compare_by_scoring
@@ -54,6 +57,7 @@ logger = logging.getLogger(__name__)
 
 FAMILY = "bt"
 PACKING_ENV = "REWARDKIT_PACKING"
+COMPILE_ENV = "REWARDKIT_COMPILE"
 CLASSIFIER_SUFFIX = "ForSequenceClassification"
 ADDED_PAD_TOKEN = "<|rewardkit_pad|>"
 _PAD_PROBE_CHAT = [
@@ -125,6 +129,15 @@ def packing_from_environment() -> Packing:
     return value  # type: ignore[return-value]
 
 
+def compile_from_environment() -> bool:
+    """REWARDKIT_COMPILE: `on` compiles the scorer's forward (torch.compile), `off` (unset or empty) does not;
+    anything else is refused, naming the variable."""
+    value = os.environ.get(COMPILE_ENV, "").strip().lower() or "off"
+    if value not in ("on", "off"):
+        raise ValueError(f"{COMPILE_ENV}={value!r} is not one of on, off")
+    return value == "on"
+
+
 class ScalarRewardModel:
     """A sequence-classification LM with one output: reward = score head on the last token's hidden state."""
 
@@ -142,6 +155,7 @@ class ScalarRewardModel:
         device: torch.device | str | None = None,
         precision: Precision = "auto",
         max_tokens_per_batch: int | None = None,
+        compile_forward: bool | None = None,
     ) -> None:
         if tokenizer.pad_token_id is None or tokenizer.pad_token_id != model.config.pad_token_id:
             raise ValueError(
@@ -157,6 +171,8 @@ class ScalarRewardModel:
         self.device = pick_device(str(device) if device else None)
         self.precision = resolve_precision(precision, self.device)
         self.max_tokens_per_batch = max_tokens_per_batch or default_token_budget(self.device)
+        self.compile_forward = compile_from_environment() if compile_forward is None else compile_forward
+        self._compiled: TokenScores | None = None
         self.model.to(self.device)
 
     @property
@@ -273,6 +289,9 @@ class ScalarRewardModel:
         alone = [group.members[0] for group in groups if group.prefix_length == 0]
         cost = attention_to_linear_cost(self.model)
         rows = [row for group in groups if group.prefix_length for row in pack_group(sequences, group, cost)]
+        if self.compiles:
+            rows = [whole_row(member, sequences[member]) for member in alone] + rows
+            alone = []
         values = [0.0] * len(sequences)
         self.model.eval()
         with torch.inference_mode(), autocast_context(self.device, self.precision):
@@ -297,6 +316,14 @@ class ScalarRewardModel:
         if setting == "auto":
             return self.device.type == "cpu" and self.packs_rows
         return setting == "on" and self.packs_rows
+
+    @property
+    def compiles(self) -> bool:
+        """Whether scoring runs the compiled forward (`compile_forward`, by default REWARDKIT_COMPILE): every
+        sequence then goes through it as a packed row, so one graph serves all batches. Off by default: compiling
+        takes a minute or more on 2 CPU cores and repays it only over many batches (docs/BENCHMARKS.md), e.g. in a
+        long-lived server. A model that cannot pack rows (or an unmerged LoRA adapter) stays eager."""
+        return self.compile_forward and self.packs_rows and not self.is_lora
 
     @property
     def packs_rows(self) -> bool:
@@ -330,10 +357,32 @@ class ScalarRewardModel:
         positions, _ = pad_right([row.positions for row in rows], 0)
         segments, _ = pad_right([row.segments for row in rows], -1)
         mask = packed_attention_mask(segments).to(self.device)
-        scores = packed_scores(self.model, ids.to(self.device), mask, positions.to(self.device)).float().cpu()
+        forward = self._compiled_token_scores() if self.compiles else self._eager_token_scores
+        scores = forward(ids.to(self.device), mask, positions.to(self.device)).float().cpu()
         return {
             member: float(scores[row, end]) for row, packed in enumerate(rows) for member, end in packed.ends.items()
         }
+
+    def warm_up(self) -> None:
+        """Compile now rather than in the first real batch (a server calls this before it listens): a batch of
+        several rows and one of a single row, the two graphs dynamic shapes need (a dimension of size 1 gets its
+        own). Nothing to do when the forward is not compiled."""
+        if self.compiles:
+            self.rewards(["Warm-up question one?", "Warm-up question two?"], ["An answer.", "Another answer."])
+            self.rewards(["Warm-up question three?"], ["A third answer."])
+
+    def _eager_token_scores(self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        return packed_scores(self.model, ids, mask, positions)
+
+    def _compiled_token_scores(self) -> TokenScores:
+        if self._compiled is None:
+            logger.info(
+                "%s: compiling the scorer (torch.compile, dynamic shapes); its first batch waits for it, one to two "
+                "minutes on 2 CPU cores",
+                self.name,
+            )
+            self._compiled = compiled_token_scores(self.model)
+        return self._compiled
 
 
 def _load_lora_model(path: Path, base_spec: str, tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:

@@ -12,7 +12,7 @@ the one it gets read alone. One forward per batch of rows, no cache to assemble.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -133,6 +133,13 @@ def pack_pair(chosen: Sequence[int], rejected: Sequence[int]) -> PackedRow:
     return row
 
 
+def whole_row(member: int, sequence: Sequence[int]) -> PackedRow:
+    """One sequence alone as a packed row (all of it segment 0, so the mask is causal), read at its last token."""
+    row = _prefix_row(sequence)
+    row.ends[member] = len(sequence) - 1
+    return row
+
+
 def _prefix_row(prefix: Sequence[int]) -> PackedRow:
     return PackedRow(list(prefix), list(range(len(prefix))), [0] * len(prefix), {})
 
@@ -206,3 +213,20 @@ def packed_scores(
     finally:
         hook.remove()
     return captured[-1][..., 0]
+
+
+TokenScores = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def compiled_token_scores(model: torch.nn.Module) -> TokenScores:
+    """`packed_scores` as one function compiled by `torch.compile` with dynamic shapes (one graph for every batch's
+    rows and width): the backbone (`model.base_model`) and then the score head at every token, so no hook is added
+    per call. The weights stay inputs of the graph (not frozen in as constants), so a later change to them is read.
+    The first call compiles (one to two minutes on 2 CPU cores)."""
+    backbone, head = model.base_model, score_head(model)
+
+    def token_scores(ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        hidden = backbone(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=False)
+        return head(hidden.last_hidden_state)[..., 0]
+
+    return torch.compile(token_scores, dynamic=True)
