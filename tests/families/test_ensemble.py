@@ -46,6 +46,24 @@ def test_aggregations_by_hand():
         aggregate_rewards(rewards, "median")
 
 
+class CompiledMember(LengthTimesModel):
+    """Stands for a BT member under REWARDKIT_COMPILE=on: `compiles` and `warm_up`, as ScalarRewardModel has them."""
+
+    compiles = True
+
+    def warm_up(self) -> None:
+        self.warmed = True
+
+
+def test_an_ensemble_warms_up_its_compiled_members_only():
+    eager, compiled = LengthTimesModel(1.0), CompiledMember(2.0)
+    assert not EnsembleRewardModel([eager]).compiles
+    ensemble = EnsembleRewardModel([eager, compiled])
+    assert ensemble.compiles
+    ensemble.warm_up()
+    assert compiled.warmed and not hasattr(eager, "warmed")
+
+
 def test_fit_normalization_and_scores_carry_members_and_variance():
     ensemble = EnsembleRewardModel([LengthTimesModel(1.0), LengthTimesModel(-2.0, offset=10.0)], method="uwo")
     normalizations = ensemble.fit_normalization(["p"] * 3, ["a", "abc", "abcde"])

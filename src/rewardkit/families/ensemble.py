@@ -79,6 +79,17 @@ class EnsembleRewardModel:
         self.member_specs = list(member_specs) if member_specs is not None else None
         self.name = name or f"ensemble-{method}({len(members)})"
 
+    @property
+    def compiles(self) -> bool:
+        """Whether any member runs a compiled forward (BT members under REWARDKIT_COMPILE=on)."""
+        return any(getattr(member, "compiles", False) for member in self.members)
+
+    def warm_up(self) -> None:
+        """Each compiled member compiles now (`ScalarRewardModel.warm_up`), not in the first real batch."""
+        for member in self.members:
+            if getattr(member, "compiles", False):
+                member.warm_up()
+
     @staticmethod
     def _check_lengths(count: int, normalizations: Sequence | None, specs: Sequence | None) -> None:
         for label, values in (("normalizations", normalizations), ("member_specs", specs)):
