@@ -4,15 +4,14 @@ compiled twin of a scorer that two of them time beside it."""
 
 from __future__ import annotations
 
-import copy
 import datetime
 import os
 import platform
 import time
+from typing import Any
 
 import torch
 
-from rewardkit.families.scalar import ScalarRewardModel
 from rewardkit.models.precision import supports_bf16
 
 
@@ -34,13 +33,10 @@ def chunk_bounds(total: int, count: int) -> list[tuple[int, int]]:
     return list(zip(edges[:-1], edges[1:], strict=True))
 
 
-def compiled_twin(model: ScalarRewardModel) -> tuple[ScalarRewardModel, float]:
-    """The same scorer (same model object) with its forward compiled, and the seconds its warm-up took: the compile
-    of the two graphs every later batch reuses (several rows, one row), as `rewardkit serve` does before it listens."""
-    twin = copy.copy(model)
-    twin.compile_forward, twin._compiled = True, None
-    if not twin.compiles:
-        raise SystemExit(f"{model.name} cannot run the compiled forward (it does not read packed rows)")
+def compiled_twin(model: Any) -> tuple[Any, float]:
+    """A `ScalarRewardModel`'s compiled copy (same model object) and the seconds its warm-up took: the compile of the
+    two graphs every later batch reuses (several rows, one row), as `rewardkit serve` does before it listens."""
+    twin = model.compiled_copy()
     start = time.perf_counter()
     twin.warm_up()
     return twin, time.perf_counter() - start

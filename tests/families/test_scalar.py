@@ -355,6 +355,8 @@ def test_rewardkit_compile_is_off_by_default_and_refuses_other_values(reward_mod
     assert model.compiles
     model.model.config.sliding_window = 16  # a model that cannot read packed rows stays eager
     assert not model.compiles
+    with pytest.raises(ValueError, match="cannot run a compiled forward: it does not read packed rows"):
+        model.compiled_copy()
     model.model.config.sliding_window = None
 
 

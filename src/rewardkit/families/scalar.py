@@ -9,6 +9,7 @@ length and batched under a padded-token budget.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -362,6 +363,14 @@ class ScalarRewardModel:
         return {
             member: float(scores[row, end]) for row, packed in enumerate(rows) for member, end in packed.ends.items()
         }
+
+    def compiled_copy(self) -> ScalarRewardModel:
+        """This scorer with its forward compiled, on the same model object (nothing is copied but the settings)."""
+        twin = copy.copy(self)
+        twin.compile_forward, twin._compiled = True, None
+        if not twin.compiles:
+            raise ValueError(f"{self.name} cannot run a compiled forward: it does not read packed rows")
+        return twin
 
     def warm_up(self) -> None:
         """Compile now rather than in the first real batch (a server calls this before it listens): a batch of
