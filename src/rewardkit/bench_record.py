@@ -35,7 +35,7 @@ def chunk_bounds(total: int, count: int) -> list[tuple[int, int]]:
 
 def compiled_twin(model: Any) -> tuple[Any, float]:
     """A `ScalarRewardModel`'s compiled copy (same model object) and the seconds its warm-up took: the compile of the
-    two graphs every later batch reuses (several rows, one row), as `rewardkit serve` does before it listens."""
+    one graph every later batch reuses, as `rewardkit serve` does before it listens."""
     twin = model.compiled_copy()
     start = time.perf_counter()
     twin.warm_up()

@@ -60,7 +60,7 @@ def serve_command(
     except USER_ERRORS as error:
         fail(error)
     if getattr(reward_model, "compiles", False):  # REWARDKIT_COMPILE=on: compile before the first request
-        typer.echo(f"{reward_model.name}: compiling the forward before listening (about three minutes on 2 CPU cores)")
+        typer.echo(f"{reward_model.name}: compiling the forward before listening (one to two minutes on 2 CPU cores)")
         reward_model.warm_up()
     run_server(create_app(reward_model, batching, limits, api_key), host, port, max_connections)
 

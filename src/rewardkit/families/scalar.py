@@ -373,12 +373,10 @@ class ScalarRewardModel:
         return twin
 
     def warm_up(self) -> None:
-        """Compile now rather than in the first real batch (a server calls this before it listens): a batch of
-        several rows and one of a single row, the two graphs dynamic shapes need (a dimension of size 1 gets its
-        own). Nothing to do when the forward is not compiled."""
+        """Compile now rather than in the first real batch (a server calls this before it listens). The one graph
+        serves every later batch, of one row or many. Nothing to do when the forward is not compiled."""
         if self.compiles:
             self.rewards(["Warm-up question one?", "Warm-up question two?"], ["An answer.", "Another answer."])
-            self.rewards(["Warm-up question three?"], ["A third answer."])
 
     def _eager_token_scores(self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         return packed_scores(self.model, ids, mask, positions)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import torch
+from torch._dynamo.decorators import mark_unbacked
 
 MIN_SHARED_PREFIX = 8
 
@@ -222,6 +223,8 @@ def compiled_token_scores(model: torch.nn.Module) -> TokenScores:
     """`packed_scores` as one function compiled by `torch.compile` with dynamic shapes (one graph for every batch's
     rows and width): the backbone (`model.base_model`) and then the score head at every token, so no hook is added
     per call. The weights stay inputs of the graph (not frozen in as constants), so a later change to them is read.
+    The rows dimension is marked unbacked, one symbol shared by the three inputs, so that a batch of one row runs the
+    same graph instead of compiling one of its own (dynamic shapes otherwise specialize a dimension of size 1).
     The first call compiles (one to two minutes on 2 CPU cores)."""
     backbone, head = model.base_model, score_head(model)
 
@@ -229,4 +232,11 @@ def compiled_token_scores(model: torch.nn.Module) -> TokenScores:
         hidden = backbone(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=False)
         return head(hidden.last_hidden_state)[..., 0]
 
-    return torch.compile(token_scores, dynamic=True)
+    compiled = torch.compile(token_scores, dynamic=True)
+
+    def any_rows(ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        for tensor in (ids, mask, positions):
+            mark_unbacked(tensor, 0, shape_id="rows")
+        return compiled(ids, mask, positions)
+
+    return any_rows
