@@ -8,7 +8,11 @@ with the same model object, in the batches `rewardkit bon` uses (32 candidates, 
   under the same padded-token budget.
 
 With `--compiled`, a third path: **shared** with the scorer's forward compiled (`REWARDKIT_COMPILE=on`, same model
-object); its warm-up (the compile of the two graphs all batches reuse) is reported apart.
+object); its warm-up (the compile of the one graph all batches reuse) is reported apart.
+
+`token_work` counts, without timing anything, the tokens of the candidates read whole, with each question's common
+prefix read once, and with every prefix any two candidates of a question share read once (a token trie: the most
+any exact prefix sharing can skip). `whole / trie` bounds the speedup that sharing work can give on this file.
 
 The CPU's speed drifts within a run, so the items are split into `--chunks` consecutive chunks and the two paths
 alternate which goes first from chunk to chunk (shared, unshared | unshared, shared | ...); each path's time is the
@@ -34,6 +38,7 @@ from rewardkit.bench_record import chunk_bounds, compiled_twin, machine_and_date
 from rewardkit.data.bon_data import read_bon_jsonl
 from rewardkit.evaluation.bon import score_all_candidates
 from rewardkit.families.scalar import ScalarRewardModel
+from rewardkit.models.shared_prefix import common_prefix_length
 
 DEFAULT_DATA = (
     Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bon" / "gsm8k_test_candidates_dev.jsonl"
@@ -97,6 +102,35 @@ def time_alternating(
     return {name: (seconds[name], np.concatenate(rewards[name])) for name in paths}
 
 
+def trie_tokens(sequences: list[list[int]]) -> int:
+    """Distinct prefixes of `sequences` (the nodes of their token trie): in sorted order, each sequence adds the
+    tokens after its common prefix with the one before it."""
+    ordered = sorted(sequences)
+    return sum(
+        len(sequence) - (common_prefix_length(sequence, ordered[index - 1]) if index else 0)
+        for index, sequence in enumerate(ordered)
+    )
+
+
+def token_work(model: ScalarRewardModel, items) -> dict:
+    """Tokens of every candidate read whole, with its question's common prefix read once, and with every shared
+    prefix read once (the trie); the last ratio bounds what exact prefix sharing can save."""
+    whole = question_once = trie = 0
+    for item in items:
+        sequences = model.encode([item.prompt] * len(item.candidates), list(item.candidates))
+        common = min(common_prefix_length(sequences[0], other) for other in sequences)
+        whole += sum(len(sequence) for sequence in sequences)
+        question_once += common + sum(len(sequence) - common for sequence in sequences)
+        trie += trie_tokens(sequences)
+    return {
+        "whole": whole,
+        "question_once": question_once,
+        "trie": trie,
+        "whole_over_question_once": round(whole / question_once, 3),
+        "whole_over_trie": round(whole / trie, 3),
+    }
+
+
 def compiled_row(timed: tuple[float, np.ndarray], compile_seconds: float, shared: np.ndarray, unshared_seconds: float):
     """The compiled path: its rate, its speedup over the unshared path with and without the compile counted, and how
     far its rewards are from the eager shared path's."""
@@ -139,6 +173,7 @@ def main() -> None:
             if compiled
             else {}
         ),
+        "token_work": token_work(model, items),
         "order": f"alternating over {min(args.chunks, len(items))} chunks, shared first in the first",
         "max_abs_reward_diff": float(np.max(np.abs(shared - unshared))),
         "reward_std": float(np.std(unshared)),

@@ -13,7 +13,7 @@ under a padded-token budget, `inference_mode`, bf16 autocast where the precision
 (REWARDKIT_PRECISION=fp32 forces fp32).
 rewardkit without prefix sharing (the scorer before it: every sequence whole, one length-sorted pool) is timed too.
 With `--compiled`, so is rewardkit with its forward compiled (`REWARDKIT_COMPILE=on`: torch.compile, dynamic shapes),
-on the same model object; its warm-up (the compile of the two graphs all batches reuse) is reported apart.
+on the same model object; its warm-up (the compile of the one graph all batches reuse) is reported apart.
 
 A matmul probe measures the machine's rate (FLOP/s of a [budget x hidden] @ [hidden x intermediate] product in the
 scorer's dtype, best of several) before each chunk and after the last; the scorer's rate is read as a fraction of

@@ -53,3 +53,21 @@ def test_the_compiled_path_runs_third_in_turn_on_the_same_model_with_the_same_re
     row = bench.compiled_row(result["compiled"], compile_seconds, result["shared"][1], result["unshared"][0])
     assert row["max_abs_reward_diff_vs_shared"] < 1e-5 and row["compile_seconds"] >= 0
     assert row["speedup_vs_unshared_counting_the_compile"] <= row["speedup_vs_unshared"]
+
+
+def test_trie_tokens_counts_each_distinct_prefix_once(bench):
+    # [1,2,3], [1,2,4], [1,5]: prefixes 1 | 1,2 | 1,2,3 | 1,2,4 | 1,5 -> 5 nodes
+    assert bench.trie_tokens([[1, 2, 4], [1, 5], [1, 2, 3]]) == 5
+    assert bench.trie_tokens([[7, 8], [7, 8]]) == 2, "a repeated candidate adds nothing"
+    assert bench.trie_tokens([[1], [2, 3]]) == 3
+
+
+def test_token_work_bounds_what_prefix_sharing_can_skip(bench, tiny_model_dir):
+    model = ScalarRewardModel.from_backbone(str(tiny_model_dir), precision="fp32")
+    candidates = ["It is 4 because 2 + 2 = 4.", "It is 4, since two and two make four.", "Five."]
+    items = [BonItem("q", "What is 2 + 2?", candidates, [True, True, False])]
+    sequences = model.encode(["What is 2 + 2?"] * 3, candidates)
+    work = bench.token_work(model, items)
+    assert work["whole"] == sum(len(sequence) for sequence in sequences)
+    assert work["trie"] < work["question_once"] < work["whole"], "the first two answers share 'It is 4'"
+    assert work["whole_over_trie"] == round(work["whole"] / work["trie"], 3)
