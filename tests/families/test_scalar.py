@@ -103,16 +103,37 @@ def test_same_seed_same_head_and_other_seed_other_head(tiny_model_dir):
     assert first.rewards(PROMPTS, RESPONSES) != other.rewards(PROMPTS, RESPONSES)
 
 
-def test_full_model_save_load_gives_identical_rewards(reward_model, tmp_path):
+def test_full_model_save_load_gives_identical_rewards(reward_model, tmp_path, monkeypatch):
     _perturb_trainable(reward_model.model)
     before = reward_model.rewards(PROMPTS, RESPONSES)
     reward_model.save(tmp_path / "full")
     manifest = json.loads((tmp_path / "full" / "rewardkit.json").read_text())
+    monkeypatch.setenv("REWARDKIT_PRECISION", "fp32")  # on a bf16 CPU `auto` would load bf16 weights
     loaded = load_reward_model(str(tmp_path / "full"))
     assert manifest["family"] == "bt" and manifest["adapter"] == "full"
     assert isinstance(loaded, ScalarRewardModel)
-    loaded.precision = "fp32"
     assert loaded.rewards(PROMPTS, RESPONSES) == before
+
+
+def test_a_loaded_model_on_the_bf16_path_holds_bf16_weights_and_scores_like_autocast(reward_model, tmp_path):
+    """`load` returns a scorer: on bf16 its weights are bf16 (no autocast cast per forward); on fp32 they stay fp32,
+    and a model built for training keeps fp32 weights whatever the precision."""
+    _perturb_trainable(reward_model.model)
+    reward_model.save(tmp_path / "full")
+    autocast = ScalarRewardModel.load(str(tmp_path / "full"), precision="fp32")
+    autocast.precision = "bf16"  # fp32 weights under bf16 autocast: the scorer before bf16 weights
+    held = ScalarRewardModel.load(str(tmp_path / "full"), precision="bf16")
+    dtypes = {parameter.dtype for parameter in held.model.parameters()}
+    assert dtypes == {torch.bfloat16}
+    assert {parameter.dtype for parameter in autocast.model.parameters()} == {torch.float32}
+    torch.testing.assert_close(
+        torch.tensor(held.rewards(PROMPTS, RESPONSES)),
+        torch.tensor(autocast.rewards(PROMPTS, RESPONSES)),
+        rtol=0,
+        atol=0.05,
+    )
+    trained = ScalarRewardModel.from_backbone(str(tmp_path / "full"), precision="bf16")
+    assert {parameter.dtype for parameter in trained.model.parameters()} == {torch.float32}
 
 
 def test_lora_save_load_gives_identical_rewards(reward_model, tmp_path):

@@ -207,7 +207,18 @@ class ScalarRewardModel:
             model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32)
         truncation = TruncationConfig.from_manifest(manifest.get("truncation", {}))
         kwargs.setdefault("name", f"{FAMILY}:{path}")
-        return cls(model.eval(), tokenizer, base_model=manifest["base_model"], truncation=truncation, **kwargs)
+        return cls(
+            model.eval(), tokenizer, base_model=manifest["base_model"], truncation=truncation, **kwargs
+        ).with_scoring_weights()
+
+    def with_scoring_weights(self) -> ScalarRewardModel:
+        """For a model that only scores (what `load` returns): on the bf16 path its weights are held in bf16, as a
+        decoding engine holds them, instead of being cast from fp32 by autocast on every forward; the norms still
+        compute in fp32 inside the model. Faster per token on CPU (docs/BENCHMARKS.md); rewards move by bf16 rounding
+        only. Training builds its model with `from_backbone`, whose weights stay fp32."""
+        if self.precision == "bf16":
+            self.model.to(torch.bfloat16)
+        return self
 
     def save(self, directory: str | Path) -> Path:
         """Write one directory: rewardkit.json + the model (full weights, or the LoRA adapter with its score head)."""
@@ -463,4 +474,6 @@ def load_sequence_classifier(spec: str, **kwargs: Any) -> ScalarRewardModel:
     context = getattr(config, "max_position_embeddings", None)
     truncation = TruncationConfig(max_length=context, max_response_length=context) if context else None
     kwargs.setdefault("name", f"{FAMILY}:{spec}")
-    return ScalarRewardModel(model.eval(), tokenizer, base_model=spec, truncation=truncation, **kwargs)
+    return ScalarRewardModel(
+        model.eval(), tokenizer, base_model=spec, truncation=truncation, **kwargs
+    ).with_scoring_weights()
