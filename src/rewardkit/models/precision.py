@@ -1,9 +1,9 @@
 """One precision vocabulary for every family, engine and trainer: `auto`, `bf16` or `fp32`.
 
-`bf16` means "compute in bf16"; each part applies it the way that is fast for it: trainers and scalar/baseline
-scoring run bf16 autocast over fp32 weights, decoding engines hold bf16 weights (autocast would re-cast every fp32
-weight on each decode step). `auto` is bf16 where bf16 matmuls are fast (Ampere+ GPUs, CPUs with avx512_bf16 or
-AMX), else fp32.
+`bf16` means "compute in bf16"; each part applies it the way that is fast for it: trainers (and models built to be
+trained) run bf16 autocast over fp32 weights; decoding engines and loaded BT scorers hold bf16 weights (autocast would
+re-cast every fp32 weight on each forward). `auto` is bf16 where bf16 matmuls are fast (Ampere+ GPUs, CPUs with
+avx512_bf16 or AMX), else fp32.
 
 The environment sets what `auto` means: REWARDKIT_PRECISION=auto|bf16|fp32 (an explicit `bf16`/`fp32` in a config,
 spec or argument still wins). REWARDKIT_BF16=0 is the older spelling of REWARDKIT_PRECISION=fp32, kept as an alias
