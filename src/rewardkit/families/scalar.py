@@ -213,8 +213,8 @@ class ScalarRewardModel:
 
     def with_scoring_weights(self) -> ScalarRewardModel:
         """For a model that only scores (what `load` returns): on the bf16 path its weights are held in bf16, as a
-        decoding engine holds them, instead of being cast from fp32 by autocast on every forward; the norms still
-        compute in fp32 inside the model. Faster per token on CPU (docs/BENCHMARKS.md); rewards move by bf16 rounding
+        decoding engine holds them, instead of being cast from fp32 by autocast on every forward (the norms still
+        take their variance in fp32). Faster per token on CPU (docs/BENCHMARKS.md); rewards move by bf16 rounding
         only. Training builds its model with `from_backbone`, whose weights stay fp32."""
         if self.precision == "bf16":
             self.model.to(torch.bfloat16)
