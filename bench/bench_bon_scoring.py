@@ -7,7 +7,9 @@ with the same model object, in the batches `rewardkit bon` uses (32 candidates, 
 - **unshared** — the scorer before prefix sharing: each batch's sequences read whole, sorted by length, packed
   under the same padded-token budget.
 
-With `--compiled`, a third path: **shared** with the scorer's forward compiled (`REWARDKIT_COMPILE=on`, same model
+With `--dense-mask`, another path: **shared** with packed rows read through the dense tree mask (every (query, key)
+pair of a row computed, the masked ones discarded) instead of tree attention, the default on CPU.
+With `--compiled`, another path: **shared** with the scorer's forward compiled (`REWARDKIT_COMPILE=on`, same model
 object); its warm-up (the compile of the one graph all batches reuse) is reported apart.
 
 `token_work` counts, without timing anything, the tokens of the candidates read whole, with each question's common
@@ -28,6 +30,7 @@ The last line printed is one JSON object.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import time
 from pathlib import Path
@@ -59,6 +62,11 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="Also time shared scoring with its forward compiled (REWARDKIT_COMPILE=on); the compile is given apart.",
     )
+    parser.add_argument(
+        "--dense-mask",
+        action="store_true",
+        help="Also time shared scoring reading packed rows through the dense tree mask instead of tree attention.",
+    )
     return parser.parse_args()
 
 
@@ -85,13 +93,13 @@ def time_unshared(model: ScalarRewardModel, items) -> tuple[float, np.ndarray]:
 
 
 def time_alternating(
-    model: ScalarRewardModel, items: list, chunks: int, compiled: ScalarRewardModel | None = None
+    model: ScalarRewardModel, items: list, chunks: int, twins: dict[str, ScalarRewardModel]
 ) -> dict[str, tuple[float, np.ndarray]]:
     """Every path on every chunk, the order reversed from chunk to chunk; seconds summed, rewards concatenated in item
-    order."""
+    order. `twins` are further scorers timed on the shared path under their names."""
     paths = {"shared": lambda chunk: time_shared(model, chunk), "unshared": lambda chunk: time_unshared(model, chunk)}
-    if compiled is not None:
-        paths["compiled"] = lambda chunk: time_shared(compiled, chunk)
+    for name, twin in twins.items():
+        paths[name] = lambda chunk, twin=twin: time_shared(twin, chunk)
     seconds = dict.fromkeys(paths, 0.0)
     rewards: dict[str, list[np.ndarray]] = {name: [] for name in paths}
     for index, (start, end) in enumerate(chunk_bounds(len(items), chunks)):
@@ -145,13 +153,34 @@ def compiled_row(timed: tuple[float, np.ndarray], compile_seconds: float, shared
     }
 
 
+def dense_mask_row(timed: tuple[float, np.ndarray], shared_seconds: float, shared: np.ndarray) -> dict:
+    """The dense-mask path: its rate, how much faster tree attention (the shared path) is, and how far its rewards
+    are from the shared path's."""
+    seconds, rewards = timed
+    return {
+        "seconds": round(seconds, 2),
+        "candidates_per_s": round(len(rewards) / seconds, 2),
+        "tree_attention_speedup": round(seconds / shared_seconds, 2),
+        "max_abs_reward_diff_vs_shared": float(np.max(np.abs(rewards - shared))),
+    }
+
+
+def dense_mask_twin(model: ScalarRewardModel) -> ScalarRewardModel:
+    twin = copy.copy(model)
+    twin.tree_attention = False
+    return twin
+
+
 def main() -> None:
     args = parse_args()
     items = read_bon_jsonl(args.data, limit=args.items)
     model = load_model(args.model)
     model.rewards([items[0].prompt], [items[0].candidates[0]])  # warm-up
     compiled, compile_seconds = compiled_twin(model) if args.compiled else (None, 0.0)
-    timed = time_alternating(model, items, args.chunks, compiled)
+    twins = {"compiled": compiled} if compiled else {}
+    if args.dense_mask:
+        twins["dense mask"] = dense_mask_twin(model)
+    timed = time_alternating(model, items, args.chunks, twins)
     (shared_seconds, shared), (unshared_seconds, unshared) = timed["shared"], timed["unshared"]
     candidates = len(shared)
     result = {
@@ -171,6 +200,11 @@ def main() -> None:
         **(
             {"compiled": compiled_row(timed["compiled"], compile_seconds, shared, unshared_seconds)}
             if compiled
+            else {}
+        ),
+        **(
+            {"shared_dense_tree_mask": dense_mask_row(timed["dense mask"], shared_seconds, shared)}
+            if args.dense_mask
             else {}
         ),
         "token_work": token_work(model, items),

@@ -100,6 +100,12 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="Also time the scorer with its forward compiled (REWARDKIT_COMPILE=on); the compile is reported apart.",
     )
+    parser.add_argument(
+        "--dense-mask",
+        action="store_true",
+        help="Also time the scorer reading packed rows through the dense tree mask (every (query, key) pair of a "
+        "row computed, the masked ones discarded) instead of tree attention, on the same model object.",
+    )
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
 
@@ -202,6 +208,10 @@ def paths_to_time(reward_model: ScalarRewardModel, args, compiled: ScalarRewardM
     }
     if compiled is not None:
         paths["compiled"] = lambda s: time_rewardkit_path(compiled, s.prompts, s.chosen, s.rejected)
+    if args.dense_mask:
+        dense = copy.copy(reward_model)
+        dense.tree_attention = False
+        paths["dense mask"] = lambda s: time_rewardkit_path(dense, s.prompts, s.chosen, s.rejected)
     for name in args.baseline_dtypes.split(","):
         paths[f"reward-bench {name}"] = lambda s, dtype=dtypes[name]: time_reward_bench_path(
             reward_model, s.chosen_texts, s.rejected_texts, args, dtype
@@ -257,6 +267,19 @@ def compiled_result(timed: tuple, compile_seconds: float, kit: tuple, reference_
         "speedup_vs_eager_rewardkit": round(kit[0] / seconds, 2),
         "speedup_vs_reference": round(reference_seconds / seconds, 2),
         "speedup_vs_reference_counting_the_compile": round(reference_seconds / (seconds + compile_seconds), 2),
+        "max_abs_reward_diff_vs_rewardkit": reward_difference((chosen, rejected), kit[1:]),
+    }
+
+
+def dense_mask_result(timed: tuple, kit: tuple) -> dict:
+    """The dense-mask path's row: its rate, how much faster tree attention (the default scorer) is, and how far
+    their rewards are apart."""
+    seconds, chosen, rejected = timed
+    return {
+        "seconds": round(seconds, 2),
+        "pairs_per_s": round(len(chosen) / seconds, 2),
+        "accuracy": accuracy(chosen, rejected),
+        "tree_attention_speedup": round(seconds / kit[0], 2),
         "max_abs_reward_diff_vs_rewardkit": reward_difference((chosen, rejected), kit[1:]),
     }
 
@@ -356,6 +379,7 @@ def main() -> None:
     kit_seconds, kit_chosen, kit_rejected = timed.pop("rewardkit")
     unshared_seconds, unshared_chosen, unshared_rejected = timed.pop("unshared")
     compiled_timed = timed.pop("compiled", None)
+    dense_timed = timed.pop("dense mask", None)
     scored_tokens = computed_tokens(reward_model, [*prompts, *prompts], [*chosen, *rejected])
     baselines = {
         name.removeprefix("reward-bench "): {
@@ -404,6 +428,11 @@ def main() -> None:
                 )
             }
             if compiled_timed
+            else {}
+        ),
+        **(
+            {"rewardkit_dense_tree_mask": dense_mask_result(dense_timed, (kit_seconds, kit_chosen, kit_rejected))}
+            if dense_timed
             else {}
         ),
         "prefix_sharing_speedup": round(unshared_seconds / kit_seconds, 2),

@@ -35,7 +35,7 @@ def test_alternating_paths_time_each_chunk_and_agree_in_item_order(bench, tiny_m
             bench, name, lambda m, chunk, timed=timed, name=name: order.append(name) or timed(m, chunk)
         )
 
-    result = bench.time_alternating(model, items, chunks=3)
+    result = bench.time_alternating(model, items, chunks=3, twins={})
 
     assert order == ["time_shared", "time_unshared", "time_unshared", "time_shared", "time_shared", "time_unshared"]
     expected = [model.rewards([item.prompt] * 3, item.candidates) for item in items]
@@ -48,11 +48,23 @@ def test_the_compiled_path_runs_third_in_turn_on_the_same_model_with_the_same_re
     items = [BonItem(f"q{n}", f"What is {n} + 1?", [f"{n + 1}", "No."], [True, False]) for n in range(4)]
     twin, compile_seconds = compiled_twin(model)
     assert twin.model is model.model and twin._compiled is not None and model._compiled is None
-    result = bench.time_alternating(model, items, chunks=2, compiled=twin)
+    result = bench.time_alternating(model, items, chunks=2, twins={"compiled": twin})
     assert list(result) == ["shared", "unshared", "compiled"]
     row = bench.compiled_row(result["compiled"], compile_seconds, result["shared"][1], result["unshared"][0])
     assert row["max_abs_reward_diff_vs_shared"] < 1e-5 and row["compile_seconds"] >= 0
     assert row["speedup_vs_unshared_counting_the_compile"] <= row["speedup_vs_unshared"]
+
+
+def test_the_dense_mask_twin_shares_the_model_reads_the_dense_mask_and_gives_the_same_rewards(bench, tiny_model_dir):
+    model = ScalarRewardModel.from_backbone(str(tiny_model_dir), precision="fp32")
+    candidates = ["1", "No.", "It is one more."]
+    items = [BonItem(f"q{n}", f"What is {n} + 1?", candidates, [True, False, False]) for n in range(2)]
+    twin = bench.dense_mask_twin(model)
+    assert twin.model is model.model and model.reads_tree_layout and not twin.reads_tree_layout
+    result = bench.time_alternating(model, items, chunks=1, twins={"dense mask": twin})
+    row = bench.dense_mask_row(result["dense mask"], result["shared"][0], result["shared"][1])
+    assert row["max_abs_reward_diff_vs_shared"] < 1e-5
+    assert row["tree_attention_speedup"] == round(result["dense mask"][0] / result["shared"][0], 2)
 
 
 def test_trie_tokens_counts_each_distinct_prefix_once(bench):

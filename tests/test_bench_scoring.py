@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 import pytest
 
 from rewardkit.bench_record import compiled_twin
+from rewardkit.models.shared_prefix import tree_layout
 from tests.scripts import load_script
 
 
@@ -121,3 +124,24 @@ def test_the_compiled_twin_shares_the_model_compiles_once_and_leaves_the_scorer_
     assert row["speedup_vs_eager_rewardkit"] == 2.0 and row["speedup_vs_reference"] == 4.0
     assert row["speedup_vs_reference_counting_the_compile"] < 4.0
     assert row["max_abs_reward_diff_vs_rewardkit"] < 1e-5
+
+
+def test_the_dense_mask_path_reads_no_tree_layout_and_gives_the_scorers_rewards(bench, tiny_model_dir, monkeypatch):
+    from rewardkit.families import scalar
+
+    reward_model = scalar.ScalarRewardModel.from_backbone(str(tiny_model_dir), device="cpu", precision="fp32")
+    layouts = []
+    monkeypatch.setattr(scalar, "tree_layout", lambda rows, device: layouts.append(len(rows)) or tree_layout(rows))
+    args = argparse.Namespace(baseline_dtypes="fp32", dense_mask=True)
+    paths = bench.paths_to_time(reward_model, args)
+    assert list(paths) == ["rewardkit", "unshared", "dense mask", "reward-bench fp32"]
+    prompts = ["What is 2 + 2?", "Name a colour.", "Spell cat."]
+    sample = bench.Sample(prompts, ["4", "red", "c a t"], ["5", "loud", "dog"], prompts, prompts)
+    kit = paths["rewardkit"](sample)
+    assert layouts, "the scorer reads its packed rows with tree attention"
+    layouts.clear()
+    dense = paths["dense mask"](sample)
+    assert not layouts, "its twin reads the dense tree mask"
+    row = bench.dense_mask_result(dense, kit)
+    assert row["max_abs_reward_diff_vs_rewardkit"] < 1e-5
+    assert row["tree_attention_speedup"] == round(dense[0] / kit[0], 2)

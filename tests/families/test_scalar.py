@@ -14,6 +14,7 @@ from rewardkit.families import scalar
 from rewardkit.families.registry import load_reward_model
 from rewardkit.families.scalar import ScalarRewardModel, install_pad_token
 from rewardkit.models.chat import TruncationConfig, as_messages, legacy_truncation
+from rewardkit.models.shared_prefix import TREE_ATTENTION
 from rewardkit.protocol import RewardModel
 
 PROMPTS = [
@@ -235,10 +236,13 @@ def _each_alone(reward_model, sequences) -> list[float]:
         return [float(reward_model.model(input_ids=torch.tensor([ids])).logits[0, 0]) for ids in sequences]
 
 
+@pytest.mark.parametrize("tree_attention", [True, False], ids=["tree-attention", "dense-mask"])
 @pytest.mark.parametrize("budget", [64, 10_000])
-def test_shared_prefix_rewards_equal_scoring_each_sequence_alone(reward_model, budget):
-    """Best-of-N candidates and pairs of several prompts, mixed lengths (padding), one batch or many."""
+def test_shared_prefix_rewards_equal_scoring_each_sequence_alone(reward_model, budget, tree_attention):
+    """Best-of-N candidates and pairs of several prompts, mixed lengths (padding), one batch or many; packed rows
+    read with tree attention (each member's own queries only) or the dense tree mask."""
     reward_model.max_tokens_per_batch = budget
+    reward_model.tree_attention = tree_attention
     prompts = [PROMPTS[0]] * len(BON_RESPONSES) + PROMPTS * 2
     responses = BON_RESPONSES + RESPONSES + RESPONSES[::-1]
     shared = reward_model.rewards(prompts, responses)
@@ -249,9 +253,30 @@ def test_shared_prefix_rewards_equal_scoring_each_sequence_alone(reward_model, b
     torch.testing.assert_close(torch.tensor(whole), torch.tensor(stock), rtol=0, atol=1e-5)
 
 
-def test_long_groups_are_split_into_rows_that_repeat_the_prefix(reward_model, monkeypatch):
+def test_on_cpu_a_model_reads_packed_rows_with_tree_attention_and_saves_a_plain_sdpa_config(reward_model, tmp_path):
+    assert reward_model.model.config._attn_implementation == TREE_ATTENTION and reward_model.reads_tree_layout
+    config = json.loads((reward_model.save(tmp_path / "saved") / "config.json").read_text())
+    assert TREE_ATTENTION not in json.dumps(config)
+    assert ScalarRewardModel.load(str(tmp_path / "saved"), precision="fp32").reads_tree_layout
+
+
+def test_under_tree_attention_every_response_joins_its_prompts_row_however_dear_attention_is(
+    reward_model, monkeypatch
+):
     monkeypatch.setattr(scalar, "attention_to_linear_cost", lambda model: 1.0)  # attention as dear as a token
     reward_model.max_tokens_per_batch = 10_000
+    rows_seen = []
+    packed = reward_model._packed_scores
+    monkeypatch.setattr(reward_model, "_packed_scores", lambda rows: rows_seen.extend(rows) or packed(rows))
+    reward_model.rewards([PROMPTS[0]] * len(BON_RESPONSES), BON_RESPONSES)
+    assert len(rows_seen) == 1 and len(rows_seen[0].ends) == len(BON_RESPONSES)
+
+
+def test_long_groups_are_split_into_rows_that_repeat_the_prefix(reward_model, monkeypatch):
+    """Under the dense tree mask a row's attention grows with the square of its width, so long groups split."""
+    monkeypatch.setattr(scalar, "attention_to_linear_cost", lambda model: 1.0)  # attention as dear as a token
+    reward_model.max_tokens_per_batch = 10_000
+    reward_model.tree_attention = False
     prompts = [PROMPTS[0]] * len(BON_RESPONSES)
     rows_seen = []
     packed = reward_model._packed_scores

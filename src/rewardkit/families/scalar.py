@@ -40,6 +40,7 @@ from rewardkit.models.device import pick_device
 from rewardkit.models.loading import resolve_model_path
 from rewardkit.models.precision import Precision, autocast_context, resolve_precision
 from rewardkit.models.shared_prefix import (
+    TREE_ATTENTION,
     PackedRow,
     TokenScores,
     attention_to_linear_cost,
@@ -48,6 +49,8 @@ from rewardkit.models.shared_prefix import (
     pack_group,
     packed_attention_mask,
     packed_scores,
+    tree_layout,
+    use_tree_attention,
     whole_row,
 )
 from rewardkit.models.token_budget import pad_right, token_budget_batches
@@ -175,6 +178,9 @@ class ScalarRewardModel:
         self.compile_forward = compile_from_environment() if compile_forward is None else compile_forward
         self._compiled: TokenScores | None = None
         self.model.to(self.device)
+        self.tree_attention = self.device.type == "cpu"
+        if self.tree_attention:
+            use_tree_attention(self._attention_model())
 
     @property
     def is_lora(self) -> bool:
@@ -299,7 +305,7 @@ class ScalarRewardModel:
         kind batched by length under the token budget."""
         groups = groups_by_key(sequences, prompt_keys)
         alone = [group.members[0] for group in groups if group.prefix_length == 0]
-        cost = attention_to_linear_cost(self.model)
+        cost = 0.0 if self.reads_tree_layout else attention_to_linear_cost(self.model)
         rows = [row for group in groups if group.prefix_length for row in pack_group(sequences, group, cost)]
         if self.compiles:
             rows = [whole_row(member, sequences[member]) for member in alone] + rows
@@ -338,14 +344,24 @@ class ScalarRewardModel:
         return self.compile_forward and self.packs_rows and not self.is_lora
 
     @property
+    def reads_tree_layout(self) -> bool:
+        """Whether packed rows go through `tree_attention` with their layout (on CPU, eager forward): attention then
+        costs each member only its own queries over the prefix and itself, so every response of a prompt joins the
+        prompt's row. Otherwise the dense tree mask is read and rows stop growing when a new row is cheaper."""
+        return self.tree_attention and not self.compiles
+
+    @property
     def packs_rows(self) -> bool:
         """True for classifiers with a `score` head under SDPA attention, which reads the packed rows' boolean tree
         mask (others, e.g. DeBERTa's `classifier`, eager attention or a sliding attention window, which a custom mask
         would override, read each sequence whole)."""
-        model = self.model.get_base_model() if self.is_lora else self.model
+        model = self._attention_model()
         config = model.config
         sliding = getattr(config, "sliding_window", None) and getattr(config, "use_sliding_window", True)
-        return config._attn_implementation == "sdpa" and hasattr(model, "score") and not sliding
+        return config._attn_implementation in ("sdpa", TREE_ATTENTION) and hasattr(model, "score") and not sliding
+
+    def _attention_model(self) -> PreTrainedModel:
+        return self.model.get_base_model() if self.is_lora else self.model
 
     def score(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> list[Score]:
         return [Score(value=value) for value in self.rewards(prompts, responses)]
@@ -369,8 +385,12 @@ class ScalarRewardModel:
         positions, _ = pad_right([row.positions for row in rows], 0)
         segments, _ = pad_right([row.segments for row in rows], -1)
         mask = packed_attention_mask(segments).to(self.device)
-        forward = self._compiled_token_scores() if self.compiles else self._eager_token_scores
-        scores = forward(ids.to(self.device), mask, positions.to(self.device)).float().cpu()
+        if self.compiles:
+            scores = self._compiled_token_scores()(ids.to(self.device), mask, positions.to(self.device))
+        else:
+            layout = tree_layout(rows, self.device) if self.reads_tree_layout else None
+            scores = packed_scores(self.model, ids.to(self.device), mask, positions.to(self.device), layout)
+        scores = scores.float().cpu()
         return {
             member: float(scores[row, end]) for row, packed in enumerate(rows) for member, end in packed.ends.items()
         }
@@ -388,9 +408,6 @@ class ScalarRewardModel:
         serves every later batch, of one row or many. Nothing to do when the forward is not compiled."""
         if self.compiles:
             self.rewards(["Warm-up question one?", "Warm-up question two?"], ["An answer.", "Another answer."])
-
-    def _eager_token_scores(self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        return packed_scores(self.model, ids, mask, positions)
 
     def _compiled_token_scores(self) -> TokenScores:
         if self._compiled is None:
