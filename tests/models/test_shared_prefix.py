@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from transformers import AutoModelForSequenceClassification
 
 from rewardkit.models.shared_prefix import (
+    TREE_ATTENTION,
     PrefixGroup,
     attention_to_linear_cost,
     joins_row,
@@ -15,6 +17,7 @@ from rewardkit.models.shared_prefix import (
     packed_attention_mask,
     tree_attention,
     tree_layout,
+    use_tree_attention,
     whole_row,
 )
 
@@ -116,3 +119,13 @@ def test_without_a_layout_tree_attention_is_transformers_sdpa():
     output, _ = tree_attention(module, query, key, value, mask, scaling=0.5)
     expected = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, scale=0.5).transpose(1, 2)
     torch.testing.assert_close(output, expected)
+
+
+def test_only_models_whose_layers_call_transformers_attention_functions_switch_to_tree_attention(tiny_model_dir):
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=1)
+    model._supports_attention_backend = False  # e.g. a model with its own attention code
+    use_tree_attention(model)
+    assert model.config._attn_implementation == "sdpa"
+    del model._supports_attention_backend  # back to the Llama class's True
+    use_tree_attention(model)
+    assert model.config._attn_implementation == TREE_ATTENTION

@@ -348,7 +348,8 @@ class ScalarRewardModel:
         """Whether packed rows go through `tree_attention` with their layout (on CPU, eager forward): attention then
         costs each member only its own queries over the prefix and itself, so every response of a prompt joins the
         prompt's row. Otherwise the dense tree mask is read and rows stop growing when a new row is cheaper."""
-        return self.tree_attention and not self.compiles
+        under_tree = self._attention_model().config._attn_implementation == TREE_ATTENTION
+        return self.tree_attention and under_tree and not self.compiles
 
     @property
     def packs_rows(self) -> bool:

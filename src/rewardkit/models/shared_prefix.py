@@ -6,7 +6,8 @@ Generation (inference/hf_engine.py) prefills a prefix shared by prompts once and
 keys/values. Scoring (families/scalar.py) packs the responses of one prompt (a pair's chosen and rejected, Best-of-N's
 N candidates, each ensemble member's pool) into one row after the prompt, with a tree attention mask: every response
 sees the prompt and itself, never another response, and its positions start where the prompt ends, so its reward is
-the one it gets read alone. One forward per batch of rows, no cache to assemble.
+the one it gets read alone. One forward per batch of rows, no cache to assemble. On CPU the rows' attention is
+`tree_attention`, which computes only the (query, key) pairs the mask allows instead of the masked square.
 """
 
 from __future__ import annotations
@@ -286,9 +287,10 @@ AttentionMaskInterface.register(TREE_ATTENTION, sdpa_mask)
 
 
 def use_tree_attention(model: torch.nn.Module) -> None:
-    """Switch an SDPA model to `tree_attention` (registered with transformers as TREE_ATTENTION): it behaves as SDPA
-    unless a forward passes `tree_layout`. Saved configs do not record it."""
-    if model.config._attn_implementation == "sdpa":
+    """Switch an SDPA model whose layers call transformers' attention functions (`_supports_attention_backend`,
+    e.g. Llama, Qwen2) to `tree_attention` (registered as TREE_ATTENTION): it behaves as SDPA unless a forward
+    passes `tree_layout`. Other models are left as they are. Saved configs do not record it."""
+    if model.config._attn_implementation == "sdpa" and getattr(model, "_supports_attention_backend", False):
         model.set_attn_implementation(TREE_ATTENTION)
 
 
