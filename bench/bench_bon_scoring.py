@@ -30,7 +30,6 @@ The last line printed is one JSON object.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import time
 from pathlib import Path
@@ -165,12 +164,6 @@ def dense_mask_row(timed: tuple[float, np.ndarray], shared_seconds: float, share
     }
 
 
-def dense_mask_twin(model: ScalarRewardModel) -> ScalarRewardModel:
-    twin = copy.copy(model)
-    twin.tree_attention = False
-    return twin
-
-
 def main() -> None:
     args = parse_args()
     items = read_bon_jsonl(args.data, limit=args.items)
@@ -179,7 +172,7 @@ def main() -> None:
     compiled, compile_seconds = compiled_twin(model) if args.compiled else (None, 0.0)
     twins = {"compiled": compiled} if compiled else {}
     if args.dense_mask:
-        twins["dense mask"] = dense_mask_twin(model)
+        twins["dense mask"] = model.dense_mask_copy()
     timed = time_alternating(model, items, args.chunks, twins)
     (shared_seconds, shared), (unshared_seconds, unshared) = timed["shared"], timed["unshared"]
     candidates = len(shared)

@@ -209,8 +209,7 @@ def paths_to_time(reward_model: ScalarRewardModel, args, compiled: ScalarRewardM
     if compiled is not None:
         paths["compiled"] = lambda s: time_rewardkit_path(compiled, s.prompts, s.chosen, s.rejected)
     if args.dense_mask:
-        dense = copy.copy(reward_model)
-        dense.tree_attention = False
+        dense = reward_model.dense_mask_copy()
         paths["dense mask"] = lambda s: time_rewardkit_path(dense, s.prompts, s.chosen, s.rejected)
     for name in args.baseline_dtypes.split(","):
         paths[f"reward-bench {name}"] = lambda s, dtype=dtypes[name]: time_reward_bench_path(

@@ -59,7 +59,7 @@ def test_the_dense_mask_twin_shares_the_model_reads_the_dense_mask_and_gives_the
     model = ScalarRewardModel.from_backbone(str(tiny_model_dir), precision="fp32")
     candidates = ["1", "No.", "It is one more."]
     items = [BonItem(f"q{n}", f"What is {n} + 1?", candidates, [True, False, False]) for n in range(2)]
-    twin = bench.dense_mask_twin(model)
+    twin = model.dense_mask_copy()
     assert twin.model is model.model and model.reads_tree_layout and not twin.reads_tree_layout
     result = bench.time_alternating(model, items, chunks=1, twins={"dense mask": twin})
     row = bench.dense_mask_row(result["dense mask"], result["shared"][0], result["shared"][1])

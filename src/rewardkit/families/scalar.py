@@ -404,6 +404,13 @@ class ScalarRewardModel:
             raise ValueError(f"{self.name} cannot run a compiled forward: it does not read packed rows")
         return twin
 
+    def dense_mask_copy(self) -> ScalarRewardModel:
+        """This scorer reading packed rows through the dense tree mask instead of tree attention, on the same model
+        object (for side-by-side timing)."""
+        twin = copy.copy(self)
+        twin.tree_attention = False
+        return twin
+
     def warm_up(self) -> None:
         """Compile now rather than in the first real batch (a server calls this before it listens). The one graph
         serves every later batch, of one row or many. Nothing to do when the forward is not compiled."""
