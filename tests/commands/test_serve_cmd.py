@@ -46,3 +46,19 @@ def test_a_compiled_model_is_compiled_before_the_server_listens(monkeypatch, tin
     result = CliRunner().invoke(app, ["serve", str(tmp_path / "bt")])
     assert result.exit_code == 0, result.output
     assert "compiling the forward before listening" in result.output and compiled_at_start == [True]
+    assert "no faster than the eager scorer" in result.output  # the unit tests run on the CPU
+
+
+def test_the_cpu_note_names_only_models_that_compile_on_a_cpu():
+    from types import SimpleNamespace
+
+    import torch
+
+    from rewardkit.commands.serve_cmd import compiles_on_cpu
+
+    on_cpu = SimpleNamespace(compiles=True, device=torch.device("cpu"))
+    on_gpu = SimpleNamespace(compiles=True, device=torch.device("cuda"))
+    eager = SimpleNamespace(compiles=False, device=torch.device("cpu"))
+    assert compiles_on_cpu(on_cpu) and not compiles_on_cpu(on_gpu) and not compiles_on_cpu(eager)
+    assert compiles_on_cpu(SimpleNamespace(compiles=True, members=[on_gpu, on_cpu]))
+    assert not compiles_on_cpu(SimpleNamespace(compiles=True, members=[on_gpu, eager]))
