@@ -93,7 +93,13 @@ def model_for_both(model: Path, into: Path) -> Path:
 
 def earlier_tree(commit: str, into: Path) -> Path:
     """A detached git worktree of `commit` (removed by `remove_tree`)."""
-    subprocess.run(["git", "-C", str(REPOSITORY), "worktree", "add", "--detach", str(into), commit], check=True)
+    command = ["git", "-C", str(REPOSITORY), "worktree", "add", "--detach", str(into), commit]
+    completed = subprocess.run(command, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise SystemExit(
+            f"error: cannot check out {commit} from {REPOSITORY} (this bench needs a git checkout holding it; "
+            f"a shallow clone may lack it: git fetch --unshallow): {completed.stderr.strip()}"
+        )
     return into
 
 

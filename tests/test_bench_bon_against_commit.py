@@ -73,3 +73,8 @@ def test_a_worker_scores_with_the_tree_it_is_given(bench, saved_model, bon_file,
 
     with pytest.raises(RuntimeError, match="not the tree"):
         bench.time_in(tmp_path / "no_rewardkit_here", linked, bon_file, (0, 1))
+
+
+def test_a_commit_the_checkout_lacks_ends_with_one_error_line(bench, tmp_path):
+    with pytest.raises(SystemExit, match="cannot check out 0000000 .* git checkout holding it"):
+        bench.earlier_tree("0000000", tmp_path / "tree")
